@@ -1,0 +1,72 @@
+package dev.gestalt.security;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * The credentials of one node, as {@link ClusterCa} writes them into a folder:
+ * <ul>
+ *   <li>{@code ca.crt} — the cluster CA certificate (PEM), the only trust root;</li>
+ *   <li>{@code node.crt}, {@code node.key} — this node's certificate and key (PEM, for people and tools);</li>
+ *   <li>{@code node.p12} — the same key and chain as a PKCS#12 key store;</li>
+ *   <li>{@code trust.p12} — the CA certificate as a PKCS#12 trust store.</li>
+ * </ul>
+ * The key stores are protected by the file mode (0600), not by their password,
+ * which is the fixed {@link #STORE_PASSWORD}: PKCS#12 requires one.
+ */
+public record NodeCredentials(Path dir) {
+
+    public static final String STORE_PASSWORD = "gestalt";
+
+    public Path caCert() { return dir.resolve("ca.crt"); }
+    public Path cert() { return dir.resolve("node.crt"); }
+    public Path key() { return dir.resolve("node.key"); }
+    public Path keyStorePath() { return dir.resolve("node.p12"); }
+    public Path trustStorePath() { return dir.resolve("trust.p12"); }
+
+    public boolean exists() {
+        return Files.isRegularFile(keyStorePath()) && Files.isRegularFile(trustStorePath());
+    }
+
+    public KeyStore keyStore() throws IOException, GeneralSecurityException {
+        return load(keyStorePath());
+    }
+
+    public KeyStore trustStore() throws IOException, GeneralSecurityException {
+        return load(trustStorePath());
+    }
+
+    public KeyManagerFactory keyManagers() throws IOException, GeneralSecurityException {
+        var kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keyStore(), STORE_PASSWORD.toCharArray());
+        return kmf;
+    }
+
+    public TrustManagerFactory trustManagers() throws IOException, GeneralSecurityException {
+        var tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trustStore());
+        return tmf;
+    }
+
+    /** A TLS 1.3 context that presents this node's certificate and trusts only the cluster CA. */
+    public SSLContext sslContext() throws IOException, GeneralSecurityException {
+        var ctx = SSLContext.getInstance("TLSv1.3");
+        ctx.init(keyManagers().getKeyManagers(), trustManagers().getTrustManagers(), null);
+        return ctx;
+    }
+
+    private static KeyStore load(Path p) throws IOException, GeneralSecurityException {
+        var ks = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(p)) {
+            ks.load(in, STORE_PASSWORD.toCharArray());
+        }
+        return ks;
+    }
+}
