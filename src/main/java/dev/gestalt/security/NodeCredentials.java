@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.security.cert.X509Certificate;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
@@ -24,6 +25,8 @@ import javax.net.ssl.TrustManagerFactory;
 public record NodeCredentials(Path dir) {
 
     public static final String STORE_PASSWORD = "gestalt";
+    /** The alias of the node's key entry in {@code node.p12}. */
+    public static final String KEY_ALIAS = "node";
 
     public Path caCert() { return dir.resolve("ca.crt"); }
     public Path cert() { return dir.resolve("node.crt"); }
@@ -60,6 +63,21 @@ public record NodeCredentials(Path dir) {
         var ctx = SSLContext.getInstance("TLSv1.3");
         ctx.init(keyManagers().getKeyManagers(), trustManagers().getTrustManagers(), null);
         return ctx;
+    }
+
+    /** This node's certificate, as {@code node.crt} holds it. */
+    public X509Certificate certificate() throws IOException, GeneralSecurityException {
+        return Pem.readCertificate(cert());
+    }
+
+    /** The cluster CA certificate, as {@code ca.crt} holds it. */
+    public X509Certificate caCertificate() throws IOException, GeneralSecurityException {
+        return Pem.readCertificate(caCert());
+    }
+
+    /** The node name and cluster id this node's certificate names. */
+    public PeerIdentity identity() throws IOException, GeneralSecurityException {
+        return PeerIdentity.of(certificate());
     }
 
     private static KeyStore load(Path p) throws IOException, GeneralSecurityException {
