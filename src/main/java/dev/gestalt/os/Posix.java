@@ -60,6 +60,15 @@ public final class Posix {
         }
     }
 
+    /** sysconf(3), e.g. {@code _SC_CLK_TCK} (2) or {@code _SC_PAGESIZE} (30). */
+    public static long sysconf(int name) {
+        try {
+            return (long) Ids.SYSCONF.invokeExact(name);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
     /** Whether the file descriptor refers to a terminal. */
     public static boolean isatty(int fd) {
         try {
@@ -155,11 +164,12 @@ public final class Posix {
         }
     }
 
-    /** umask and effective ids. */
+    /** umask, effective ids, sysconf. */
     private static final class Ids {
         static final MethodHandle UMASK = Libc.plain("umask", FunctionDescriptor.of(INT, INT));
         static final MethodHandle GETEUID = Libc.plain("geteuid", FunctionDescriptor.of(INT));
         static final MethodHandle GETEGID = Libc.plain("getegid", FunctionDescriptor.of(INT));
+        static final MethodHandle SYSCONF = Libc.plain("sysconf", FunctionDescriptor.of(LONG, INT));
     }
 
     /** isatty and the variadic ioctl. */
