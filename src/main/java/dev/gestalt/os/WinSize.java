@@ -1,0 +1,4 @@
+package dev.gestalt.os;
+
+/** A terminal's window size in character cells. */
+public record WinSize(int cols, int rows) {}

@@ -1,0 +1,92 @@
+package dev.gestalt.process.supervisor;
+
+import dev.gestalt.os.Limit;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.StringJoiner;
+
+/**
+ * Builds the command line that starts a job under the wrappers (see the package description).
+ *
+ * <p>Privileged (daemon is root): own PID namespace, new session, uid switch. Unprivileged: the
+ * daemon can only run jobs as itself, so {@code unshare} and the uid switch are left out; a
+ * tty job then keeps the session pty4j made for it (no {@code setsid}).
+ */
+final class LaunchChain {
+    static final String SETPRIV = "/usr/bin/setpriv";
+    static final String UNSHARE = "/usr/bin/unshare";
+    static final String SETSID = "/usr/bin/setsid";
+    static final String TINI = "/usr/bin/tini";
+    static final String PRLIMIT = "/usr/bin/prlimit";
+
+    private LaunchChain() {}
+
+    /**
+     * @param spec       the job
+     * @param command    argv to exec after the wrappers (argv[0] already resolved if needed)
+     * @param privileged whether the daemon runs as root
+     * @param hardLimits the daemon's own limits, indexed by resource: requests are capped to
+     *                   their hard values (raising a hard limit needs CAP_SYS_RESOURCE)
+     */
+    static List<String> build(LaunchSpec spec, List<String> command, boolean privileged, List<Limit> hardLimits) {
+        List<String> c = new ArrayList<>(List.of(SETPRIV, "--pdeathsig", "KILL", "--"));
+        if (privileged) {
+            c.addAll(List.of(UNSHARE, "--pid", "--fork", "--kill-child", SETSID));
+            if (spec.tty()) {
+                c.add("--ctty");
+            }
+        } else if (!spec.tty()) {
+            c.add(SETSID);
+        }
+        c.addAll(List.of(TINI, "-s", "-g", "--"));
+        if (!spec.limits().isEmpty()) {
+            c.add(PRLIMIT);
+            for (Limit l : spec.limits()) {
+                c.add("--" + l.name() + "=" + capped(l, hardLimits.get(l.resource()).hard()));
+            }
+            c.add("--");
+        }
+        if (privileged) {
+            c.addAll(List.of(SETPRIV, "--reuid", Integer.toString(spec.uid()),
+                    "--regid", Integer.toString(spec.gid())));
+            int[] groups = spec.groups();
+            if (groups.length == 0) {
+                c.add("--clear-groups");
+            } else {
+                StringJoiner g = new StringJoiner(",");
+                for (int group : groups) {
+                    g.add(Integer.toString(group));
+                }
+                c.addAll(List.of("--groups", g.toString()));
+            }
+            if (spec.uid() != 0) {
+                c.addAll(List.of("--inh-caps", "-all"));
+            }
+            c.add("--");
+        }
+        c.addAll(command);
+        return c;
+    }
+
+    /** "soft:hard" for prlimit, both at most {@code max} (-1 = unlimited). */
+    static String capped(Limit l, long max) {
+        long hard = cap(l.hard(), max);
+        long soft = cap(l.soft(), hard);
+        return text(soft) + ":" + text(hard);
+    }
+
+    private static long cap(long value, long max) {
+        if (max == Limit.INFINITY) {
+            return value;
+        }
+        if (value == Limit.INFINITY) {
+            return max;
+        }
+        return Math.min(value, max);
+    }
+
+    private static String text(long v) {
+        return v == Limit.INFINITY ? "unlimited" : Long.toString(v);
+    }
+}

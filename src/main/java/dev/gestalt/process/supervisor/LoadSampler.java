@@ -1,0 +1,84 @@
+package dev.gestalt.process.supervisor;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Measures the CPU that the supervised process trees use, once a second, and smooths it like
+ * the kernel's loadavg (exponential decay, time constant {@value #TAU_SECONDS} s).
+ *
+ * <p>A tree's CPU time is the sum of utime+stime+cutime+cstime of its live processes: a child
+ * that was reaped has been added to its parent's c-times, so it is counted once. Several local
+ * nodes share one kernel, so only what this supervisor started counts, never /proc/loadavg.
+ */
+final class LoadSampler implements AutoCloseable {
+    static final double TAU_SECONDS = 5.0;
+    private static final long PERIOD_MILLIS = 1000;
+
+    private final Supplier<Collection<LocalJob>> jobs;
+    private final ScheduledExecutorService timer;
+    private final Map<String, Long> lastTicks = new HashMap<>();
+    private long lastSampleNanos = System.nanoTime();
+    private volatile LoadSample current = new LoadSample(0, 0);
+    private double load;
+
+    LoadSampler(Supplier<Collection<LocalJob>> jobs) {
+        this.jobs = jobs;
+        this.timer = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("gestalt-load").daemon(true).factory());
+        timer.scheduleAtFixedRate(this::sampleQuietly, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    LoadSample current() {
+        return current;
+    }
+
+    private void sampleQuietly() {
+        try {
+            sample();
+        } catch (RuntimeException e) {
+            // a process vanishing mid-read is normal; the next sample recovers
+        }
+    }
+
+    private synchronized void sample() {
+        long now = System.nanoTime();
+        double seconds = Math.max(1e-3, (now - lastSampleNanos) / 1e9);
+        lastSampleNanos = now;
+        ProcTable table = ProcTable.read();
+        long usedTicks = 0;
+        int processes = 0;
+        Map<String, Long> seen = new HashMap<>();
+        for (LocalJob job : jobs.get()) {
+            if (!job.isAlive()) {
+                continue;
+            }
+            long ticks = 0;
+            for (ProcTable.Stat s : table.tree(job.rootPid())) {
+                ticks += s.ticksWithChildren();
+            }
+            long program = job.pid();
+            if (program > 0) {
+                processes += table.tree(program).size();
+            }
+            usedTicks += Math.max(0, ticks - lastTicks.getOrDefault(job.gpid(), 0L));
+            seen.put(job.gpid(), ticks);
+        }
+        lastTicks.clear();
+        lastTicks.putAll(seen);
+        double rate = usedTicks / (double) ProcTable.CLK_TCK / seconds;
+        double decay = Math.exp(-seconds / TAU_SECONDS);
+        load = load * decay + rate * (1 - decay);
+        current = new LoadSample(load, processes);
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}

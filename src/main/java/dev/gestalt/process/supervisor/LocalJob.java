@@ -1,0 +1,283 @@
+package dev.gestalt.process.supervisor;
+
+import com.pty4j.PtyProcess;
+import com.pty4j.WinSize;
+import dev.gestalt.os.Posix;
+import dev.gestalt.os.Signals;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/** A running (or ended) job: the spawned wrapper chain and the streams to it. */
+final class LocalJob implements Job {
+    /** Signals tini does not forward (it cannot catch them, or treats them as its own fault). */
+    private static final Set<Integer> NOT_FORWARDED = Set.of(4, 5, 6, 7, 8, 9, 11, 17, 19, 21, 22, 31);
+    private static final long DISCOVERY_MILLIS = 10_000;
+
+    private final LaunchSpec spec;
+    private final Process process;
+    private final PtyProcess pty;
+    private final boolean privileged;
+    private final LogReader logs;
+    private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    private final OutputStream stdin;
+    private volatile boolean outputComplete;
+    private long tiniPid = -1;
+    private long programPid = -1;
+
+    /**
+     * @param logDir the log folder of a detached job (null otherwise); for a detached tty job
+     *               the terminal's output is copied there by a thread of this job
+     */
+    LocalJob(LaunchSpec spec, Process process, PtyProcess pty, boolean privileged, Path logDir) {
+        this.spec = spec;
+        this.process = process;
+        this.pty = pty;
+        this.privileged = privileged;
+        this.logs = logDir == null ? null : new LogReader(logDir, () -> outputComplete);
+        this.stdin = spec.detached() && pty == null ? failingStdin() : new FlushingOutputStream(process.getOutputStream());
+        Thread drainer = null;
+        if (logDir != null && pty != null) {
+            drainer = Thread.ofPlatform().daemon(true).name("gestalt-log-" + spec.gpid())
+                    .start(() -> drain(pty.getInputStream(), logs.path(LogStream.STDOUT)));
+        }
+        Thread copying = drainer;
+        Thread.ofVirtual().name("gestalt-wait-" + spec.gpid()).start(() -> {
+            int code = waitForExit();
+            if (copying != null) {
+                try {
+                    copying.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            outputComplete = true;
+            exit.complete(code);
+        });
+        discover();
+    }
+
+    private int waitForExit() {
+        while (true) {
+            try {
+                int code = process.waitFor();
+                // pty4j reports a death by signal N as -N (ProcessBuilder: 128+N already)
+                return code < 0 ? 128 - code : code;
+            } catch (InterruptedException e) {
+                // keep waiting: the exit status must be collected
+            }
+        }
+    }
+
+    /** Finds tini and the program below the wrappers; they appear moments after the spawn. */
+    private void discover() {
+        long deadline = System.currentTimeMillis() + DISCOVERY_MILLIS;
+        long tini = privileged ? -1 : process.pid();
+        while (System.currentTimeMillis() < deadline && process.isAlive()) {
+            if (tini < 0) {
+                tini = first(ProcTable.children(process.pid()));
+            }
+            if (tini > 0) {
+                long program = first(ProcTable.children(tini));
+                if (program > 0) {
+                    synchronized (this) {
+                        tiniPid = tini;
+                        programPid = program;
+                    }
+                    return;
+                }
+            }
+            Thread.onSpinWait();
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        synchronized (this) {
+            tiniPid = tini;
+        }
+    }
+
+    private static long first(List<Long> pids) {
+        return pids.isEmpty() ? -1 : pids.getFirst();
+    }
+
+    private static void drain(InputStream in, Path file) {
+        try (in; OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            byte[] buf = new byte[16384];
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                out.write(buf, 0, n);
+                out.flush();
+            }
+        } catch (IOException e) {
+            // the terminal closed (EIO after the last process left it): the log is complete
+        }
+    }
+
+    private static OutputStream failingStdin() {
+        return new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                throw new IOException("a detached job's stdin is /dev/null");
+            }
+        };
+    }
+
+    /** The wrappers' root process (what the JVM spawned). */
+    long rootPid() {
+        return process.pid();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    @Override
+    public String gpid() {
+        return spec.gpid();
+    }
+
+    @Override
+    public LaunchSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public synchronized long pid() {
+        return programPid;
+    }
+
+    @Override
+    public OutputStream stdin() {
+        return stdin;
+    }
+
+    @Override
+    public void closeStdin() {
+        try {
+            if (pty != null) {
+                stdin.write(4); // VEOF at the start of a line ends the input of a cooked terminal
+                stdin.flush();
+            } else {
+                stdin.close();
+            }
+        } catch (IOException e) {
+            // the program is gone or stopped reading: its input is closed already
+        }
+    }
+
+    @Override
+    public InputStream stdout() {
+        if (logs != null) {
+            return logs.follow(LogStream.STDOUT, 0);
+        }
+        return pty != null ? pty.getInputStream() : process.getInputStream();
+    }
+
+    @Override
+    public InputStream stderr() {
+        if (logs != null) {
+            return logs.follow(LogStream.STDERR, 0);
+        }
+        return pty != null ? InputStream.nullInputStream() : process.getErrorStream();
+    }
+
+    @Override
+    public void signal(int sig) {
+        long program = pid();
+        long tini;
+        synchronized (this) {
+            tini = tiniPid;
+        }
+        if (!process.isAlive()) {
+            return;
+        }
+        if (sig == Signals.SIGKILL) {
+            kill(program, tini);
+        } else if (!NOT_FORWARDED.contains(sig) && tini > 0) {
+            Posix.kill(tini, sig);
+        } else if (program > 0 && !Posix.killpg(program, sig)) {
+            Posix.kill(program, sig);
+        }
+    }
+
+    /**
+     * Kills the program's group. With a PID namespace that ends tini, and the kernel then kills
+     * every process left in the namespace. Without one (unprivileged daemon) every descendant of
+     * tini is killed too. If the chain is still up a moment later, its root is killed.
+     */
+    private void kill(long program, long tini) {
+        if (program > 0) {
+            Posix.killpg(program, Signals.SIGKILL);
+            Posix.kill(program, Signals.SIGKILL);
+        }
+        if (!privileged && tini > 0) {
+            for (ProcTable.Stat s : ProcTable.read().tree(tini)) {
+                if (s.pid() != tini) {
+                    Posix.kill(s.pid(), Signals.SIGKILL);
+                }
+            }
+        }
+        if (program <= 0) {
+            process.destroyForcibly();
+            return;
+        }
+        Thread.ofVirtual().start(() -> {
+            try {
+                if (!process.waitFor(2, java.util.concurrent.TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+    }
+
+    @Override
+    public void resize(int cols, int rows) {
+        if (pty != null && process.isAlive()) {
+            pty.setWinSize(new WinSize(cols, rows));
+        }
+    }
+
+    @Override
+    public CompletableFuture<Integer> exit() {
+        return exit.copy();
+    }
+
+    @Override
+    public ProcSnapshot stats() {
+        long program = pid();
+        ProcTable table = ProcTable.read();
+        List<ProcTable.Stat> tree = program > 0 ? table.tree(program) : List.of();
+        if (tree.isEmpty()) {
+            // ended: state X as ps(1) names a dead process
+            return new ProcSnapshot(program, spec.user(), 'X', 0, 0, 0, java.time.Instant.EPOCH,
+                    String.join(" ", spec.argv()));
+        }
+        return ProcTable.summed(tree.getFirst(), tree);
+    }
+
+    @Override
+    public boolean detached() {
+        return spec.detached();
+    }
+
+    @Override
+    public LogReader logs() {
+        if (logs == null) {
+            throw new IllegalStateException("job " + gpid() + " is not detached");
+        }
+        return logs;
+    }
+}

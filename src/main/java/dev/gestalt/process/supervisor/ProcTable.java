@@ -1,0 +1,181 @@
+package dev.gestalt.process.supervisor;
+
+import dev.gestalt.os.Posix;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Reads processes from {@code /proc}: one pass gives every process and the parent links. */
+final class ProcTable {
+    private static final Path PROC = Path.of("/proc");
+    static final long CLK_TCK = Posix.sysconf(2);
+    static final long PAGE_SIZE = Posix.sysconf(30);
+    private static final long BOOT_MILLIS = bootMillis();
+    private static final Map<Integer, String> USER_NAMES = new ConcurrentHashMap<>();
+
+    /** The fields of /proc/PID/stat we use; times in clock ticks, rss in pages. */
+    record Stat(long pid, long ppid, long pgrp, char state, long utime, long stime,
+                long cutime, long cstime, long startTicks, long rssPages, String comm) {
+        long ownTicks() {
+            return utime + stime;
+        }
+
+        long ticksWithChildren() {
+            return utime + stime + cutime + cstime;
+        }
+    }
+
+    private final Map<Long, Stat> byPid;
+    private final Map<Long, List<Long>> children = new HashMap<>();
+
+    private ProcTable(Map<Long, Stat> byPid) {
+        this.byPid = byPid;
+        for (Stat s : byPid.values()) {
+            children.computeIfAbsent(s.ppid(), k -> new ArrayList<>()).add(s.pid());
+        }
+    }
+
+    /** Reads every process now. */
+    static ProcTable read() {
+        Map<Long, Stat> all = new HashMap<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(PROC, p -> isNumber(p.getFileName().toString()))) {
+            for (Path dir : dirs) {
+                stat(Long.parseLong(dir.getFileName().toString())).ifPresent(s -> all.put(s.pid(), s));
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return new ProcTable(all);
+    }
+
+    Optional<Stat> get(long pid) {
+        return Optional.ofNullable(byPid.get(pid));
+    }
+
+    Iterable<Stat> all() {
+        return byPid.values();
+    }
+
+    /** {@code root} and all its live descendants, root first (empty if root is gone). */
+    List<Stat> tree(long root) {
+        List<Stat> out = new ArrayList<>();
+        ArrayDeque<Long> todo = new ArrayDeque<>(List.of(root));
+        while (!todo.isEmpty()) {
+            Stat s = byPid.get(todo.poll());
+            if (s != null) {
+                out.add(s);
+                todo.addAll(children.getOrDefault(s.pid(), List.of()));
+            }
+        }
+        return out;
+    }
+
+    /** Reads /proc/PID/stat of one process; empty when it is gone. */
+    static Optional<Stat> stat(long pid) {
+        String line;
+        try {
+            line = Files.readString(PROC.resolve(Long.toString(pid)).resolve("stat"));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        int open = line.indexOf('(');
+        int close = line.lastIndexOf(')');
+        String[] f = line.substring(close + 2).split(" ");
+        // f[i] is field i+3 of proc(5)
+        return Optional.of(new Stat(pid, Long.parseLong(f[1]), Long.parseLong(f[2]), f[0].charAt(0),
+                Long.parseLong(f[11]), Long.parseLong(f[12]), Long.parseLong(f[13]), Long.parseLong(f[14]),
+                Long.parseLong(f[19]), Long.parseLong(f[21]), line.substring(open + 1, close)));
+    }
+
+    /** The children of {@code pid} as the kernel lists them (all its threads). */
+    static List<Long> children(long pid) {
+        List<Long> out = new ArrayList<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(PROC.resolve(Long.toString(pid)).resolve("task"))) {
+            for (Path task : tasks) {
+                String text = Files.readString(task.resolve("children")).strip();
+                if (!text.isEmpty()) {
+                    for (String c : text.split("\\s+")) {
+                        out.add(Long.parseLong(c));
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return out;
+        }
+        return out;
+    }
+
+    /** A snapshot of one process. */
+    static ProcSnapshot snapshot(Stat s) {
+        return summed(s, List.of(s));
+    }
+
+    /** A snapshot named after {@code root}, with CPU and memory summed over {@code tree}. */
+    static ProcSnapshot summed(Stat root, List<Stat> tree) {
+        long ticks = 0;
+        long rss = 0;
+        for (Stat s : tree) {
+            ticks += s.ticksWithChildren();
+            rss += s.rssPages();
+        }
+        long startMillis = BOOT_MILLIS + root.startTicks() * 1000 / CLK_TCK;
+        long cpuMillis = ticks * 1000 / CLK_TCK;
+        long elapsed = Math.max(1, System.currentTimeMillis() - startMillis);
+        return new ProcSnapshot(root.pid(), user(root.pid()), root.state(), 100.0 * cpuMillis / elapsed,
+                rss * PAGE_SIZE, cpuMillis, Instant.ofEpochMilli(startMillis), commandLine(root));
+    }
+
+    private static String user(long pid) {
+        try {
+            int uid = (Integer) Files.getAttribute(PROC.resolve(Long.toString(pid)), "unix:uid");
+            return USER_NAMES.computeIfAbsent(uid,
+                    u -> Posix.getpwuid(u).map(dev.gestalt.os.UserInfo::name).orElse(Integer.toString(u)));
+        } catch (IOException | UnsupportedOperationException e) {
+            return "?";
+        }
+    }
+
+    private static String commandLine(Stat s) {
+        try {
+            byte[] raw = Files.readAllBytes(PROC.resolve(Long.toString(s.pid())).resolve("cmdline"));
+            int end = raw.length;
+            while (end > 0 && raw[end - 1] == 0) {
+                end--;
+            }
+            if (end == 0) {
+                return "[" + s.comm() + "]";
+            }
+            return new String(raw, 0, end, StandardCharsets.UTF_8).replace('\0', ' ');
+        } catch (IOException e) {
+            return "[" + s.comm() + "]";
+        }
+    }
+
+    private static long bootMillis() {
+        try {
+            for (String line : Files.readAllLines(PROC.resolve("stat"))) {
+                if (line.startsWith("btime ")) {
+                    return Long.parseLong(line.substring(6).strip()) * 1000;
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        throw new IllegalStateException("/proc/stat has no btime");
+    }
+
+    private static boolean isNumber(String s) {
+        return !s.isEmpty() && s.chars().allMatch(Character::isDigit);
+    }
+}
