@@ -9,6 +9,7 @@ import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
@@ -58,10 +59,13 @@ public record NodeCredentials(Path dir) {
         return tmf;
     }
 
-    /** A TLS 1.3 context that presents this node's certificate and trusts only the cluster CA. */
+    /**
+     * A TLS 1.3 context that presents this node's certificate and trusts only the cluster CA;
+     * peers are verified by their chain, not their host name ({@link ClusterTrustManager}).
+     */
     public SSLContext sslContext() throws IOException, GeneralSecurityException {
         var ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(keyManagers().getKeyManagers(), trustManagers().getTrustManagers(), null);
+        ctx.init(keyManagers().getKeyManagers(), new TrustManager[] {ClusterTrustManager.of(this)}, null);
         return ctx;
     }
 

@@ -1,0 +1,36 @@
+package dev.gestalt.cluster;
+
+import java.util.Objects;
+
+/**
+ * What one node tells the others about itself at every gossip round: who it is, where its
+ * gRPC server listens, and how loaded it is. Placement reads these from the
+ * {@linkplain Membership#loadTable() load table}.
+ *
+ * @param node the node name
+ * @param nodeId the node's numeric id
+ * @param rpcAddress {@code host:port} of the node's gRPC server
+ * @param version the Gestalt version the node runs (rolling upgrades mix versions)
+ * @param cpus CPUs the node offers
+ * @param load the node's load: what its own supervised processes use, not the machine's loadavg
+ * @param memFreeBytes free memory
+ * @param memTotalBytes total memory
+ * @param processes processes the node runs
+ * @param epochMillis when the node took this report, by its own clock
+ * @param draining true while the node is being drained: it takes no new processes
+ */
+public record LoadReport(String node, int nodeId, String rpcAddress, String version, int cpus, double load,
+        long memFreeBytes, long memTotalBytes, int processes, long epochMillis, boolean draining) {
+
+    public LoadReport {
+        Objects.requireNonNull(node, "node");
+        rpcAddress = rpcAddress == null ? "" : rpcAddress;
+        version = version == null ? "" : version;
+    }
+
+    /** This report with the identity fields replaced by the ones a node is configured with. */
+    LoadReport withIdentity(String node, int nodeId, String rpcAddress) {
+        return new LoadReport(node, nodeId, rpcAddress, version, cpus, load, memFreeBytes, memTotalBytes,
+                processes, epochMillis, draining);
+    }
+}
