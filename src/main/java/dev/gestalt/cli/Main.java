@@ -1,2 +1,96 @@
 package dev.gestalt.cli;
-public final class Main { public static void main(String[] a) { System.out.println("gestalt: not yet"); } }
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The {@code gestalt} command. {@link #run} is a function of its arguments;
+ * only {@link #main} exits. Commands marked local run here (cluster, init,
+ * node, demo); all others are sessions on the local node.
+ */
+public final class Main {
+
+    public static final String VERSION = "0.1.0";
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        int code = run(args, System.getenv(), System.out, System.err);
+        System.out.flush();
+        System.err.flush();
+        Runtime.getRuntime().halt(code);
+    }
+
+    public static int run(String[] argv, Map<String, String> env, PrintStream out, PrintStream err) {
+        List<String> args = Arrays.asList(argv);
+        boolean verbose = false;
+        while (!args.isEmpty() && args.getFirst().equals("-v")) {
+            verbose = true;
+            args = args.subList(1, args.size());
+        }
+        if (args.isEmpty()) {
+            err.print(Commands.overview());
+            return 2;
+        }
+        String first = args.getFirst();
+        if (first.equals("-h") || first.equals("--help")) {
+            out.print(Commands.overview());
+            return 0;
+        }
+        if (first.equals("--version")) {
+            out.println("gestalt " + VERSION);
+            return 0;
+        }
+        if (first.equals("help")) {
+            return help(args.size() > 1 ? args.get(1) : null, out, err);
+        }
+        CommandSpec spec = Commands.find(first);
+        if (spec == null) {
+            err.println("gestalt: unknown command '" + first + "'");
+            err.println("Run 'gestalt --help' for the list of commands.");
+            return 2;
+        }
+        List<String> rest = args.subList(1, args.size());
+        ParsedArgs parsed;
+        try {
+            parsed = ArgParser.parse(spec, rest);
+            if (parsed.has("help")) {
+                out.print(spec.help());
+                return 0;
+            }
+            Validation.check(spec, parsed);
+        } catch (UsageException e) {
+            err.println("gestalt " + spec.name() + ": " + e.getMessage());
+            err.println("Usage: gestalt " + spec.name() + " " + spec.synopsis());
+            return 2;
+        }
+        try {
+            if (spec.local()) {
+                return LocalCommands.run(spec, parsed, env, out, err);
+            }
+            return new RemoteSession(spec, parsed, rest, env, err).run();
+        } catch (Exception e) {
+            err.println("gestalt " + spec.name() + ": " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            return spec.name().equals("run") ? 255 : 1;
+        }
+    }
+
+    private static int help(String command, PrintStream out, PrintStream err) {
+        if (command == null) {
+            out.print(Commands.overview());
+            return 0;
+        }
+        CommandSpec spec = Commands.find(command);
+        if (spec == null) {
+            err.println("gestalt: unknown command '" + command + "'");
+            return 2;
+        }
+        out.print(spec.help());
+        return 0;
+    }
+}

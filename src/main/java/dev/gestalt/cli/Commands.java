@@ -1,0 +1,155 @@
+package dev.gestalt.cli;
+
+import java.util.List;
+
+/** The table of Gestalt's subcommands, shared by the CLI and the node. */
+public final class Commands {
+
+    private Commands() {}
+
+    static final Option HELP = new Option('h', "help", null, "show this help");
+
+    static final String ENVIRONMENT = """
+
+        Environment:
+          GESTALT_NODE   socket of the node to talk to (default: this user's local
+                         cluster, else the machine's cluster started by root)
+          GESTALT_HOME   where per-user state lives (default ~/.local/state/gestalt)
+        """;
+
+    private static Option flag(char s, String l, String help) {
+        return new Option(s, l, null, help);
+    }
+
+    private static Option opt(char s, String l, String arg, String help) {
+        return new Option(s, l, arg, help);
+    }
+
+    public static final List<CommandSpec> ALL = List.of(
+        new CommandSpec("run", "[-n NODE] [-t|-T] [-d] [--cpus N] [--mem SIZE] [--explain] [--] CMD [ARG...]",
+            "run a command on the least-loaded node",
+            """
+            Runs CMD on the node the placement policy picks (or on NODE with -n), with
+            your arguments, environment, working directory, umask, limits and identity.
+            Stdin, stdout and stderr are streamed; the exit code is the program's
+            (128+N when killed by signal N, 127 command not found, 126 not executable,
+            255 when Gestalt itself fails, with a one-line reason). Ctrl-C, SIGTERM,
+            SIGHUP and SIGQUIT reach the remote process group.""",
+            List.of(opt('n', "node", "NODE", "run on NODE (name or id)"),
+                flag('t', "tty", "force a terminal (default when stdin and stdout are terminals)"),
+                flag('T', "no-tty", "never allocate a terminal"),
+                flag('d', "detach", "run in the background; print the global PID and return"),
+                opt((char) 0, "cpus", "N", "only nodes with at least N CPUs"),
+                opt((char) 0, "mem", "SIZE", "only nodes with at least SIZE free memory (e.g. 512M, 2G)"),
+                flag((char) 0, "explain", "say why the node was chosen (on stderr)")),
+            true, false, false),
+        new CommandSpec("ps", "[-e] [-u USER] [-n NODE] [--json]", "list the processes of the cluster",
+            """
+            Lists every process started by Gestalt on any node: global PID, node, user,
+            state, %CPU, RSS, CPU time, start time, command. With -e, lists every process
+            of every node instead, as NODE:PID. Unreachable nodes are reported on stderr.""",
+            List.of(flag('e', "every", "every OS process of every node"),
+                opt('u', "user", "USER", "only USER's processes"),
+                opt('n', "node", "NODE", "only processes running on NODE"),
+                flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
+        new CommandSpec("kill", "[-s SIG | -SIG] ID...", "send a signal to processes of the cluster",
+            """
+            Sends SIG (default TERM) to each ID: a global PID (as ps shows it) or NODE:PID
+            (as ps -e shows it; root only for processes not started by Gestalt).""",
+            List.of(opt('s', "signal", "SIG", "signal name or number (TERM, KILL, 9, ...)"),
+                flag('l', "list", "list signal names")),
+            false, true, false),
+        new CommandSpec("wait", "GPID...", "wait for processes and exit with the last one's code",
+            "Waits until every GPID has ended; exits with the code of the last one.",
+            List.of(), false, false, false),
+        new CommandSpec("logs", "[-f] GPID", "print the output of a detached process",
+            "Prints what a detached process wrote (stdout to stdout, stderr to stderr).",
+            List.of(flag('f', "follow", "keep following the output until the process ends")),
+            false, false, false),
+        new CommandSpec("attach", "[-T] GPID", "attach the terminal to a detached process",
+            """
+            Connects your terminal to a detached process: its output from now on, your
+            input, signals and window size. With a terminal, Ctrl-] detaches and
+            leaves the process running.""",
+            List.of(flag('T', "no-tty", "do not put the terminal in raw mode")),
+            false, false, false),
+        new CommandSpec("top", "[--once] [-d SECONDS]", "live view of nodes and busiest processes",
+            "Shows the nodes and the busiest processes, refreshed every 2 s (Ctrl-C to quit).",
+            List.of(flag((char) 0, "once", "print one screen and exit"),
+                opt('d', "delay", "SECONDS", "refresh interval (default 2)")),
+            false, false, false),
+        new CommandSpec("nodes", "[--json]", "list the nodes of the cluster",
+            "Lists each node: name, id, address, state, CPUs, load, free memory, processes, version.",
+            List.of(flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
+        new CommandSpec("forall", "[-j N] [--tag] [--keep-order] [--retries N] -- CMD [{}...] [::: ARG...]",
+            "run a command once per argument, spread over the cluster",
+            """
+            Runs CMD once per ARG (or per line of stdin when there is no :::), with {}
+            replaced by the argument (appended when CMD has no {}), as GNU parallel does.
+            Each task's output is printed together when it ends. Exit code: the number
+            of failed tasks (101 when more than 100 failed).""",
+            List.of(opt('j', "jobs", "N", "run at most N tasks at once (default: CPUs of the cluster)"),
+                flag((char) 0, "tag", "prefix each output line with its argument and a tab"),
+                flag('k', "keep-order", "print outputs in the order of the arguments"),
+                opt((char) 0, "retries", "N", "rerun a failed task up to N times, on another node")),
+            true, false, false),
+        new CommandSpec("cluster", "up [--nodes N] [--name NAME] | down | status [--json]",
+            "start, stop or show a local cluster on this machine",
+            """
+            up:     starts N real node daemons on this machine (default 3), creating
+                    credentials if needed, and waits until all see each other. Idempotent:
+                    on a running cluster it restarts any node that is down.
+            down:   stops the local cluster's daemons.
+            status: each local node's name, pid, socket and state.""",
+            List.of(opt((char) 0, "nodes", "N", "number of nodes (up)"),
+                opt((char) 0, "name", "NAME", "cluster name (default: local)"),
+                flag((char) 0, "json", "JSON for scripts (status)")),
+            false, false, true),
+        new CommandSpec("init", "--dir DIR --nodes NAME[=ADDR],... [--name CLUSTER]",
+            "create a cluster CA, node credentials and config files",
+            """
+            Creates a cluster certificate authority in DIR/ca, and for each node its
+            credentials and a config file in DIR/NAME/, ready to copy to that machine
+            (see the README, "Real deployment").""",
+            List.of(opt((char) 0, "dir", "DIR", "output folder"),
+                opt((char) 0, "nodes", "LIST", "comma-separated node names, each optionally =ADDRESS"),
+                opt((char) 0, "name", "CLUSTER", "cluster name (default: gestalt)")),
+            false, false, true),
+        new CommandSpec("node", "--config FILE", "run a node daemon in the foreground (for systemd)",
+            "Runs the node daemon described by FILE until SIGTERM.",
+            List.of(opt('c', "config", "FILE", "the node's config file")),
+            false, false, true),
+        new CommandSpec("demo", "[--nodes N]", "start a local cluster and show it at work",
+            "Starts a local cluster, runs a forall across it, shows nodes and ps, and leaves it up.",
+            List.of(opt((char) 0, "nodes", "N", "number of nodes (default 3)")),
+            false, false, true),
+        new CommandSpec("version", "", "print the version", "Prints the CLI's version.",
+            List.of(), false, false, true));
+
+    public static CommandSpec find(String name) {
+        for (CommandSpec c : ALL) {
+            if (c.name().equals(name)) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** The text of {@code gestalt --help}. */
+    public static String overview() {
+        StringBuilder sb = new StringBuilder("""
+            Usage: gestalt COMMAND [ARG...]
+
+            Gestalt makes a set of Linux machines behave as one.
+
+            Commands:
+            """);
+        for (CommandSpec c : ALL) {
+            sb.append(String.format("  %-9s %s%n", c.name(), c.summary()));
+        }
+        sb.append("\nRun 'gestalt COMMAND --help' for a command's options.\n").append(ENVIRONMENT);
+        return sb.toString();
+    }
+}

@@ -1,0 +1,80 @@
+package dev.gestalt.cli;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Finds and connects to the node this CLI talks to: {@code GESTALT_NODE} if
+ * set, else the first live node of this user's local cluster, else (for a
+ * non-root user) the machine's cluster started by root.
+ */
+public final class NodeLocator {
+
+    private NodeLocator() {}
+
+    /** A connection to a node, or a one-line reason why there is none. */
+    public record Connection(SocketChannel channel, Path socket) {}
+
+    public static final class NoNodeException extends IOException {
+        NoNodeException(String message) {
+            super(message);
+        }
+    }
+
+    public static Connection connect(Map<String, String> env) throws NoNodeException {
+        List<Path> candidates = new ArrayList<>();
+        String explicit = env.get("GESTALT_NODE");
+        if (explicit != null && !explicit.isEmpty()) {
+            candidates.add(Path.of(explicit));
+        } else {
+            Path home = Paths.home(env);
+            candidates.addAll(readPointer(Paths.currentPointer(home)));
+            if (!Paths.isRoot() && !home.equals(Paths.MACHINE_HOME)) {
+                candidates.addAll(readPointer(Paths.currentPointer(Paths.MACHINE_HOME)));
+            }
+        }
+        if (candidates.isEmpty()) {
+            throw new NoNodeException("no Gestalt node found: start a local cluster with 'gestalt cluster up'"
+                + " or set GESTALT_NODE to a node's socket");
+        }
+        IOException last = null;
+        for (Path p : candidates) {
+            try {
+                SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                try {
+                    ch.connect(UnixDomainSocketAddress.of(p));
+                    return new Connection(ch, p);
+                } catch (IOException e) {
+                    ch.close();
+                    throw e;
+                }
+            } catch (IOException e) {
+                last = e;
+            }
+        }
+        String why = last == null || last.getMessage() == null ? "" : ": " + last.getMessage();
+        throw new NoNodeException("cannot reach a Gestalt node (tried " + candidates.size() + " socket"
+            + (candidates.size() == 1 ? " " + candidates.getFirst() : "s") + why + ")");
+    }
+
+    private static List<Path> readPointer(Path pointer) {
+        try {
+            List<Path> out = new ArrayList<>();
+            for (String line : Files.readAllLines(pointer)) {
+                if (!line.isBlank() && !line.startsWith("#")) {
+                    out.add(Path.of(line.trim()));
+                }
+            }
+            return out;
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+}

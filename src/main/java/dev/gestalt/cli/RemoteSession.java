@@ -1,0 +1,217 @@
+package dev.gestalt.cli;
+
+import dev.gestalt.os.Posix;
+import dev.gestalt.os.ProcessContext;
+import dev.gestalt.os.Signals;
+import dev.gestalt.os.Terminal;
+import dev.gestalt.os.WinSize;
+import dev.gestalt.rpc.local.Frame;
+import dev.gestalt.rpc.local.Credit;
+import dev.gestalt.rpc.local.FrameChannel;
+import dev.gestalt.rpc.local.Request;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+import sun.misc.Signal;
+
+/**
+ * The CLI side of a command that runs on the node: sends the request and the
+ * caller's context, then pumps stdin, signals and window sizes up and
+ * stdout/stderr down until the node sends the exit code. Like ssh, it is a
+ * thin pipe: everything the command does happens on the node.
+ */
+final class RemoteSession {
+
+    /** Ctrl-]: leaves an attached session, the process keeps running. */
+    private static final int DETACH_KEY = 0x1d;
+
+    private static final List<String> FORWARDED = List.of("INT", "TERM", "HUP", "QUIT");
+
+    private final CommandSpec spec;
+    private final ParsedArgs parsed;
+    private final List<String> rawArgs;
+    private final Map<String, String> env;
+    private final PrintStream err;
+    private volatile boolean detachedByKey;
+    private final Credit stdinCredit = new Credit(0);
+
+    RemoteSession(CommandSpec spec, ParsedArgs parsed, List<String> rawArgs, Map<String, String> env, PrintStream err) {
+        this.spec = spec;
+        this.parsed = parsed;
+        this.rawArgs = rawArgs;
+        this.env = env;
+        this.err = err;
+    }
+
+    /** Exit code of a failure of Gestalt itself for this command. */
+    private int failureCode() {
+        return switch (spec.name()) {
+            case "run", "forall", "attach", "wait" -> 255;
+            default -> 1;
+        };
+    }
+
+    int run() {
+        NodeLocator.Connection conn;
+        try {
+            conn = NodeLocator.connect(env);
+        } catch (NodeLocator.NoNodeException e) {
+            err.println("gestalt: " + e.getMessage());
+            return failureCode();
+        }
+        boolean stdinTty = Posix.isatty(0);
+        boolean stdoutTty = Posix.isatty(1);
+        boolean tty = wantsTty(stdinTty, stdoutTty);
+        WinSize size = tty || stdoutTty
+            ? Posix.windowSize(tty && stdinTty ? 0 : 1).orElse(new WinSize(0, 0)) : new WinSize(0, 0);
+        var limits = ProcessContext.limits();
+        long[] flatLimits = new long[limits.size() * 3];
+        for (int i = 0; i < limits.size(); i++) {
+            flatLimits[3 * i] = limits.get(i).resource();
+            flatLimits[3 * i + 1] = limits.get(i).soft();
+            flatLimits[3 * i + 2] = limits.get(i).hard();
+        }
+        var request = new Request(spec.name(), rawArgs, env, System.getProperty("user.dir"),
+            ProcessContext.umask(), flatLimits, tty, stdoutTty, size.cols(), size.rows());
+
+        try (FrameChannel ch = new FrameChannel(conn.channel())) {
+            ch.write(request.toFrame());
+            Terminal.RawMode raw = tty && stdinTty ? Terminal.rawMode(0).restoreOnExit() : null;
+            try {
+                installSignals(ch, tty);
+                if (usesStdin()) {
+                    startStdinPump(ch, tty && stdinTty && spec.name().equals("attach"));
+                }
+                return pump(ch);
+            } finally {
+                if (raw != null) {
+                    raw.close();
+                }
+            }
+        } catch (IOException e) {
+            if (detachedByKey) {
+                err.print("\r\n[detached: the process keeps running]\r\n");
+                err.flush();
+                return 0;
+            }
+            err.println("gestalt: lost the connection to node (" + conn.socket() + "): " + e.getMessage());
+            return failureCode();
+        }
+    }
+
+    private boolean wantsTty(boolean stdinTty, boolean stdoutTty) {
+        return switch (spec.name()) {
+            case "run" -> !parsed.has("no-tty") && !parsed.has("detach")
+                && (parsed.has("tty") || stdinTty && stdoutTty);
+            case "attach" -> !parsed.has("no-tty") && stdinTty && stdoutTty;
+            default -> false;
+        };
+    }
+
+    private boolean usesStdin() {
+        return switch (spec.name()) {
+            case "run" -> !parsed.has("detach");
+            case "attach" -> true;
+            case "forall" -> !parsed.positionals().contains(":::");
+            default -> false;
+        };
+    }
+
+    private int pump(FrameChannel ch) throws IOException {
+        OutputStream stdout = new FileOutputStream(FileDescriptor.out);
+        OutputStream stderr = new FileOutputStream(FileDescriptor.err);
+        while (true) {
+            Frame f = ch.read();
+            if (f == null) {
+                err.println("gestalt: the node closed the connection");
+                return failureCode();
+            }
+            switch (f.type()) {
+                case Frame.STDOUT -> stdout.write(f.payload());
+                case Frame.STDERR -> stderr.write(f.payload());
+                case Frame.CREDIT -> stdinCredit.grant(f.intAt(0));
+                case Frame.EXIT -> {
+                    stdinCredit.close();
+                    return f.intAt(0);
+                }
+                default -> { /* a newer node's frame: ignore */ }
+            }
+        }
+    }
+
+    private void installSignals(FrameChannel ch, boolean tty) {
+        for (String name : FORWARDED) {
+            int number = Signals.parse(name).orElseThrow();
+            try {
+                Signal.handle(new Signal(name), s -> sendQuietly(ch, Frame.ofInt(Frame.SIGNAL, number)));
+            } catch (IllegalArgumentException e) {
+                // the JVM reserves this signal (QUIT without -Xrs): it keeps its default action
+            }
+        }
+        if (tty) {
+            Signal.handle(new Signal("WINCH"), s -> {
+                Posix.windowSize(0).ifPresent(w -> sendQuietly(ch, Frame.ofInts(Frame.RESIZE, w.cols(), w.rows())));
+            });
+        }
+    }
+
+    private void startStdinPump(FrameChannel ch, boolean detachKey) {
+        Thread t = new Thread(() -> {
+            InputStream in = new FileInputStream(FileDescriptor.in);
+            byte[] buf = new byte[64 * 1024];
+            try {
+                while (true) {
+                    int allowed = stdinCredit.take(buf.length);
+                    if (allowed < 0) {
+                        return;
+                    }
+                    int n = in.read(buf, 0, allowed);
+                    if (n <= 0) {
+                        break;
+                    }
+                    stdinCredit.giveBack(allowed - n);
+                    if (detachKey) {
+                        int k = indexOf(buf, n, DETACH_KEY);
+                        if (k >= 0) {
+                            if (k > 0) {
+                                ch.write(Frame.STDIN, buf, 0, k);
+                            }
+                            detachedByKey = true;
+                            ch.close(); // the node keeps the process; pump() sees the end
+                            return;
+                        }
+                    }
+                    ch.write(Frame.STDIN, buf, 0, n);
+                }
+                ch.write(Frame.of(Frame.STDIN_EOF));
+            } catch (IOException | InterruptedException e) {
+                // the session ended; pump() reports it
+            }
+        }, "stdin");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static int indexOf(byte[] b, int n, int value) {
+        for (int i = 0; i < n; i++) {
+            if (b[i] == value) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static void sendQuietly(FrameChannel ch, Frame f) {
+        try {
+            ch.write(f);
+        } catch (IOException ignored) {
+            // session over
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package dev.gestalt.cli;
+
+import java.util.List;
+
+/** The operand rules of each command, checked in the CLI (fast usage errors) and again on the node. */
+public final class Validation {
+
+    private Validation() {}
+
+    public static void check(CommandSpec spec, ParsedArgs a) throws UsageException {
+        List<String> pos = a.positionals();
+        String n = spec.name();
+        switch (n) {
+            case "run" -> {
+                if (pos.isEmpty()) {
+                    throw new UsageException(n, "missing command to run");
+                }
+                if (a.has("tty") && a.has("no-tty")) {
+                    throw new UsageException(n, "-t and -T contradict each other");
+                }
+                if (a.has("tty") && a.has("detach")) {
+                    // allowed: a detached process with a terminal, to attach later
+                }
+                a.intValue("cpus", 0, 0, 1_000_000);
+                if (a.has("mem")) {
+                    Sizes.parse(n, a.get("mem"));
+                }
+            }
+            case "kill" -> {
+                if (a.has("list")) {
+                    return;
+                }
+                if (pos.isEmpty()) {
+                    throw new UsageException(n, "missing process ID (a GPID or NODE:PID)");
+                }
+                if (a.has("signal") && a.all("signal").size() > 1) {
+                    throw new UsageException(n, "give one signal");
+                }
+            }
+            case "wait" -> {
+                if (pos.isEmpty()) {
+                    throw new UsageException(n, "missing GPID");
+                }
+            }
+            case "logs", "attach" -> {
+                if (pos.size() != 1) {
+                    throw new UsageException(n, pos.isEmpty() ? "missing GPID" : "give one GPID");
+                }
+            }
+            case "forall" -> {
+                int sep = pos.indexOf(":::");
+                if (pos.isEmpty() || sep == 0) {
+                    throw new UsageException(n, "missing command");
+                }
+                a.intValue("jobs", 0, 1, 100_000);
+                a.intValue("retries", 0, 0, 1000);
+            }
+            case "top" -> a.intValue("delay", 2, 1, 3600);
+            case "cluster" -> {
+                if (pos.size() != 1 || !List.of("up", "down", "status").contains(pos.getFirst())) {
+                    throw new UsageException(n, "say up, down or status");
+                }
+                a.intValue("nodes", 3, 1, 64);
+            }
+            case "demo" -> a.intValue("nodes", 3, 1, 64);
+            case "node" -> {
+                if (!a.has("config")) {
+                    throw new UsageException(n, "missing --config FILE");
+                }
+            }
+            case "init" -> {
+                if (!a.has("dir") || !a.has("nodes")) {
+                    throw new UsageException(n, "--dir and --nodes are required");
+                }
+            }
+            default -> {
+                if (!pos.isEmpty()) {
+                    throw new UsageException(n, "unexpected argument '" + pos.getFirst() + "'");
+                }
+            }
+        }
+    }
+}

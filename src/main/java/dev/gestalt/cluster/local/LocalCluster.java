@@ -1,0 +1,247 @@
+package dev.gestalt.cluster.local;
+
+import dev.gestalt.cli.Json;
+import dev.gestalt.cli.Table;
+import dev.gestalt.node.NodeConfig;
+import dev.gestalt.rpc.local.LocalClient;
+import dev.gestalt.security.ClusterCa;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * {@code gestalt cluster up|down|status}: N real node daemons on this machine,
+ * on loopback, each with its own ports, state folder and credentials from
+ * one cluster CA. Idempotent: {@code up} on a running cluster restarts the
+ * nodes that are down and leaves the others alone.
+ */
+public final class LocalCluster {
+
+    private static final long CONVERGE_MILLIS = 60_000;
+
+    private final LocalLayout layout;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    public LocalCluster(Path home, String name, PrintStream out, PrintStream err) {
+        this.layout = new LocalLayout(home, name);
+        this.out = out;
+        this.err = err;
+    }
+
+    public LocalLayout layout() {
+        return layout;
+    }
+
+    /** How many nodes the cluster has on disk (0 if none yet). */
+    public int size() {
+        try (Stream<Path> s = Files.list(layout.dir())) {
+            return (int) s.filter(p -> p.getFileName().toString().matches("node\\d+") && Files.exists(p.resolve("node.conf"))).count();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    public int up(Integer wanted, boolean quiet) throws Exception {
+        int existing = size();
+        int n = wanted != null ? wanted : existing > 0 ? existing : 3;
+        if (n < existing) {
+            err.println("gestalt cluster: cluster '" + layout.name() + "' has " + existing + " nodes; "
+                + "run 'gestalt cluster down' and remove " + layout.dir() + " to make it smaller");
+            return 2;
+        }
+        boolean root = "root".equals(System.getProperty("user.name"));
+        Files.createDirectories(layout.dir());
+        if (root) {
+            Files.setPosixFilePermissions(layout.home(), PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        ClusterCa ca = ClusterCa.loadOrCreate(layout.ca());
+        for (int i = existing + 1; i <= n; i++) {
+            create(ca, i, n);
+        }
+        List<LocalNode> nodes = new ArrayList<>();
+        int started = 0;
+        for (int i = 1; i <= n; i++) {
+            LocalNode node = new LocalNode(layout, i);
+            nodes.add(node);
+            if (node.pid().isEmpty()) {
+                node.start();
+                started++;
+            }
+        }
+        writePointer(nodes);
+        if (!awaitView(nodes)) {
+            err.println("gestalt cluster: the nodes did not all see each other within " + CONVERGE_MILLIS / 1000
+                + " s; see the logs in " + layout.dir() + "/node*/node.log");
+            return 1;
+        }
+        if (!quiet) {
+            out.println(started == 0 ? "Cluster '" + layout.name() + "' is already up (" + n + " nodes)."
+                : "Cluster '" + layout.name() + "' is up: " + n + " nodes (" + started + " started).");
+            out.println();
+            out.print(LocalClient.call(nodes.getFirst().socket(), "nodes", List.of()).stdout());
+            out.println();
+            out.println("Try:");
+            out.println("  gestalt run -- hostname                 # runs on the least-loaded node");
+            out.println("  gestalt forall -- echo hello {} ::: a b c");
+            out.println("  gestalt run -d -- sleep 300 && gestalt ps");
+            out.println("  gestalt top --once");
+            out.println("  gestalt cluster down                    # stops the daemons");
+        }
+        return 0;
+    }
+
+    /** Creates node i's folder, credentials (from the cluster CA) and config, with free loopback ports. */
+    private void create(ClusterCa ca, int i, int total) throws Exception {
+        Path dir = layout.node(i);
+        Files.createDirectories(dir);
+        ca.issueNode(LocalLayout.nodeName(i), List.of("127.0.0.1", "localhost"), dir.resolve("credentials"));
+        int[] ports = freePorts(2);
+        var config = new NodeConfig(layout.name(), LocalLayout.nodeName(i), i, dir.resolve("state"), layout.socket(i),
+            "127.0.0.1", ports[0], ports[1], List.of(), dir.resolve("credentials"));
+        Files.writeString(layout.config(i), config.render());
+        reseed();
+    }
+
+    /** Every node's config lists every node's gossip port as a seed. */
+    private void reseed() throws IOException {
+        List<NodeConfig> configs = new ArrayList<>();
+        for (int i = 1; Files.exists(layout.config(i)); i++) {
+            configs.add(NodeConfig.load(layout.config(i)));
+        }
+        List<InetSocketAddress> seeds = configs.stream().map(c -> new InetSocketAddress(c.bind(), c.gossipPort())).toList();
+        for (int i = 0; i < configs.size(); i++) {
+            NodeConfig c = configs.get(i);
+            var updated = new NodeConfig(c.cluster(), c.name(), c.id(), c.stateDir(), c.socket(), c.bind(),
+                c.gossipPort(), c.rpcPort(), seeds, c.credentials());
+            Files.writeString(layout.config(i + 1), updated.render());
+        }
+    }
+
+    private static int[] freePorts(int n) throws IOException {
+        int[] ports = new int[n];
+        List<ServerSocket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+                held.add(s);
+                ports[i] = s.getLocalPort();
+            }
+        } finally {
+            for (ServerSocket s : held) {
+                s.close();
+            }
+        }
+        return ports;
+    }
+
+    private void writePointer(List<LocalNode> nodes) throws IOException {
+        StringBuilder sb = new StringBuilder("# sockets of local cluster '" + layout.name() + "', written by 'gestalt cluster up'\n");
+        for (LocalNode n : nodes) {
+            sb.append(n.socket()).append('\n');
+        }
+        Files.writeString(layout.pointer(), sb.toString());
+    }
+
+    private boolean awaitView(List<LocalNode> nodes) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + CONVERGE_MILLIS;
+        while (System.currentTimeMillis() < deadline) {
+            boolean all = true;
+            for (LocalNode n : nodes) {
+                if (!seesAll(n, nodes.size())) {
+                    all = false;
+                    break;
+                }
+            }
+            if (all) {
+                return true;
+            }
+            boolean anyDead = nodes.stream().anyMatch(n -> n.pid().isEmpty());
+            if (anyDead) {
+                for (LocalNode n : nodes) {
+                    if (n.pid().isEmpty()) {
+                        err.println("gestalt cluster: " + n.name() + " stopped; last lines of its log:");
+                        tail(layout.log(Integer.parseInt(n.name().substring(4))));
+                    }
+                }
+                return false;
+            }
+            Thread.sleep(100);
+        }
+        return false;
+    }
+
+    private void tail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            lines.subList(Math.max(0, lines.size() - 5), lines.size()).forEach(l -> err.println("  " + l));
+        } catch (IOException e) {
+            err.println("  (no log: " + e.getMessage() + ")");
+        }
+    }
+
+    private static boolean seesAll(LocalNode n, int count) {
+        try {
+            var r = LocalClient.call(n.socket(), "nodes", List.of("--json"));
+            if (r.exitCode() != 0) {
+                return false;
+            }
+            int up = 0;
+            for (int i = r.stdout().indexOf("\"state\":\"up\""); i >= 0; i = r.stdout().indexOf("\"state\":\"up\"", i + 1)) {
+                up++;
+            }
+            return up >= count;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    public int down() throws InterruptedException {
+        int n = size();
+        if (n == 0) {
+            out.println("No local cluster '" + layout.name() + "'.");
+            return 0;
+        }
+        int stopped = 0;
+        for (int i = 1; i <= n; i++) {
+            if (new LocalNode(layout, i).stop(10_000)) {
+                stopped++;
+            }
+        }
+        out.println("Cluster '" + layout.name() + "' is down (" + stopped + " of " + n + " nodes were running).");
+        return 0;
+    }
+
+    public int status(boolean json) {
+        int n = size();
+        if (n == 0) {
+            err.println("gestalt cluster: no local cluster '" + layout.name() + "' (start one with 'gestalt cluster up')");
+            return 1;
+        }
+        List<Object> rows = new ArrayList<>();
+        Table t = new Table("NAME", ">PID", "STATE", "SOCKET");
+        for (int i = 1; i <= n; i++) {
+            LocalNode node = new LocalNode(layout, i);
+            String state = node.state();
+            String pid = node.pid().map(String::valueOf).orElse("-");
+            t.row(node.name(), pid, state, node.socket());
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", node.name());
+            m.put("pid", node.pid().orElse(null));
+            m.put("state", state);
+            m.put("socket", node.socket().toString());
+            rows.add(m);
+        }
+        out.print(json ? Json.write(rows) + "\n" : t.toString());
+        return 0;
+    }
+}

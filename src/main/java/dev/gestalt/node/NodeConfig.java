@@ -1,0 +1,106 @@
+package dev.gestalt.node;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * A node's configuration file ({@code key = value} lines, {@code #} comments).
+ *
+ * <pre>
+ * cluster     = gestalt               # cluster name: nodes of other clusters are not seen
+ * name        = node1                 # this node's name, unique in the cluster
+ * id          = 1                     # this node's numeric id (stable, unique; first part of GPIDs)
+ * state_dir   = /var/lib/gestalt/node # identity, logs of detached processes, GPID counter
+ * socket      = /run/gestalt/node.sock  # the CLI's Unix socket
+ * bind        = 10.0.0.1              # address for node-to-node traffic
+ * gossip_port = 7800                  # JGroups (membership, gossip), TLS
+ * rpc_port    = 7900                  # gRPC (process streams, queries), mutual TLS
+ * seeds       = 10.0.0.1:7800,10.0.0.2:7800   # gossip addresses of some members
+ * credentials = /etc/gestalt/credentials      # from 'gestalt init'
+ * </pre>
+ */
+public record NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
+                         int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials) {
+
+    public static NodeConfig load(Path file) throws IOException {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        }
+        Path base = file.toAbsolutePath().getParent();
+        String name = required(p, "name", file);
+        return new NodeConfig(
+            p.getProperty("cluster", "gestalt").trim(),
+            name,
+            intValue(p, "id", file),
+            base.resolve(p.getProperty("state_dir", "state").trim()),
+            base.resolve(p.getProperty("socket", "node.sock").trim()),
+            p.getProperty("bind", "127.0.0.1").trim(),
+            intValue(p, "gossip_port", file),
+            intValue(p, "rpc_port", file),
+            seeds(p.getProperty("seeds", ""), file),
+            base.resolve(p.getProperty("credentials", "credentials").trim()));
+    }
+
+    /** The text of a config file for these values, as {@code load} reads it. */
+    public String render() {
+        StringBuilder seedText = new StringBuilder();
+        for (InetSocketAddress s : seeds) {
+            seedText.append(seedText.isEmpty() ? "" : ",").append(s.getHostString()).append(':').append(s.getPort());
+        }
+        return "# Gestalt node configuration (see 'gestalt node --help')\n"
+            + "cluster = " + cluster + "\n"
+            + "name = " + name + "\n"
+            + "id = " + id + "\n"
+            + "state_dir = " + stateDir + "\n"
+            + "socket = " + socket + "\n"
+            + "bind = " + bind + "\n"
+            + "gossip_port = " + gossipPort + "\n"
+            + "rpc_port = " + rpcPort + "\n"
+            + "seeds = " + seedText + "\n"
+            + "credentials = " + credentials + "\n";
+    }
+
+    private static String required(Properties p, String key, Path file) throws IOException {
+        String v = p.getProperty(key);
+        if (v == null || v.isBlank()) {
+            throw new IOException(file + ": missing '" + key + "'");
+        }
+        return v.trim();
+    }
+
+    private static int intValue(Properties p, String key, Path file) throws IOException {
+        String v = required(p, key, file);
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IOException(file + ": '" + key + "' must be a number, not '" + v + "'");
+        }
+    }
+
+    private static List<InetSocketAddress> seeds(String text, Path file) throws IOException {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (String s : text.split(",")) {
+            s = s.trim();
+            if (s.isEmpty()) {
+                continue;
+            }
+            int colon = s.lastIndexOf(':');
+            if (colon <= 0) {
+                throw new IOException(file + ": seed '" + s + "' must be HOST:PORT");
+            }
+            try {
+                out.add(new InetSocketAddress(s.substring(0, colon), Integer.parseInt(s.substring(colon + 1))));
+            } catch (NumberFormatException e) {
+                throw new IOException(file + ": seed '" + s + "' has a bad port");
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,113 @@
+package dev.gestalt.process;
+
+import com.google.protobuf.ByteString;
+import dev.gestalt.cli.ArgParser;
+import dev.gestalt.cli.Commands;
+import dev.gestalt.cli.ParsedArgs;
+import dev.gestalt.cli.Validation;
+import dev.gestalt.process.remote.RemoteExec;
+import dev.gestalt.process.remote.Signaller;
+import dev.gestalt.rpc.local.ClientSession;
+import dev.gestalt.rpc.local.CommandHandler;
+import dev.gestalt.rpc.local.InputListener;
+import dev.gestalt.rpc.proto.AttachSpec;
+import dev.gestalt.rpc.proto.ExecIn;
+import dev.gestalt.rpc.proto.ProcInfo;
+import dev.gestalt.rpc.proto.Started;
+import dev.gestalt.rpc.proto.WinSize;
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * {@code gestalt attach GPID}: connects the client to a detached process from
+ * any node. Leaving (Ctrl-] or closing the terminal) only ends the
+ * attachment; the process keeps running.
+ */
+public final class AttachCommand implements CommandHandler {
+
+    private final ProcessSpace space;
+    private final Signaller signaller;
+
+    public AttachCommand(ProcessSpace space, Signaller signaller) {
+        this.space = space;
+        this.signaller = signaller;
+    }
+
+    @Override
+    public int handle(ClientSession s) throws Exception {
+        ParsedArgs a = ArgParser.parse(Commands.find("attach"), s.request().args());
+        Validation.check(Commands.find("attach"), a);
+        String gpid = a.positionals().getFirst();
+        ProcInfo p = ProcessQueries.find(space, gpid);
+        if (!p.getDetached()) {
+            s.err("gestalt attach: " + gpid + " is not detached: it belongs to the terminal that started it\n");
+            return 1;
+        }
+        if (p.getState().equals("exited")) {
+            s.err("gestalt attach: " + gpid + " has exited with code " + p.getExitCode() + " (see 'gestalt logs " + gpid + "')\n");
+            return 1;
+        }
+        var done = new CompletableFuture<Integer>();
+        var events = new RemoteExec.Events() {
+            @Override
+            public void started(Started st) { }
+
+            @Override
+            public void stdout(ByteString data) throws IOException {
+                byte[] b = data.toByteArray();
+                s.stdout(b, 0, b.length);
+            }
+
+            @Override
+            public void stderr(ByteString data) throws IOException {
+                byte[] b = data.toByteArray();
+                s.stderr(b, 0, b.length);
+            }
+
+            @Override
+            public void exit(int code, String reason) {
+                if (code == 255 && reason != null && !reason.isEmpty() && !s.clientGone()) {
+                    s.err("gestalt: " + reason + "\n");
+                }
+                done.complete(code);
+            }
+        };
+        var spec = AttachSpec.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).setTty(s.request().tty())
+            .setSize(WinSize.newBuilder().setCols(s.request().cols()).setRows(s.request().rows()));
+        String node = p.getNode();
+        RemoteExec exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setAttach(spec).build(), true, events);
+        space.track(exec);
+        s.startInput(new InputListener() {
+            @Override
+            public void stdin(byte[] data) {
+                try {
+                    exec.stdin(data, 0, data.length);
+                    s.grantStdin(data.length);
+                } catch (IOException e) {
+                    // detached meanwhile
+                }
+            }
+
+            @Override
+            public void signal(int signal) {
+                signaller.signal(node, gpid, signal);
+            }
+
+            @Override
+            public void resize(int cols, int rows) {
+                signaller.resize(node, gpid, cols, rows);
+            }
+
+            @Override
+            public void gone() {
+                exec.cancel("client detached");
+            }
+        });
+        s.grantStdin(64 * 1024);
+        try {
+            return done.get();
+        } finally {
+            space.untrack(exec);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package dev.gestalt.process;
+
+import dev.gestalt.rpc.GestaltException;
+import dev.gestalt.rpc.local.ClientSession;
+import dev.gestalt.rpc.proto.Caller;
+import dev.gestalt.rpc.proto.ListRequest;
+import dev.gestalt.rpc.proto.ProcInfo;
+import dev.gestalt.rpc.proto.ProcsGrpc;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Cluster-wide process look-ups shared by ps, kill, wait, logs and attach. */
+public final class ProcessQueries {
+
+    private ProcessQueries() {}
+
+    /** Every node's processes; nodes that did not answer are named in {@code unreachable}. */
+    public record Listing(List<ProcInfo> procs, List<String> unreachable) {}
+
+    public static Listing list(ProcessSpace space, boolean everyOsProcess) {
+        var answers = Fanout.ask(space, space.members(), (ch, timeout) -> ProcsGrpc.newBlockingStub(ch)
+            .withDeadlineAfter(timeout, TimeUnit.MILLISECONDS)
+            .list(ListRequest.newBuilder().setAllOsProcesses(everyOsProcess).build()).getProcsList());
+        List<ProcInfo> procs = new ArrayList<>();
+        List<String> unreachable = new ArrayList<>();
+        for (var a : answers) {
+            if (a.ok()) {
+                procs.addAll(a.value());
+            } else {
+                unreachable.add(a.node() + " (" + a.error() + ")");
+            }
+        }
+        return new Listing(procs, unreachable);
+    }
+
+    /** The process with this GPID, wherever it runs. */
+    public static ProcInfo find(ProcessSpace space, String gpid) throws GestaltException {
+        try {
+            Gpid.parse(gpid);
+        } catch (IllegalArgumentException e) {
+            throw new GestaltException.BadRequest(e.getMessage());
+        }
+        Listing l = list(space, false);
+        for (ProcInfo p : l.procs()) {
+            if (p.getGpid().equals(gpid)) {
+                return p;
+            }
+        }
+        String also = l.unreachable().isEmpty() ? "" : " (not answering: " + String.join(", ", l.unreachable()) + ")";
+        throw new GestaltException.NotFound(gpid + ": no such process" + also);
+    }
+
+    /** The caller as the kernel reported it, for the execution node's permission checks. */
+    public static Caller caller(ClientSession s) {
+        return Caller.newBuilder().setUid(s.caller().uid()).setGid(s.caller().gid()).setUser(s.caller().user()).build();
+    }
+}

@@ -1,0 +1,111 @@
+package dev.gestalt.process;
+
+import dev.gestalt.cluster.LoadEntry;
+import dev.gestalt.cluster.LoadReport;
+import dev.gestalt.cluster.Membership;
+import dev.gestalt.process.placement.InFlight;
+import dev.gestalt.process.placement.NodeLoad;
+import dev.gestalt.process.placement.Placement;
+import dev.gestalt.process.placement.PlacementPolicy;
+import dev.gestalt.process.placement.PlacementRequest;
+import dev.gestalt.process.remote.RemoteExec;
+import dev.gestalt.rpc.GestaltException;
+import dev.gestalt.rpc.Peers;
+import io.grpc.ManagedChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The process space as one node sees it: its GPIDs, its placement decisions
+ * over the gossiped load table, its channels to execution nodes, and the
+ * remote processes it is home to (ended with "node lost" when their
+ * execution node leaves the view).
+ */
+public final class ProcessSpace {
+
+    private final String self;
+    private final int selfId;
+    private final Membership membership;
+    private final Peers peers;
+    private final GpidAllocator gpids;
+    private final PlacementPolicy policy;
+    private final InFlight inFlight = new InFlight();
+    private final Set<RemoteExec> remote = ConcurrentHashMap.newKeySet();
+
+    public ProcessSpace(String self, int selfId, Membership membership, Peers peers, GpidAllocator gpids,
+                        PlacementPolicy policy) {
+        this.self = self;
+        this.selfId = selfId;
+        this.membership = membership;
+        this.peers = peers;
+        this.gpids = gpids;
+        this.policy = policy;
+    }
+
+    public String self() {
+        return self;
+    }
+
+    public int selfId() {
+        return selfId;
+    }
+
+    public Membership membership() {
+        return membership;
+    }
+
+    public Gpid newGpid() {
+        return gpids.next();
+    }
+
+    public ManagedChannel channel(String node) throws GestaltException.NodeLost {
+        return peers.channel(node);
+    }
+
+    /** Every node in the current view with its latest load reading. */
+    public List<NodeLoad> liveNodes() {
+        List<NodeLoad> out = new ArrayList<>();
+        for (Map.Entry<String, LoadEntry> e : membership.loadTable().entrySet()) {
+            LoadEntry le = e.getValue();
+            if (!le.inView()) {
+                continue;
+            }
+            LoadReport r = le.report();
+            inFlight.reported(r.node(), r.epochMillis());
+            out.add(new NodeLoad(r.node(), r.nodeId(), r.cpus(), r.load(), r.memFreeBytes(), r.memTotalBytes(),
+                r.processes(), r.epochMillis(), le.age().toMillis()));
+        }
+        return out;
+    }
+
+    /** Names of the nodes in the current view. */
+    public List<String> members() {
+        return membership.view();
+    }
+
+    public Placement place(PlacementRequest request) throws GestaltException.NoEligibleNode {
+        Placement p = policy.place(request, liveNodes(), inFlight);
+        inFlight.placed(p.node(), System.currentTimeMillis());
+        return p;
+    }
+
+    public void track(RemoteExec r) {
+        remote.add(r);
+    }
+
+    public void untrack(RemoteExec r) {
+        remote.remove(r);
+    }
+
+    /** Membership says these nodes left: end every stream to them now, with "node NAME lost". */
+    public void nodesLeft(Set<String> left) {
+        for (RemoteExec r : remote) {
+            if (left.contains(r.node())) {
+                r.nodeLost();
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package dev.gestalt.process;
+
+import com.google.protobuf.ByteString;
+import dev.gestalt.cli.ArgParser;
+import dev.gestalt.cli.Commands;
+import dev.gestalt.cli.ParsedArgs;
+import dev.gestalt.cli.Sizes;
+import dev.gestalt.cli.Validation;
+import dev.gestalt.os.Posix;
+import dev.gestalt.process.placement.Placement;
+import dev.gestalt.process.placement.PlacementRequest;
+import dev.gestalt.process.remote.RemoteExec;
+import dev.gestalt.process.remote.Signaller;
+import dev.gestalt.rpc.local.ClientSession;
+import dev.gestalt.rpc.local.CommandHandler;
+import dev.gestalt.rpc.local.InputListener;
+import dev.gestalt.rpc.local.Request;
+import dev.gestalt.rpc.proto.Caller;
+import dev.gestalt.rpc.proto.ExecIn;
+import dev.gestalt.rpc.proto.ProcessSpec;
+import dev.gestalt.rpc.proto.Rlimit;
+import dev.gestalt.rpc.proto.Started;
+import dev.gestalt.rpc.proto.WinSize;
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/**
+ * {@code gestalt run} on the home node: place, allocate the GPID, open the
+ * stream to the execution node and relay the client's stdio, signals and
+ * window size until the exit code.
+ */
+public final class RunCommand implements CommandHandler {
+
+    /** Stdin bytes the client may have in flight to this node. */
+    static final int STDIN_WINDOW = 256 * 1024;
+    private static final byte[] EOF = new byte[0];
+
+    private final ProcessSpace space;
+    private final Signaller signaller;
+
+    public RunCommand(ProcessSpace space, Signaller signaller) {
+        this.space = space;
+        this.signaller = signaller;
+    }
+
+    @Override
+    public int handle(ClientSession s) throws Exception {
+        Request req = s.request();
+        ParsedArgs a = ArgParser.parse(Commands.find("run"), req.args());
+        Validation.check(Commands.find("run"), a);
+        var placementRequest = new PlacementRequest(a.get("node"), a.intValue("cpus", 0, 0, 1_000_000),
+            a.has("mem") ? Sizes.parse("run", a.get("mem")) : 0);
+        Placement placement = space.place(placementRequest);
+        if (a.has("explain")) {
+            s.err(placement.explanation() + "\n");
+        }
+        boolean detached = a.has("detach");
+        boolean tty = req.tty();
+        Gpid gpid = space.newGpid();
+        ProcessSpec spec = spec(s, gpid, a.positionals(), tty, detached);
+        return execute(s, placement.node(), spec, detached);
+    }
+
+    ProcessSpec spec(ClientSession s, Gpid gpid, List<String> argv, boolean tty, boolean detached) {
+        Request req = s.request();
+        var caller = s.caller();
+        var b = ProcessSpec.newBuilder()
+            .setGpid(gpid.toString())
+            .addAllArgv(argv)
+            .putAllEnv(req.env())
+            .setCwd(req.cwd())
+            .setCaller(Caller.newBuilder().setUid(caller.uid()).setGid(caller.gid()).setUser(caller.user()))
+            .setUmask(req.umask())
+            .setTty(tty)
+            .setSize(WinSize.newBuilder().setCols(req.cols()).setRows(req.rows()))
+            .setDetached(detached)
+            .setHomeNode(space.self());
+        for (int g : Posix.getgrouplist(caller.user(), caller.gid())) {
+            b.addGroups(g);
+        }
+        long[] l = req.limits();
+        for (int i = 0; i + 2 < l.length; i += 3) {
+            b.addLimits(Rlimit.newBuilder().setResource((int) l[i]).setSoft(l[i + 1]).setHard(l[i + 2]));
+        }
+        return b.build();
+    }
+
+    /** Runs one process on {@code node} for this client; returns its exit code. */
+    int execute(ClientSession s, String node, ProcessSpec spec, boolean detached) throws Exception {
+        var done = new CompletableFuture<Integer>();
+        var started = new CompletableFuture<Started>();
+        var events = new RemoteExec.Events() {
+            @Override
+            public void started(Started st) {
+                started.complete(st);
+            }
+
+            @Override
+            public void stdout(ByteString data) throws IOException {
+                byte[] b = data.toByteArray();
+                s.stdout(b, 0, b.length);
+            }
+
+            @Override
+            public void stderr(ByteString data) throws IOException {
+                byte[] b = data.toByteArray();
+                s.stderr(b, 0, b.length);
+            }
+
+            @Override
+            public void exit(int code, String reason) {
+                if (reason != null && !reason.isEmpty() && code == 255) {
+                    s.err("gestalt: " + reason + "\n");
+                }
+                done.complete(code);
+            }
+        };
+        RemoteExec exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setStart(spec).build(), false, events);
+        space.track(exec);
+        try {
+            if (detached) {
+                int code = done.get();
+                if (started.isDone()) {
+                    s.out(spec.getGpid() + "\n");
+                    return 0;
+                }
+                return code;
+            }
+            relayInput(s, exec, node, spec.getGpid());
+            return done.get();
+        } finally {
+            space.untrack(exec);
+        }
+    }
+
+    private void relayInput(ClientSession s, RemoteExec exec, String node, String gpid) {
+        var queue = new LinkedBlockingQueue<byte[]>();
+        Thread.ofVirtual().name("stdin-" + gpid).start(() -> {
+            try {
+                while (true) {
+                    byte[] b = queue.take();
+                    if (b == EOF) {
+                        exec.stdinEof();
+                        return;
+                    }
+                    exec.stdin(b, 0, b.length);
+                    s.grantStdin(b.length);
+                }
+            } catch (IOException | InterruptedException e) {
+                // the stream ended
+            }
+        });
+        s.startInput(new InputListener() {
+            @Override
+            public void stdin(byte[] data) {
+                queue.add(data);
+            }
+
+            @Override
+            public void stdinEof() {
+                queue.add(EOF);
+            }
+
+            @Override
+            public void signal(int signal) {
+                signaller.signal(node, gpid, signal);
+            }
+
+            @Override
+            public void resize(int cols, int rows) {
+                signaller.resize(node, gpid, cols, rows);
+            }
+
+            @Override
+            public void gone() {
+                exec.cancel("client disconnected");
+            }
+        });
+        s.grantStdin(STDIN_WINDOW);
+    }
+}

@@ -1,0 +1,222 @@
+package dev.gestalt.process.remote;
+
+import com.google.protobuf.ByteString;
+import dev.gestalt.os.Limit;
+import dev.gestalt.os.Signals;
+import dev.gestalt.process.supervisor.Job;
+import dev.gestalt.process.supervisor.LaunchException;
+import dev.gestalt.process.supervisor.LaunchSpec;
+import dev.gestalt.process.supervisor.Supervisor;
+import dev.gestalt.rpc.FlowSender;
+import dev.gestalt.rpc.proto.ExecGrpc;
+import dev.gestalt.rpc.proto.ExecIn;
+import dev.gestalt.rpc.proto.ExecOut;
+import dev.gestalt.rpc.proto.Exit;
+import dev.gestalt.rpc.proto.ProcessSpec;
+import dev.gestalt.rpc.proto.Started;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The execution node's side of {@code run}: starts the process the home node
+ * asks for and streams its stdio with gRPC flow control in both directions
+ * (a process that does not read stdin slows the sender; a client that does
+ * not read stdout slows the process). A stream that breaks before the exit
+ * status was sent terminates the process group, unless it was detached.
+ */
+public final class ExecService extends ExecGrpc.ExecImplBase {
+
+    private static final Logger LOG = Logger.getLogger(ExecService.class.getName());
+    private static final int CHUNK = 32 * 1024;
+
+    private final String nodeName;
+    private final Supervisor supervisor;
+    private final AttachHandler attach;
+    private final java.util.Set<Session> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    public ExecService(String nodeName, Supervisor supervisor) {
+        this.nodeName = nodeName;
+        this.supervisor = supervisor;
+        this.attach = new AttachHandler(supervisor);
+    }
+
+    @Override
+    public StreamObserver<ExecIn> run(StreamObserver<ExecOut> responses) {
+        var call = (ServerCallStreamObserver<ExecOut>) responses;
+        call.disableAutoRequest();
+        var sender = new FlowSender<>(call);
+        var session = new Session(call, sender);
+        call.setOnReadyHandler(sender::onReady);
+        call.setOnCancelHandler(() -> {
+            sender.fail("stream cancelled");
+            session.streamBroken();
+        });
+        call.request(1);
+        return session;
+    }
+
+    /** Membership says these home nodes are gone: end their processes as if their streams broke. */
+    public void homesLost(java.util.Set<String> homes) {
+        for (Session s : sessions) {
+            if (homes.contains(s.home)) {
+                s.streamBroken();
+            }
+        }
+    }
+
+    @Override
+    public StreamObserver<ExecIn> attach(StreamObserver<ExecOut> responses) {
+        return attach.open((ServerCallStreamObserver<ExecOut>) responses);
+    }
+
+    /** One process's stream. */
+    private final class Session implements StreamObserver<ExecIn> {
+        private final ServerCallStreamObserver<ExecOut> call;
+        private final FlowSender<ExecOut> sender;
+        private volatile Job job;
+        private volatile String home = "";
+        private volatile boolean broken;
+        private volatile boolean exitSent;
+
+        Session(ServerCallStreamObserver<ExecOut> call, FlowSender<ExecOut> sender) {
+            this.call = call;
+            this.sender = sender;
+        }
+
+        @Override
+        public void onNext(ExecIn in) {
+            switch (in.getKindCase()) {
+                case START -> Thread.ofVirtual().name("start-" + in.getStart().getGpid()).start(() -> start(in.getStart()));
+                case STDIN -> Thread.ofVirtual().start(() -> writeStdin(in.getStdin()));
+                case STDIN_EOF -> {
+                    Job j = job;
+                    if (j != null) {
+                        j.closeStdin();
+                    }
+                    call.request(1);
+                }
+                default -> call.request(1);
+            }
+        }
+
+        private void start(ProcessSpec spec) {
+            home = spec.getHomeNode();
+            sessions.add(this);
+            try {
+                Job j = supervisor.start(toLaunchSpec(spec));
+                job = j;
+                sender.send(ExecOut.newBuilder().setStarted(Started.newBuilder()
+                    .setGpid(spec.getGpid()).setNode(nodeName).setPid(j.pid())).build());
+                if (broken) {
+                    streamBroken();
+                    return;
+                }
+                call.request(1);
+                if (j.detached()) {
+                    sender.complete();
+                    return;
+                }
+                Thread out = Thread.ofVirtual().start(() -> pump(j.stdout(), true));
+                Thread err = Thread.ofVirtual().start(() -> pump(j.stderr(), false));
+                int code = j.exit().get();
+                out.join();
+                err.join();
+                exitSent = true;
+                sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(code)).build());
+                supervisor.remove(spec.getGpid());
+            } catch (LaunchException e) {
+                exitSent = true;
+                try {
+                    sender.send(ExecOut.newBuilder().setStderr(ByteString.copyFromUtf8("gestalt: " + e.getMessage() + "\n")).build());
+                } catch (IOException ignored) {
+                    // stream gone
+                }
+                sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(e.exitCode())).build());
+            } catch (Exception e) {
+                if (!sender.failed()) {
+                    LOG.warning("run " + spec.getGpid() + " failed: " + e);
+                    exitSent = true;
+                    sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(255)
+                        .setReason("cannot start on " + nodeName + ": " + e.getMessage())).build());
+                }
+            } finally {
+                sessions.remove(this);
+            }
+        }
+
+        private void pump(InputStream in, boolean stdout) {
+            byte[] buf = new byte[CHUNK];
+            try (in) {
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    if (n == 0) {
+                        continue;
+                    }
+                    ByteString b = ByteString.copyFrom(buf, 0, n);
+                    sender.send(stdout ? ExecOut.newBuilder().setStdout(b).build() : ExecOut.newBuilder().setStderr(b).build());
+                }
+            } catch (IOException e) {
+                // EOF of a pty reads as EIO; a broken stream ends the pump too
+            }
+        }
+
+        private void writeStdin(ByteString data) {
+            Job j = job;
+            try {
+                if (j != null) {
+                    data.writeTo(j.stdin());
+                    j.stdin().flush();
+                }
+            } catch (IOException e) {
+                // the process closed its stdin: drop input, as a pipe to a dead reader would
+            }
+            call.request(1);
+        }
+
+        /** The home node or its client is gone. */
+        void streamBroken() {
+            broken = true;
+            Job j = job;
+            if (j == null || j.detached() || exitSent) {
+                return;
+            }
+            LOG.info("stream of " + j.gpid() + " broke: terminating its process group");
+            j.signal(Signals.SIGHUP);
+            j.signal(Signals.SIGCONT);
+            j.exit().orTimeout(3, TimeUnit.SECONDS).whenComplete((c, t) -> {
+                if (t != null) {
+                    j.signal(Signals.SIGKILL);
+                }
+            });
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            sender.fail("stream failed: " + t.getMessage());
+            streamBroken();
+        }
+
+        @Override
+        public void onCompleted() {
+            // the home node half-closed: nothing more will come; output still flows
+        }
+    }
+
+    static LaunchSpec toLaunchSpec(ProcessSpec s) {
+        List<Limit> limits = new ArrayList<>();
+        for (var l : s.getLimitsList()) {
+            limits.add(new Limit(l.getResource(), l.getSoft(), l.getHard()));
+        }
+        int[] groups = s.getGroupsList().stream().mapToInt(Integer::intValue).toArray();
+        return new LaunchSpec(s.getGpid(), s.getArgvList(), s.getEnvMap(), Path.of(s.getCwd()),
+            s.getCaller().getUid(), s.getCaller().getGid(), groups, s.getCaller().getUser(), s.getUmask(), limits,
+            s.getTty(), s.getSize().getCols(), s.getSize().getRows(), s.getDetached());
+    }
+}

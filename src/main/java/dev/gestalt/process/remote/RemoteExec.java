@@ -1,0 +1,146 @@
+package dev.gestalt.process.remote;
+
+import com.google.protobuf.ByteString;
+import dev.gestalt.rpc.FlowSender;
+import dev.gestalt.rpc.GestaltException;
+import dev.gestalt.rpc.proto.ExecGrpc;
+import dev.gestalt.rpc.proto.ExecIn;
+import dev.gestalt.rpc.proto.ExecOut;
+import dev.gestalt.rpc.proto.Started;
+import io.grpc.Channel;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.io.IOException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The home node's side of one remote process: one bidirectional stream to the
+ * execution node's {@link ExecService}. Output is handed to {@link Events} on
+ * the stream's thread and the next message is requested only after the
+ * handler returns, so a slow consumer (a CLI that stops reading) slows the
+ * process. {@link #stdin} blocks while the transport is not ready.
+ */
+public final class RemoteExec {
+
+    /** What the home node does with the process's output. Called from one thread at a time. */
+    public interface Events {
+        void started(Started s);
+
+        void stdout(ByteString data) throws IOException;
+
+        void stderr(ByteString data) throws IOException;
+
+        /** The end: the process's exit code, or 255 with the reason Gestalt failed. Called exactly once. */
+        void exit(int code, String reason);
+    }
+
+    private final String node;
+    private final Events events;
+    private final AtomicBoolean ended = new AtomicBoolean();
+    private volatile ClientCallStreamObserver<ExecIn> call;
+    private volatile FlowSender<ExecIn> sender;
+    private volatile boolean detachedStart;
+
+    private RemoteExec(String node, Events events) {
+        this.node = node;
+        this.events = events;
+    }
+
+    /** Opens the stream and sends the first message ({@code start} or {@code attach}). */
+    public static RemoteExec open(Channel channel, String node, ExecIn first, boolean attach, Events events) throws IOException {
+        var r = new RemoteExec(node, events);
+        r.detachedStart = first.hasStart() && first.getStart().getDetached();
+        var stub = ExecGrpc.newStub(channel);
+        var observer = r.new Observer();
+        if (attach) {
+            stub.attach(observer);
+        } else {
+            stub.run(observer);
+        }
+        r.sender.send(first);
+        return r;
+    }
+
+    public String node() {
+        return node;
+    }
+
+    public void stdin(byte[] data, int off, int len) throws IOException {
+        sender.send(ExecIn.newBuilder().setStdin(ByteString.copyFrom(data, off, len)).build());
+    }
+
+    public void stdinEof() throws IOException {
+        sender.send(ExecIn.newBuilder().setStdinEof(true).build());
+    }
+
+    /** Ends the stream from this side; the execution node terminates a non-detached process. */
+    public void cancel(String why) {
+        var c = call;
+        if (c != null) {
+            c.cancel(why, null);
+        }
+        sender.fail(why);
+    }
+
+    /** The execution node is known dead (membership): end now with 255 rather than wait for TCP. */
+    public void nodeLost() {
+        end(255, "node " + node + " lost");
+        cancel("node " + node + " lost");
+    }
+
+    private void end(int code, String reason) {
+        if (ended.compareAndSet(false, true)) {
+            events.exit(code, reason);
+        }
+    }
+
+    private final class Observer implements ClientResponseObserver<ExecIn, ExecOut> {
+        @Override
+        public void beforeStart(ClientCallStreamObserver<ExecIn> requestStream) {
+            call = requestStream;
+            sender = new FlowSender<>(requestStream);
+            requestStream.disableAutoRequestWithInitial(1);
+            requestStream.setOnReadyHandler(sender::onReady);
+        }
+
+        @Override
+        public void onNext(ExecOut out) {
+            try {
+                switch (out.getKindCase()) {
+                    case STARTED -> events.started(out.getStarted());
+                    case STDOUT -> events.stdout(out.getStdout());
+                    case STDERR -> events.stderr(out.getStderr());
+                    case EXIT -> end(out.getExit().getCode(), out.getExit().getReason());
+                    default -> { }
+                }
+                call.request(1);
+            } catch (IOException e) {
+                // the client is gone: end the process
+                cancel("client gone: " + e.getMessage());
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            sender.fail("stream failed");
+            Status s = Status.fromThrowable(t);
+            if (s.getCode() == Status.Code.CANCELLED) {
+                end(255, "cancelled");
+            } else {
+                GestaltException g = GestaltException.fromStatus(t, node);
+                end(g.exitCode(), g.getMessage());
+            }
+        }
+
+        @Override
+        public void onCompleted() {
+            sender.fail("completed");
+            if (detachedStart) {
+                end(0, "");
+            } else {
+                end(255, "node " + node + " ended the stream without an exit status");
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.gestalt.process.remote;
+
+import dev.gestalt.process.ProcessSpace;
+import dev.gestalt.rpc.GestaltException;
+import dev.gestalt.rpc.proto.Caller;
+import dev.gestalt.rpc.proto.ProcsGrpc;
+import dev.gestalt.rpc.proto.SignalRequest;
+import dev.gestalt.rpc.proto.WinSize;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * Delivers a client's signals and window sizes to the execution node of a
+ * process it is attached to, as unary calls apart from the stdin stream (a
+ * full stdin must never delay Ctrl-C). The home node sends them with root's
+ * authority: the client is attached to this very process.
+ */
+public final class Signaller {
+
+    private static final Logger LOG = Logger.getLogger(Signaller.class.getName());
+    private static final Caller HOME = Caller.newBuilder().setUid(0).setGid(0).setUser("root").build();
+
+    private final ProcessSpace space;
+
+    public Signaller(ProcessSpace space) {
+        this.space = space;
+    }
+
+    public void signal(String node, String gpid, int signal) {
+        send(node, SignalRequest.newBuilder().setGpid(gpid).setSignal(signal).setCaller(HOME).build());
+    }
+
+    public void resize(String node, String gpid, int cols, int rows) {
+        send(node, SignalRequest.newBuilder().setGpid(gpid).setCaller(HOME)
+            .setResize(WinSize.newBuilder().setCols(cols).setRows(rows)).build());
+    }
+
+    private void send(String node, SignalRequest req) {
+        try {
+            ProcsGrpc.newFutureStub(space.channel(node)).withDeadlineAfter(5, TimeUnit.SECONDS).signal(req);
+        } catch (GestaltException e) {
+            LOG.fine("signal to " + req.getGpid() + " on " + node + " not sent: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package dev.gestalt.rpc.local;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs one command on a node and collects its output: for programs that talk
+ * to a node (cluster up waiting for the view, tests), not for people.
+ */
+public final class LocalClient {
+
+    private LocalClient() {}
+
+    public record Result(int exitCode, String stdout, String stderr) {}
+
+    public static Result call(Path socket, String command, List<String> args) throws IOException {
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            var frames = new FrameChannel(ch);
+            frames.write(new Request(command, args, Map.copyOf(System.getenv()), System.getProperty("user.dir"),
+                022, new long[0], false, false, 0, 0).toFrame());
+            frames.write(Frame.of(Frame.STDIN_EOF));
+            var out = new ByteArrayOutputStream();
+            var err = new ByteArrayOutputStream();
+            while (true) {
+                Frame f = frames.read();
+                if (f == null) {
+                    throw new IOException("node closed the connection before the exit code");
+                }
+                switch (f.type()) {
+                    case Frame.STDOUT -> out.writeBytes(f.payload());
+                    case Frame.STDERR -> err.writeBytes(f.payload());
+                    case Frame.EXIT -> {
+                        return new Result(f.intAt(0), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+                    }
+                    default -> { }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package dev.gestalt.rpc.local;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the CLI sends first: the command and its arguments as typed, and the
+ * caller's context, so that a process started for it anywhere in the cluster
+ * sees the environment it would see locally. The caller's identity is not
+ * here: the node takes it from the socket (SO_PEERCRED).
+ *
+ * @param command   the subcommand (run, ps, kill, ...)
+ * @param args      the arguments after the subcommand, unparsed
+ * @param env       the caller's environment
+ * @param cwd       the caller's working directory
+ * @param umask     the caller's umask
+ * @param limits    the caller's resource limits, as (resource, soft, hard) triples; -1 = unlimited
+ * @param tty       whether the client wants a terminal (-t, or stdin and stdout are terminals)
+ * @param stdoutTty whether the caller's stdout is a terminal
+ * @param cols      terminal columns (0 when there is no terminal)
+ * @param rows      terminal rows (0 when there is no terminal)
+ */
+public record Request(String command, List<String> args, Map<String, String> env, String cwd,
+                      int umask, long[] limits, boolean tty, boolean stdoutTty, int cols, int rows) {
+
+    private static final int VERSION = 1;
+
+    public Frame toFrame() {
+        var bytes = new ByteArrayOutputStream(4096);
+        try (var out = new DataOutputStream(bytes)) {
+            out.writeByte(VERSION);
+            writeString(out, command);
+            out.writeInt(args.size());
+            for (String a : args) {
+                writeString(out, a);
+            }
+            out.writeInt(env.size());
+            for (var e : env.entrySet()) {
+                writeString(out, e.getKey());
+                writeString(out, e.getValue());
+            }
+            writeString(out, cwd);
+            out.writeInt(umask);
+            out.writeInt(limits.length);
+            for (long l : limits) {
+                out.writeLong(l);
+            }
+            out.writeBoolean(tty);
+            out.writeBoolean(stdoutTty);
+            out.writeInt(cols);
+            out.writeInt(rows);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new Frame(Frame.REQUEST, bytes.toByteArray());
+    }
+
+    public static Request fromFrame(Frame f) throws IOException {
+        if (f.type() != Frame.REQUEST) {
+            throw new IOException("expected a request frame, got type " + f.type());
+        }
+        var in = new DataInputStream(new ByteArrayInputStream(f.payload()));
+        int version = in.readUnsignedByte();
+        if (version != VERSION) {
+            throw new IOException("CLI speaks protocol version " + version + ", node speaks " + VERSION
+                + ": use the same Gestalt version for CLI and node");
+        }
+        String command = readString(in);
+        int n = in.readInt();
+        List<String> args = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            args.add(readString(in));
+        }
+        int envSize = in.readInt();
+        Map<String, String> env = new LinkedHashMap<>();
+        for (int i = 0; i < envSize; i++) {
+            env.put(readString(in), readString(in));
+        }
+        String cwd = readString(in);
+        int umask = in.readInt();
+        long[] limits = new long[in.readInt()];
+        for (int i = 0; i < limits.length; i++) {
+            limits[i] = in.readLong();
+        }
+        return new Request(command, args, env, cwd, umask, limits,
+            in.readBoolean(), in.readBoolean(), in.readInt(), in.readInt());
+    }
+
+    private static void writeString(DataOutputStream out, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(b.length);
+        out.write(b);
+    }
+
+    private static String readString(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > Frame.MAX_PAYLOAD) {
+            throw new IOException("bad string length " + n);
+        }
+        return new String(in.readNBytes(n), StandardCharsets.UTF_8);
+    }
+}
