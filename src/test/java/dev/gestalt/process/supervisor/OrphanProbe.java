@@ -16,10 +16,10 @@ public final class OrphanProbe {
     public static void main(String[] args) throws Exception {
         Supervisor supervisor = new Supervisor(Files.createTempDirectory("gst-probe"));
         List<LocalJob> jobs = new ArrayList<>();
-        jobs.add((LocalJob) supervisor.start(Specs.of("sleep", "1000")));
-        jobs.add((LocalJob) supervisor.start(Specs.of("sh", "-c", "sleep 1001 & setsid sleep 1002 & wait")));
-        jobs.add((LocalJob) supervisor.start(Specs.builder("sleep", "1003").tty(80, 24).build()));
-        jobs.add((LocalJob) supervisor.start(Specs.builder("sleep", "1004").detached().build()));
+        jobs.add((LocalJob) supervisor.start(Specs.of("sleep", "7301")));
+        jobs.add((LocalJob) supervisor.start(Specs.of("sh", "-c", "sleep 7302 & setsid sleep 7303 & wait")));
+        jobs.add((LocalJob) supervisor.start(Specs.builder("sleep", "7304").tty(80, 24).build()));
+        jobs.add((LocalJob) supervisor.start(Specs.builder("sleep", "7305").detached().build()));
         Thread.sleep(500); // let the background sleeps start
         StringJoiner pids = new StringJoiner(" ", "PIDS ", "");
         ProcTable table = ProcTable.read();

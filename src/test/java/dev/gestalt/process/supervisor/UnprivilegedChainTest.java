@@ -50,7 +50,7 @@ class UnprivilegedChainTest {
 
     @Test
     void sigkillReachesProcessesThatLeftTheGroup() throws Exception {
-        Job job = supervisor.start(Specs.of("sh", "-c", "setsid sleep 1005 & echo $!; wait"));
+        Job job = supervisor.start(Specs.of("sh", "-c", "setsid sleep 7306 & echo $!; wait"));
         long escaped = Long.parseLong(Specs.readUntil(job.stdout(), "\n", Duration.ofSeconds(30)).strip());
         Specs.await("setsid to run", Duration.ofSeconds(30),
                 () -> ProcTable.stat(escaped).map(s -> s.pgrp() == escaped).orElse(false));
