@@ -19,6 +19,15 @@ final class LaunchChain {
     static final String SETSID = "/usr/bin/setsid";
     static final String TINI = "/usr/bin/tini";
     static final String PRLIMIT = "/usr/bin/prlimit";
+    static final String PERL = "/usr/bin/perl";
+    /**
+     * Sets the window size (TIOCSWINSZ on stdin) before anything runs, then execs the rest
+     * without a shell and without touching the environment. pty4j can only set the size after
+     * the fork, and a program that asks at once (stty size) would read 0x0. perl-base is
+     * Essential in Debian.
+     */
+    static final String SET_SIZE = "ioctl(STDIN, 0x5414, pack('S4', $ARGV[0], $ARGV[1], 0, 0));"
+            + " shift; shift; exec { $ARGV[0] } @ARGV; print STDERR \"$ARGV[0]: $!\\n\"; exit 126";
 
     private LaunchChain() {}
 
@@ -30,7 +39,11 @@ final class LaunchChain {
      *                   their hard values (raising a hard limit needs CAP_SYS_RESOURCE)
      */
     static List<String> build(LaunchSpec spec, List<String> command, boolean privileged, List<Limit> hardLimits) {
-        List<String> c = new ArrayList<>(List.of(SETPRIV, "--pdeathsig", "KILL", "--"));
+        List<String> c = new ArrayList<>();
+        if (spec.tty()) {
+            c.addAll(List.of(PERL, "-e", SET_SIZE, Integer.toString(spec.rows()), Integer.toString(spec.cols())));
+        }
+        c.addAll(List.of(SETPRIV, "--pdeathsig", "KILL", "--"));
         if (privileged) {
             c.addAll(List.of(UNSHARE, "--pid", "--fork", "--kill-child", SETSID));
             if (spec.tty()) {

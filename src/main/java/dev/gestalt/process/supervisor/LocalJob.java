@@ -214,18 +214,18 @@ final class LocalJob implements Job {
     /**
      * Kills the program's group. With a PID namespace that ends tini, and the kernel then kills
      * every process left in the namespace. Without one (unprivileged daemon) every descendant of
-     * tini is killed too. If the chain is still up a moment later, its root is killed.
+     * tini is killed too, from a list taken before the first kill (once the program is dead its
+     * orphans move away from tini). If the chain is still up a moment later, its root is killed.
      */
     private void kill(long program, long tini) {
+        List<ProcTable.Stat> tree = privileged || tini <= 0 ? List.of() : ProcTable.read().tree(tini);
         if (program > 0) {
             Posix.killpg(program, Signals.SIGKILL);
             Posix.kill(program, Signals.SIGKILL);
         }
-        if (!privileged && tini > 0) {
-            for (ProcTable.Stat s : ProcTable.read().tree(tini)) {
-                if (s.pid() != tini) {
-                    Posix.kill(s.pid(), Signals.SIGKILL);
-                }
+        for (ProcTable.Stat s : tree) {
+            if (s.pid() != tini) {
+                Posix.kill(s.pid(), Signals.SIGKILL);
             }
         }
         if (program <= 0) {

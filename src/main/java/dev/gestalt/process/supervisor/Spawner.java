@@ -14,7 +14,8 @@ import java.util.concurrent.LinkedBlockingQueue;
  * <p>Why one thread: PR_SET_PDEATHSIG (set by {@code setpriv --pdeathsig}) fires when the
  * <em>thread</em> that forked the process ends, not the process. A pooled or virtual thread's
  * carrier may end at any time and would kill its jobs; this thread lives as long as the
- * supervisor, so jobs die with the daemon and not before.
+ * supervisor, so jobs die with the daemon and not before. (pty4j forks tty jobs from a
+ * "reaper" platform thread of its own that waits for that one child, so the same holds there.)
  *
  * <p>The umask is process-wide: each spawn sets the job's umask just around the fork and puts
  * the daemon's back; spawns are serial on this thread, and other threads of the daemon that

@@ -40,6 +40,7 @@ public final class Supervisor implements AutoCloseable {
     private final List<Limit> daemonLimits;
     private final Spawner spawner = new Spawner();
     private final Map<String, LocalJob> jobs = new ConcurrentHashMap<>();
+    private final java.util.Set<String> starting = new java.util.HashSet<>();
     private final LoadSampler sampler;
     private volatile boolean closed;
 
@@ -80,9 +81,11 @@ public final class Supervisor implements AutoCloseable {
         }
         List<String> chain = LaunchChain.build(spec, command, privileged, daemonLimits);
         synchronized (jobs) {
-            if (jobs.containsKey(spec.gpid())) {
+            if (jobs.containsKey(spec.gpid()) || !starting.add(spec.gpid())) {
                 throw new LaunchException(255, "gpid " + spec.gpid() + " is in use");
             }
+        }
+        try {
             Path logDir = spec.detached() ? createLogDir(spec.gpid()) : null;
             LocalJob job;
             try {
@@ -92,6 +95,10 @@ public final class Supervisor implements AutoCloseable {
             }
             jobs.put(spec.gpid(), job);
             return job;
+        } finally {
+            synchronized (jobs) {
+                starting.remove(spec.gpid());
+            }
         }
     }
 

@@ -83,9 +83,18 @@ final class Specs {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
+                throw new AssertionError("timed out waiting for " + what + " (stats of this machine: "
+                        + readQuietly("/proc/loadavg") + ")");
             }
             Thread.sleep(50);
+        }
+    }
+
+    private static String readQuietly(String file) {
+        try {
+            return java.nio.file.Files.readString(Path.of(file)).strip();
+        } catch (IOException e) {
+            return e.toString();
         }
     }
 

@@ -1,0 +1,90 @@
+package dev.gestalt.process.supervisor;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static dev.gestalt.process.supervisor.Specs.exitOf;
+import static dev.gestalt.process.supervisor.Specs.readUntil;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Jobs on a pseudo-terminal: tty name, size, SIGWINCH, Ctrl-C, job control. */
+class TtyTest {
+    static final Duration WAIT = Duration.ofSeconds(30);
+    static Supervisor supervisor;
+
+    @BeforeAll
+    static void start(@TempDir Path state) {
+        supervisor = new Supervisor(state);
+    }
+
+    @AfterAll
+    static void stop() {
+        supervisor.close();
+    }
+
+    @Test
+    void ttyAndSize() throws Exception {
+        Job job = supervisor.start(Specs.builder("sh", "-c", "tty; stty size").tty(100, 37).build());
+        String out = Specs.text(job.stdout()).replace("\r", "");
+        assertTrue(out.matches("/dev/pts/\\d+\n37 100\n"), out);
+        assertEquals(0, exitOf(job));
+        assertEquals("", Specs.text(job.stderr()));
+    }
+
+    @Test
+    void resizeDeliversSigwinch() throws Exception {
+        Job job = supervisor.start(Specs.builder("sh", "-c",
+                "trap 'echo winch; stty size' WINCH; echo ready; while :; do sleep 0.1; done").tty(80, 24).build());
+        readUntil(job.stdout(), "ready", WAIT);
+        job.resize(120, 50);
+        readUntil(job.stdout(), "50 120", WAIT);
+        job.signal(dev.gestalt.os.Signals.SIGKILL);
+        assertEquals(137, exitOf(job));
+    }
+
+    @Test
+    void ctrlCInterruptsTheForegroundProgram() throws Exception {
+        Job job = supervisor.start(Specs.builder("sleep", "100").tty(80, 24).build());
+        Specs.await("sleep to run", WAIT, () -> job.stats().command().startsWith("sleep"));
+        job.stdin().write(3);
+        assertEquals(130, exitOf(job));
+    }
+
+    @Test
+    void interactiveBashHasJobControl() throws Exception {
+        Map<String, String> env = new TreeMap<>(Specs.ENV);
+        env.put("TERM", "dumb");
+        env.put("PS1", "prompt$ ");
+        env.put("HOME", "/tmp");
+        Job job = supervisor.start(Specs.builder("bash", "--norc", "--noprofile", "-i").env(env).tty(80, 24).build());
+        job.stdin().write("echo $((6*7)); sleep 30 & jobs; kill %1; exit 5\n".getBytes(StandardCharsets.UTF_8));
+        String out = new String(job.stdout().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(5, exitOf(job));
+        assertTrue(out.contains("42"), out);
+        assertTrue(out.contains("[1]+"), "jobs lists the background job: " + out);
+        assertFalse(out.contains("no job control"), out);
+        assertFalse(out.contains("cannot set terminal process group"), out);
+    }
+
+    @Test
+    void environmentIsExactOnATtyToo() throws Exception {
+        Job job = supervisor.start(Specs.builder("env").tty(80, 24).build());
+        String out = Specs.text(job.stdout()).replace("\r", "");
+        Map<String, String> seen = new TreeMap<>();
+        for (String line : out.split("\n")) {
+            int eq = line.indexOf('=');
+            seen.put(line.substring(0, eq), line.substring(eq + 1));
+        }
+        assertEquals(new TreeMap<>(Specs.ENV), seen);
+    }
+}
