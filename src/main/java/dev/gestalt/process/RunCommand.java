@@ -74,7 +74,8 @@ public final class RunCommand implements CommandHandler {
             .setCaller(Caller.newBuilder().setUid(caller.uid()).setGid(caller.gid()).setUser(caller.user()))
             .setUmask(req.umask())
             .setTty(tty)
-            .setSize(WinSize.newBuilder().setCols(req.cols()).setRows(req.rows()))
+            .setSize(tty && req.cols() == 0 ? WinSize.newBuilder().setCols(80).setRows(24)
+                : WinSize.newBuilder().setCols(req.cols()).setRows(req.rows()))
             .setDetached(detached)
             .setHomeNode(space.self());
         for (int g : Posix.getgrouplist(caller.user(), caller.gid())) {

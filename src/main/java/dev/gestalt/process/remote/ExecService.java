@@ -62,6 +62,20 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         return session;
     }
 
+    /** How long an ended detached job stays listed (ps, wait, logs) before it is forgotten. */
+    static final long DETACHED_RETENTION_MINUTES = 60;
+
+    /**
+     * An attached job is forgotten when it ends (its client got the code); a
+     * detached one an hour later, so that ps, wait and logs still see it.
+     */
+    private void forgetWhenDone(Job j) {
+        var later = j.detached()
+            ? java.util.concurrent.CompletableFuture.delayedExecutor(DETACHED_RETENTION_MINUTES, TimeUnit.MINUTES)
+            : (java.util.concurrent.Executor) Runnable::run;
+        j.exit().whenCompleteAsync((code, t) -> supervisor.remove(j.gpid()), later);
+    }
+
     /** Membership says these home nodes are gone: end their processes as if their streams broke. */
     public void homesLost(java.util.Set<String> homes) {
         for (Session s : sessions) {
@@ -112,6 +126,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
             try {
                 Job j = supervisor.start(toLaunchSpec(spec));
                 job = j;
+                forgetWhenDone(j);
                 sender.send(ExecOut.newBuilder().setStarted(Started.newBuilder()
                     .setGpid(spec.getGpid()).setNode(nodeName).setPid(j.pid())).build());
                 if (broken) {
@@ -130,7 +145,6 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                 err.join();
                 exitSent = true;
                 sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(code)).build());
-                supervisor.remove(spec.getGpid());
             } catch (LaunchException e) {
                 exitSent = true;
                 try {
