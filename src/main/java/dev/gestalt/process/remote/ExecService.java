@@ -34,7 +34,9 @@ import java.util.logging.Logger;
 public final class ExecService extends ExecGrpc.ExecImplBase {
 
     private static final Logger LOG = Logger.getLogger(ExecService.class.getName());
-    private static final int CHUNK = 32 * 1024;
+    private static final int CHUNK = 64 * 1024;
+    /** Bytes gRPC may queue before a sender waits: a few chunks, so the pipe stays full without growing. */
+    static final int ON_READY_THRESHOLD = 1 << 20;
 
     private final String nodeName;
     private final Supervisor supervisor;
@@ -51,6 +53,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
     public StreamObserver<ExecIn> run(StreamObserver<ExecOut> responses) {
         var call = (ServerCallStreamObserver<ExecOut>) responses;
         call.disableAutoRequest();
+        call.setOnReadyThreshold(ON_READY_THRESHOLD);
         var sender = new FlowSender<>(call);
         var session = new Session(call, sender);
         call.setOnReadyHandler(sender::onReady);
