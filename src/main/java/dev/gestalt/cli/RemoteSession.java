@@ -1,7 +1,6 @@
 package dev.gestalt.cli;
 
 import dev.gestalt.os.Posix;
-import dev.gestalt.os.ProcessContext;
 import dev.gestalt.os.Signals;
 import dev.gestalt.os.Terminal;
 import dev.gestalt.os.WinSize;
@@ -65,20 +64,14 @@ final class RemoteSession {
             err.println("gestalt: " + e.getMessage());
             return failureCode();
         }
-        boolean stdinTty = Posix.isatty(0);
-        boolean stdoutTty = Posix.isatty(1);
+        boolean stdinTty = CallerContext.isTerminal(0);
+        boolean stdoutTty = CallerContext.isTerminal(1);
         boolean tty = wantsTty(stdinTty, stdoutTty);
-        WinSize size = tty || stdoutTty
-            ? Posix.windowSize(tty && stdinTty ? 0 : 1).orElse(new WinSize(0, 0)) : new WinSize(0, 0);
-        var limits = ProcessContext.limits();
-        long[] flatLimits = new long[limits.size() * 3];
-        for (int i = 0; i < limits.size(); i++) {
-            flatLimits[3 * i] = limits.get(i).resource();
-            flatLimits[3 * i + 1] = limits.get(i).soft();
-            flatLimits[3 * i + 2] = limits.get(i).hard();
-        }
+        // the terminal calls (FFM) are paid for only by sessions that use a terminal
+        WinSize size = tty && (stdinTty || stdoutTty)
+            ? Posix.windowSize(stdinTty ? 0 : 1).orElse(new WinSize(0, 0)) : new WinSize(0, 0);
         var request = new Request(spec.name(), rawArgs, env, System.getProperty("user.dir"),
-            ProcessContext.umask(), flatLimits, tty, stdoutTty, size.cols(), size.rows());
+            CallerContext.umask(), CallerContext.limits(), tty, stdoutTty, size.cols(), size.rows());
 
         try (FrameChannel ch = new FrameChannel(conn.channel())) {
             ch.write(request.toFrame());
