@@ -1,9 +1,6 @@
 package dev.gestalt.cli;
 
-import dev.gestalt.os.Posix;
 import dev.gestalt.os.Signals;
-import dev.gestalt.os.Terminal;
-import dev.gestalt.os.WinSize;
 import dev.gestalt.rpc.local.Frame;
 import dev.gestalt.rpc.local.Credit;
 import dev.gestalt.rpc.local.FrameChannel;
@@ -67,16 +64,14 @@ final class RemoteSession {
         boolean stdinTty = CallerContext.isTerminal(0);
         boolean stdoutTty = CallerContext.isTerminal(1);
         boolean tty = wantsTty(stdinTty, stdoutTty);
-        // the terminal calls (FFM) are paid for only by sessions that use a terminal
-        WinSize size = tty && (stdinTty || stdoutTty)
-            ? Posix.windowSize(stdinTty ? 0 : 1).orElse(new WinSize(0, 0)) : new WinSize(0, 0);
+        int[] size = tty && stdinTty ? Stty.size() : new int[] {0, 0};
         var request = new Request(spec.name(), rawArgs, env, System.getProperty("user.dir"),
-            CallerContext.umask(), CallerContext.limits(), tty, stdoutTty, size.cols(), size.rows());
+            CallerContext.umask(), CallerContext.limits(), tty, stdoutTty, size[0], size[1]);
 
         try (FrameChannel ch = new FrameChannel(conn.channel())) {
             ch.write(request.toFrame());
             boolean interactive = tty && stdinTty && !parsed.has("detach");
-            Terminal.RawMode raw = interactive ? Terminal.rawMode(0).restoreOnExit() : null;
+            Stty.Restore raw = interactive ? Stty.raw() : null;
             try {
                 installSignals(ch, interactive);
                 if (usesStdin()) {
@@ -150,7 +145,10 @@ final class RemoteSession {
         }
         if (tty) {
             Signal.handle(new Signal("WINCH"), s -> {
-                Posix.windowSize(0).ifPresent(w -> sendQuietly(ch, Frame.ofInts(Frame.RESIZE, w.cols(), w.rows())));
+                int[] w = Stty.size();
+                if (w[0] > 0) {
+                    sendQuietly(ch, Frame.ofInts(Frame.RESIZE, w[0], w[1]));
+                }
             });
         }
     }
