@@ -210,6 +210,7 @@ class RunIT {
 
     @Test
     void aBurstIsSpreadOverAllNodes() {
+        cluster.awaitIdle(0.2);
         List<String> gpids = new ArrayList<>();
         try {
             for (int i = 0; i < 6; i++) {

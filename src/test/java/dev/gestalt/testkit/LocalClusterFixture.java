@@ -193,6 +193,20 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         return cli().withEnv("GESTALT_NODE", socket(node).toString());
     }
 
+    /**
+     * Waits until every node's gossiped load is below {@code maxLoad} (the load decays within
+     * seconds of the last busy task), so that a placement test starts from an idle cluster
+     * instead of inheriting the previous test's load.
+     */
+    public void awaitIdle(double maxLoad) {
+        Eventually.holds(Duration.ofSeconds(90), "every node's load below " + maxLoad, () -> {
+            var r = cli(1).run("nodes", "--json");
+            var rows = TinyJson.rows(r.out());
+            return rows.size() == nodes && rows.stream().allMatch(m -> "up".equals(m.get("state"))
+                && ((Number) m.get("load")).doubleValue() < maxLoad);
+        });
+    }
+
     /** Crashes a node: SIGKILL to its daemon, and waits until the process is gone. */
     public void kill9(int node) {
         long pid = pid(node);
