@@ -82,9 +82,10 @@ final class RemoteSession {
 
         try (FrameChannel ch = new FrameChannel(conn.channel())) {
             ch.write(request.toFrame());
-            Terminal.RawMode raw = tty && stdinTty ? Terminal.rawMode(0).restoreOnExit() : null;
+            boolean interactive = tty && stdinTty && !parsed.has("detach");
+            Terminal.RawMode raw = interactive ? Terminal.rawMode(0).restoreOnExit() : null;
             try {
-                installSignals(ch, tty);
+                installSignals(ch, interactive);
                 if (usesStdin()) {
                     startStdinPump(ch, tty && stdinTty && spec.name().equals("attach"));
                 }
@@ -107,8 +108,8 @@ final class RemoteSession {
 
     private boolean wantsTty(boolean stdinTty, boolean stdoutTty) {
         return switch (spec.name()) {
-            case "run" -> !parsed.has("no-tty") && !parsed.has("detach")
-                && (parsed.has("tty") || stdinTty && stdoutTty);
+            case "run" -> parsed.has("detach") ? parsed.has("tty")
+                : !parsed.has("no-tty") && (parsed.has("tty") || stdinTty && stdoutTty);
             case "attach" -> !parsed.has("no-tty") && stdinTty && stdoutTty;
             default -> false;
         };

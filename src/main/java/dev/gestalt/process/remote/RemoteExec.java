@@ -51,7 +51,7 @@ public final class RemoteExec {
     public static RemoteExec open(Channel channel, String node, ExecIn first, boolean attach, Events events) throws IOException {
         var r = new RemoteExec(node, events);
         r.detachedStart = first.hasStart() && first.getStart().getDetached();
-        var stub = ExecGrpc.newStub(channel);
+        var stub = ExecGrpc.newStub(channel).withOnReadyThreshold(ExecService.ON_READY_THRESHOLD);
         var observer = r.new Observer();
         if (attach) {
             stub.attach(observer);
