@@ -26,7 +26,13 @@ public final class LocalClient {
             var frames = new FrameChannel(ch);
             frames.write(new Request(command, args, Map.copyOf(System.getenv()), System.getProperty("user.dir"),
                 022, new long[0], false, false, 0, 0).toFrame());
-            frames.write(Frame.of(Frame.STDIN_EOF));
+            try {
+                frames.write(Frame.of(Frame.STDIN_EOF));
+            } catch (IOException e) {
+                // The node may answer a command that reads no stdin (such as "nodes") and close
+                // the connection before this frame is written: the write then fails with EPIPE,
+                // but the answer is already in this socket's receive buffer. Read it.
+            }
             var out = new ByteArrayOutputStream();
             var err = new ByteArrayOutputStream();
             while (true) {
