@@ -166,14 +166,18 @@ CONF
 
 # ---------------------------------------------------------------- stats
 # hyperfine JSON -> "name<TAB>median_ms<TAB>min_ms<TAB>max_ms<TAB>p10_ms<TAB>p90_ms<TAB>mean_ms<TAB>runs" lines
+# (several files: the times of the same command are pooled, in first-seen order)
 hf_summary() {
   python3 - "$@" <<'PY'
 import json, sys, statistics as st
+pooled = {}
 for f in sys.argv[1:]:
     for r in json.load(open(f))["results"]:
-        t = sorted(x * 1000 for x in r["times"])
-        q = lambda p: t[min(len(t) - 1, max(0, round(p * (len(t) - 1))))]
-        print("\t".join([r["command"], *("%.2f" % v for v in (st.median(t), t[0], t[-1], q(.1), q(.9), st.mean(t))), str(len(t))]))
+        pooled.setdefault(r["command"], []).extend(r["times"])
+for cmd, times in pooled.items():
+    t = sorted(x * 1000 for x in times)
+    q = lambda p: t[min(len(t) - 1, max(0, round(p * (len(t) - 1))))]
+    print("\t".join([cmd, *("%.2f" % v for v in (st.median(t), t[0], t[-1], q(.1), q(.9), st.mean(t))), str(len(t))]))
 PY
 }
 # numbers on stdin (one a line) -> "median min max"
