@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the bench/ scripts (sourced, not run).
 # Every helper that starts something registers its stop in bench_cleanup, which
 # the sourcing script runs from its EXIT trap. Only loopback addresses are used.
