@@ -54,6 +54,11 @@ public final class ClusterInit {
         int id = 1;
         for (var e : nodes.entrySet()) {
             Path nodeDir = dir.resolve(e.getKey());
+            if (Files.exists(nodeDir.resolve("node.conf"))) {
+                out.println("kept " + nodeDir + " (exists)");
+                id++;
+                continue;
+            }
             Files.createDirectories(nodeDir);
             ca.issueNode(e.getKey(), List.of(e.getValue(), e.getKey()), nodeDir.resolve("credentials"));
             var cfg = new NodeConfig(cluster, e.getKey(), id++, Path.of("/var/lib/gestalt/node"),

@@ -28,6 +28,9 @@ public final class NodeLocator {
         }
     }
 
+    /** The socket of a node deployed with 'gestalt init' and systemd. */
+    static final Path DEPLOYED = Path.of("/run/gestalt/node.sock");
+
     public static Connection connect(Map<String, String> env) throws NoNodeException {
         List<Path> candidates = new ArrayList<>();
         String explicit = env.get("GESTALT_NODE");
@@ -38,6 +41,9 @@ public final class NodeLocator {
             candidates.addAll(readPointer(Paths.currentPointer(home)));
             if (!Paths.isRoot() && !home.equals(Paths.MACHINE_HOME)) {
                 candidates.addAll(readPointer(Paths.currentPointer(Paths.MACHINE_HOME)));
+            }
+            if (candidates.isEmpty() && java.nio.file.Files.exists(DEPLOYED)) {
+                candidates.add(DEPLOYED);
             }
         }
         if (candidates.isEmpty()) {

@@ -1,10 +1,6 @@
 package dev.gestalt.cli;
 
-import dev.gestalt.os.Posix;
-import dev.gestalt.os.ProcessContext;
 import dev.gestalt.os.Signals;
-import dev.gestalt.os.Terminal;
-import dev.gestalt.os.WinSize;
 import dev.gestalt.rpc.local.Frame;
 import dev.gestalt.rpc.local.Credit;
 import dev.gestalt.rpc.local.FrameChannel;
@@ -65,26 +61,19 @@ final class RemoteSession {
             err.println("gestalt: " + e.getMessage());
             return failureCode();
         }
-        boolean stdinTty = Posix.isatty(0);
-        boolean stdoutTty = Posix.isatty(1);
+        boolean stdinTty = CallerContext.isTerminal(0);
+        boolean stdoutTty = CallerContext.isTerminal(1);
         boolean tty = wantsTty(stdinTty, stdoutTty);
-        WinSize size = tty || stdoutTty
-            ? Posix.windowSize(tty && stdinTty ? 0 : 1).orElse(new WinSize(0, 0)) : new WinSize(0, 0);
-        var limits = ProcessContext.limits();
-        long[] flatLimits = new long[limits.size() * 3];
-        for (int i = 0; i < limits.size(); i++) {
-            flatLimits[3 * i] = limits.get(i).resource();
-            flatLimits[3 * i + 1] = limits.get(i).soft();
-            flatLimits[3 * i + 2] = limits.get(i).hard();
-        }
+        int[] size = tty && stdinTty ? Stty.size() : new int[] {0, 0};
         var request = new Request(spec.name(), rawArgs, env, System.getProperty("user.dir"),
-            ProcessContext.umask(), flatLimits, tty, stdoutTty, size.cols(), size.rows());
+            CallerContext.umask(), CallerContext.limits(), tty, stdoutTty, size[0], size[1]);
 
         try (FrameChannel ch = new FrameChannel(conn.channel())) {
             ch.write(request.toFrame());
-            Terminal.RawMode raw = tty && stdinTty ? Terminal.rawMode(0).restoreOnExit() : null;
+            boolean interactive = tty && stdinTty && !parsed.has("detach");
+            Stty.Restore raw = interactive ? Stty.raw() : null;
             try {
-                installSignals(ch, tty);
+                installSignals(ch, interactive);
                 if (usesStdin()) {
                     startStdinPump(ch, tty && stdinTty && spec.name().equals("attach"));
                 }
@@ -107,8 +96,8 @@ final class RemoteSession {
 
     private boolean wantsTty(boolean stdinTty, boolean stdoutTty) {
         return switch (spec.name()) {
-            case "run" -> !parsed.has("no-tty") && !parsed.has("detach")
-                && (parsed.has("tty") || stdinTty && stdoutTty);
+            case "run" -> parsed.has("detach") ? parsed.has("tty")
+                : !parsed.has("no-tty") && (parsed.has("tty") || stdinTty && stdoutTty);
             case "attach" -> !parsed.has("no-tty") && stdinTty && stdoutTty;
             default -> false;
         };
@@ -156,7 +145,10 @@ final class RemoteSession {
         }
         if (tty) {
             Signal.handle(new Signal("WINCH"), s -> {
-                Posix.windowSize(0).ifPresent(w -> sendQuietly(ch, Frame.ofInts(Frame.RESIZE, w.cols(), w.rows())));
+                int[] w = Stty.size();
+                if (w[0] > 0) {
+                    sendQuietly(ch, Frame.ofInts(Frame.RESIZE, w[0], w[1]));
+                }
             });
         }
     }

@@ -1,6 +1,5 @@
 package dev.gestalt.process;
 
-import com.google.protobuf.ByteString;
 import dev.gestalt.cli.ArgParser;
 import dev.gestalt.cli.Commands;
 import dev.gestalt.cli.ParsedArgs;
@@ -13,10 +12,8 @@ import dev.gestalt.rpc.local.InputListener;
 import dev.gestalt.rpc.proto.AttachSpec;
 import dev.gestalt.rpc.proto.ExecIn;
 import dev.gestalt.rpc.proto.ProcInfo;
-import dev.gestalt.rpc.proto.Started;
 import dev.gestalt.rpc.proto.WinSize;
 import java.io.IOException;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * {@code gestalt attach GPID}: connects the client to a detached process from
@@ -47,31 +44,8 @@ public final class AttachCommand implements CommandHandler {
             s.err("gestalt attach: " + gpid + " has exited with code " + p.getExitCode() + " (see 'gestalt logs " + gpid + "')\n");
             return 1;
         }
-        var done = new CompletableFuture<Integer>();
-        var events = new RemoteExec.Events() {
-            @Override
-            public void started(Started st) { }
-
-            @Override
-            public void stdout(ByteString data) throws IOException {
-                byte[] b = data.toByteArray();
-                s.stdout(b, 0, b.length);
-            }
-
-            @Override
-            public void stderr(ByteString data) throws IOException {
-                byte[] b = data.toByteArray();
-                s.stderr(b, 0, b.length);
-            }
-
-            @Override
-            public void exit(int code, String reason) {
-                if (code == 255 && reason != null && !reason.isEmpty() && !s.clientGone()) {
-                    s.err("gestalt: " + reason + "\n");
-                }
-                done.complete(code);
-            }
-        };
+        var events = new ClientRelay(s);
+        var done = events.exit();
         var spec = AttachSpec.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).setTty(s.request().tty())
             .setSize(WinSize.newBuilder().setCols(s.request().cols()).setRows(s.request().rows()));
         String node = p.getNode();

@@ -1,6 +1,5 @@
 package dev.gestalt.process;
 
-import com.google.protobuf.ByteString;
 import dev.gestalt.cli.ArgParser;
 import dev.gestalt.cli.Commands;
 import dev.gestalt.cli.ParsedArgs;
@@ -19,11 +18,9 @@ import dev.gestalt.rpc.proto.Caller;
 import dev.gestalt.rpc.proto.ExecIn;
 import dev.gestalt.rpc.proto.ProcessSpec;
 import dev.gestalt.rpc.proto.Rlimit;
-import dev.gestalt.rpc.proto.Started;
 import dev.gestalt.rpc.proto.WinSize;
 import java.io.IOException;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /**
@@ -74,7 +71,8 @@ public final class RunCommand implements CommandHandler {
             .setCaller(Caller.newBuilder().setUid(caller.uid()).setGid(caller.gid()).setUser(caller.user()))
             .setUmask(req.umask())
             .setTty(tty)
-            .setSize(WinSize.newBuilder().setCols(req.cols()).setRows(req.rows()))
+            .setSize(tty && req.cols() == 0 ? WinSize.newBuilder().setCols(80).setRows(24)
+                : WinSize.newBuilder().setCols(req.cols()).setRows(req.rows()))
             .setDetached(detached)
             .setHomeNode(space.self());
         for (int g : Posix.getgrouplist(caller.user(), caller.gid())) {
@@ -89,34 +87,9 @@ public final class RunCommand implements CommandHandler {
 
     /** Runs one process on {@code node} for this client; returns its exit code. */
     int execute(ClientSession s, String node, ProcessSpec spec, boolean detached) throws Exception {
-        var done = new CompletableFuture<Integer>();
-        var started = new CompletableFuture<Started>();
-        var events = new RemoteExec.Events() {
-            @Override
-            public void started(Started st) {
-                started.complete(st);
-            }
-
-            @Override
-            public void stdout(ByteString data) throws IOException {
-                byte[] b = data.toByteArray();
-                s.stdout(b, 0, b.length);
-            }
-
-            @Override
-            public void stderr(ByteString data) throws IOException {
-                byte[] b = data.toByteArray();
-                s.stderr(b, 0, b.length);
-            }
-
-            @Override
-            public void exit(int code, String reason) {
-                if (reason != null && !reason.isEmpty() && code == 255) {
-                    s.err("gestalt: " + reason + "\n");
-                }
-                done.complete(code);
-            }
-        };
+        var events = new ClientRelay(s);
+        var done = events.exit();
+        var started = events.started();
         RemoteExec exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setStart(spec).build(), false, events);
         space.track(exec);
         try {

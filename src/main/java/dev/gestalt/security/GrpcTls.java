@@ -60,16 +60,20 @@ public final class GrpcTls {
         return GrpcSslContexts.configure(b, SslProvider.JDK).build();
     }
 
+    /** HTTP/2 window per stream: enough for a full pipe on a LAN, small enough to bound memory per process. */
+    static final int FLOW_WINDOW = 4 << 20;
+
     /** A server builder listening on {@code address} with mutual TLS. */
     public static NettyServerBuilder serverBuilder(SocketAddress address, NodeCredentials creds)
             throws IOException, GeneralSecurityException {
-        return NettyServerBuilder.forAddress(address).sslContext(serverContext(creds));
+        return NettyServerBuilder.forAddress(address).sslContext(serverContext(creds)).flowControlWindow(FLOW_WINDOW);
     }
 
     /** A channel builder for {@code target} (e.g. {@code "127.0.0.1:7100"}) with mutual TLS. */
     public static NettyChannelBuilder channelBuilder(String target, NodeCredentials creds)
             throws IOException, GeneralSecurityException {
-        return NettyChannelBuilder.forTarget(target).negotiationType(NegotiationType.TLS).sslContext(clientContext(creds));
+        return NettyChannelBuilder.forTarget(target).negotiationType(NegotiationType.TLS).sslContext(clientContext(creds))
+            .flowControlWindow(FLOW_WINDOW);
     }
 
     /** A server interceptor that puts the caller's {@link PeerIdentity} into {@link #PEER} for the call. */

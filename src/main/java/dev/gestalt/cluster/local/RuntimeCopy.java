@@ -14,11 +14,14 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * Pins the jars of a class path into {@code ROOT/<digest>/}, hard-linked where
- * possible: daemons run from the pinned copy, so a rebuild of Gestalt (or a
- * {@code mvn clean}) under a running cluster cannot pull classes from under it.
+ * Pins the jars of a class path into {@code ROOT/<digest>/}: daemons run from
+ * the pinned copy, so a rebuild of Gestalt (or a {@code mvn clean}) under a
+ * running cluster cannot pull classes from under it. Older copies beyond the
+ * newest {@value #KEEP} are removed.
  */
 final class RuntimeCopy {
+
+    static final int KEEP = 3;
 
     private RuntimeCopy() {}
 
@@ -36,11 +39,8 @@ final class RuntimeCopy {
             int i = 0;
             for (Path j : jars) {
                 Path to = tmp.resolve(String.format("%03d-%s", i++, j.getFileName()));
-                try {
-                    Files.createLink(to, j);
-                } catch (IOException | UnsupportedOperationException e) {
-                    Files.copy(j, to, StandardCopyOption.REPLACE_EXISTING);
-                }
+                // a copy, not a hard link: Maven rewrites jars in place, which a link would follow
+                Files.copy(j, to, StandardCopyOption.REPLACE_EXISTING);
             }
             try {
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
@@ -48,11 +48,26 @@ final class RuntimeCopy {
                 // another 'cluster up' pinned the same jars first
             }
         }
+        prune(root, dir);
         List<String> out = new ArrayList<>();
         try (var s = Files.list(dir)) {
             s.sorted().forEach(p -> out.add(p.toString()));
         }
         return String.join(File.pathSeparator, out);
+    }
+
+    /** Removes all but the newest KEEP copies (a node still running from a removed copy keeps its open jars). */
+    private static void prune(Path root, Path current) throws IOException {
+        List<Path> dirs;
+        try (var s = Files.list(root)) {
+            dirs = new ArrayList<>(s.filter(Files::isDirectory).filter(p -> !p.equals(current)).toList());
+        }
+        dirs.sort(java.util.Comparator.comparing((Path p) -> p.toFile().lastModified()).reversed());
+        for (Path old : dirs.subList(Math.min(dirs.size(), KEEP - 1), dirs.size())) {
+            try (var files = Files.walk(old)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
     }
 
     private static String digest(List<Path> jars) throws IOException {

@@ -34,7 +34,9 @@ import java.util.logging.Logger;
 public final class ExecService extends ExecGrpc.ExecImplBase {
 
     private static final Logger LOG = Logger.getLogger(ExecService.class.getName());
-    private static final int CHUNK = 32 * 1024;
+    private static final int CHUNK = 64 * 1024;
+    /** Bytes gRPC may queue before a sender waits: a few chunks, so the pipe stays full without growing. */
+    static final int ON_READY_THRESHOLD = 1 << 20;
 
     private final String nodeName;
     private final Supervisor supervisor;
@@ -51,6 +53,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
     public StreamObserver<ExecIn> run(StreamObserver<ExecOut> responses) {
         var call = (ServerCallStreamObserver<ExecOut>) responses;
         call.disableAutoRequest();
+        call.setOnReadyThreshold(ON_READY_THRESHOLD);
         var sender = new FlowSender<>(call);
         var session = new Session(call, sender);
         call.setOnReadyHandler(sender::onReady);
@@ -60,6 +63,20 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         });
         call.request(1);
         return session;
+    }
+
+    /** How long an ended detached job stays listed (ps, wait, logs) before it is forgotten. */
+    static final long DETACHED_RETENTION_MINUTES = 60;
+
+    /**
+     * An attached job is forgotten when it ends (its client got the code); a
+     * detached one an hour later, so that ps, wait and logs still see it.
+     */
+    private void forgetWhenDone(Job j) {
+        var later = j.detached()
+            ? java.util.concurrent.CompletableFuture.delayedExecutor(DETACHED_RETENTION_MINUTES, TimeUnit.MINUTES)
+            : (java.util.concurrent.Executor) Runnable::run;
+        j.exit().whenCompleteAsync((code, t) -> supervisor.remove(j.gpid()), later);
     }
 
     /** Membership says these home nodes are gone: end their processes as if their streams broke. */
@@ -112,6 +129,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
             try {
                 Job j = supervisor.start(toLaunchSpec(spec));
                 job = j;
+                forgetWhenDone(j);
                 sender.send(ExecOut.newBuilder().setStarted(Started.newBuilder()
                     .setGpid(spec.getGpid()).setNode(nodeName).setPid(j.pid())).build());
                 if (broken) {
@@ -130,7 +148,6 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                 err.join();
                 exitSent = true;
                 sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(code)).build());
-                supervisor.remove(spec.getGpid());
             } catch (LaunchException e) {
                 exitSent = true;
                 try {

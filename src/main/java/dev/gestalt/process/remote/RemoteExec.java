@@ -51,7 +51,7 @@ public final class RemoteExec {
     public static RemoteExec open(Channel channel, String node, ExecIn first, boolean attach, Events events) throws IOException {
         var r = new RemoteExec(node, events);
         r.detachedStart = first.hasStart() && first.getStart().getDetached();
-        var stub = ExecGrpc.newStub(channel);
+        var stub = ExecGrpc.newStub(channel).withOnReadyThreshold(ExecService.ON_READY_THRESHOLD);
         var observer = r.new Observer();
         if (attach) {
             stub.attach(observer);
@@ -124,12 +124,19 @@ public final class RemoteExec {
         @Override
         public void onError(Throwable t) {
             sender.fail("stream failed");
-            Status s = Status.fromThrowable(t);
-            if (s.getCode() == Status.Code.CANCELLED) {
-                end(255, "cancelled");
-            } else {
-                GestaltException g = GestaltException.fromStatus(t, node);
-                end(g.exitCode(), g.getMessage());
+            int code = 255;
+            String reason = "node " + node + " lost";
+            try {
+                Status s = Status.fromThrowable(t);
+                if (s.getCode() == Status.Code.CANCELLED) {
+                    reason = "cancelled";
+                } else {
+                    GestaltException g = GestaltException.fromStatus(t, node);
+                    code = g.exitCode();
+                    reason = g.getMessage();
+                }
+            } finally {
+                end(code, reason); // whatever happens above, the waiting client gets an end
             }
         }
 

@@ -1,6 +1,7 @@
 package dev.gestalt.process.supervisor;
 
 import dev.gestalt.os.Limit;
+import dev.gestalt.os.Posix;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -53,14 +54,20 @@ final class LaunchChain {
             c.add(SETSID);
         }
         c.addAll(List.of(TINI, "-s", "-g", "--"));
-        if (!spec.limits().isEmpty()) {
-            c.add(PRLIMIT);
-            for (Limit l : spec.limits()) {
-                c.add("--" + l.name() + "=" + capped(l, hardLimits.get(l.resource()).hard()));
+        List<String> limits = new ArrayList<>();
+        for (Limit l : spec.limits()) {
+            Limit own = hardLimits.get(l.resource());
+            String wanted = capped(l, own.hard());
+            if (!wanted.equals(text(own.soft()) + ":" + text(own.hard()))) {
+                limits.add("--" + l.name() + "=" + wanted); // only what differs from what the job inherits
             }
+        }
+        if (!limits.isEmpty()) {
+            c.add(PRLIMIT);
+            c.addAll(limits);
             c.add("--");
         }
-        if (privileged) {
+        if (privileged && !sameIdentity(spec)) {
             c.addAll(List.of(SETPRIV, "--reuid", Integer.toString(spec.uid()),
                     "--regid", Integer.toString(spec.gid())));
             int[] groups = spec.groups();
@@ -80,6 +87,36 @@ final class LaunchChain {
         }
         c.addAll(command);
         return c;
+    }
+
+    /** The daemon's own supplementary groups, as the kernel has them. */
+    private static final int[] OWN_GROUPS = ownGroups();
+
+    /** Whether the job would run with exactly the daemon's uid, gid and groups: no switch needed. */
+    static boolean sameIdentity(LaunchSpec spec) {
+        if (spec.uid() != Posix.geteuid() || spec.gid() != Posix.getegid()) {
+            return false;
+        }
+        int[] wanted = spec.groups().clone();
+        java.util.Arrays.sort(wanted);
+        return java.util.Arrays.equals(wanted, OWN_GROUPS);
+    }
+
+    private static int[] ownGroups() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("Groups:")) {
+                    String rest = line.substring(7).trim();
+                    int[] g = rest.isEmpty() ? new int[0]
+                        : java.util.Arrays.stream(rest.split("\\s+")).mapToInt(Integer::parseInt).toArray();
+                    java.util.Arrays.sort(g);
+                    return g;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            // unknown: always switch
+        }
+        return null;
     }
 
     /** "soft:hard" for prlimit, both at most {@code max} (-1 = unlimited). */

@@ -204,10 +204,14 @@ final class LocalJob implements Job {
         }
         if (sig == Signals.SIGKILL) {
             kill(program, tini);
+        } else if (program > 0) {
+            // Straight to the program's group, as tini -g would: right after the spawn tini may
+            // forward to a group its child has not formed yet (ESRCH), and the signal would be lost.
+            if (!Posix.killpg(program, sig)) {
+                Posix.kill(program, sig);
+            }
         } else if (!NOT_FORWARDED.contains(sig) && tini > 0) {
             Posix.kill(tini, sig);
-        } else if (program > 0 && !Posix.killpg(program, sig)) {
-            Posix.kill(program, sig);
         }
     }
 

@@ -50,6 +50,29 @@ class LaunchChainTest {
     }
 
     @Test
+    void aJobWithTheDaemonsOwnIdentityAndLimitsNeedsNeitherPrlimitNorSetpriv() throws Exception {
+        int uid = dev.gestalt.os.Posix.geteuid();
+        int gid = dev.gestalt.os.Posix.getegid();
+        int[] groups = java.util.Arrays.stream(java.nio.file.Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(l -> l.startsWith("Groups:")).findFirst().orElseThrow().substring(7).trim().split("\\s+"))
+                .filter(x -> !x.isEmpty()).mapToInt(Integer::parseInt).toArray();
+        List<Limit> same = daemon(Limit.INFINITY);
+        var spec = new LaunchSpec("g1", List.of("ls"), Map.of(), Path.of("/"), uid, gid, groups, "u", 022, same,
+                false, 0, 0, false);
+        List<String> chain = LaunchChain.build(spec, List.of("ls"), true, same);
+        assertEquals(List.of("/usr/bin/setpriv", "--pdeathsig", "KILL", "--",
+                "/usr/bin/unshare", "--pid", "--fork", "--kill-child", "/usr/bin/setsid",
+                "/usr/bin/tini", "-s", "-g", "--", "ls"), chain);
+        List<Limit> oneDiffers = new ArrayList<>(same);
+        oneDiffers.set(7, new Limit(7, 1024, 4096));
+        var spec2 = new LaunchSpec("g1", List.of("ls"), Map.of(), Path.of("/"), uid, gid, groups, "u", 022, oneDiffers,
+                false, 0, 0, false);
+        List<String> chain2 = LaunchChain.build(spec2, List.of("ls"), true, same);
+        assertEquals(List.of("/usr/bin/prlimit", "--nofile=1024:4096", "--", "ls"), chain2.subList(13, 17),
+                "only the limit that differs from the daemon's is set");
+    }
+
+    @Test
     void unprivilegedChainHasNoNamespaceNorUidSwitch() {
         assertEquals(List.of("/usr/bin/setpriv", "--pdeathsig", "KILL", "--", "/usr/bin/setsid",
                         "/usr/bin/tini", "-s", "-g", "--", "ls"),

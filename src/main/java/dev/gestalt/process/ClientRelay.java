@@ -1,0 +1,61 @@
+package dev.gestalt.process;
+
+import com.google.protobuf.ByteString;
+import dev.gestalt.process.remote.RemoteExec;
+import dev.gestalt.rpc.local.ClientSession;
+import dev.gestalt.rpc.proto.Started;
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Relays a remote process's output to the CLI client on this node, and its
+ * end to {@link #exit()}. Blocking writes to the client are the backpressure:
+ * a client that stops reading stops the next message from being requested.
+ */
+final class ClientRelay implements RemoteExec.Events {
+
+    private final ClientSession client;
+    private final CompletableFuture<Started> started = new CompletableFuture<>();
+    private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+
+    ClientRelay(ClientSession client) {
+        this.client = client;
+    }
+
+    CompletableFuture<Started> started() {
+        return started;
+    }
+
+    CompletableFuture<Integer> exit() {
+        return exit;
+    }
+
+    @Override
+    public void started(Started s) {
+        started.complete(s);
+    }
+
+    @Override
+    public void stdout(ByteString data) throws IOException {
+        byte[] b = data.toByteArray();
+        client.stdout(b, 0, b.length);
+    }
+
+    @Override
+    public void stderr(ByteString data) throws IOException {
+        byte[] b = data.toByteArray();
+        client.stderr(b, 0, b.length);
+    }
+
+    @Override
+    public void exit(int code, String reason) {
+        if (code == 255 && reason != null && !reason.isEmpty() && !client.clientGone()) {
+            try {
+                client.err("gestalt: " + reason + "\n");
+            } catch (RuntimeException e) {
+                // the client is gone
+            }
+        }
+        exit.complete(code);
+    }
+}

@@ -1,0 +1,51 @@
+package dev.gestalt.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GpidTest {
+
+    @Test
+    void parsesWhatItPrints() {
+        assertEquals(new Gpid(2, 117), Gpid.parse("2-117"));
+        assertEquals("2-117", new Gpid(2, 117).toString());
+        for (String bad : List.of("", "2", "-1", "2-", "a-1", "1-b", "1--2", "1:2")) {
+            assertThrows(IllegalArgumentException.class, () -> Gpid.parse(bad), bad);
+            assertFalse(Gpid.looksLike(bad));
+        }
+    }
+
+    @Test
+    void aRestartedNodeNeverReusesAGpid(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("gpid");
+        Set<Gpid> seen = new HashSet<>();
+        for (int restart = 0; restart < 3; restart++) {
+            var alloc = new GpidAllocator(4, f);
+            for (int i = 0; i < GpidAllocator.BLOCK + 5; i++) {
+                Gpid g = alloc.next();
+                assertEquals(4, g.home());
+                assertTrue(seen.add(g), "duplicate " + g);
+            }
+        }
+        assertTrue(Files.readString(f).trim().matches("\\d+"));
+    }
+
+    @Test
+    void forallSubstitutesOrAppendsTheArgumentAndTagsLines() {
+        assertEquals(List.of("echo", "x-a-x", "a"), ForallCommand.substitute(List.of("echo", "x-{}-x", "{}"), "a"));
+        assertEquals(List.of("gzip", "-9", "f.txt"), ForallCommand.substitute(List.of("gzip", "-9"), "f.txt"));
+        assertEquals("a\tone\na\ttwo\n", new String(ForallCommand.tagged("one\ntwo\n".getBytes(), "a")));
+        assertEquals("a\tno newline", new String(ForallCommand.tagged("no newline".getBytes(), "a")));
+        assertEquals(List.of("x", "y"), ForallCommand.lines("x\n\ny\n"));
+    }
+}
