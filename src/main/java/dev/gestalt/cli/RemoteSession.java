@@ -10,7 +10,6 @@ import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
@@ -113,23 +112,24 @@ final class RemoteSession {
     }
 
     private int pump(FrameChannel ch) throws IOException {
-        OutputStream stdout = new FileOutputStream(FileDescriptor.out);
-        OutputStream stderr = new FileOutputStream(FileDescriptor.err);
+        var stdout = new FileOutputStream(FileDescriptor.out).getChannel();
+        var stderr = new FileOutputStream(FileDescriptor.err).getChannel();
+        var buf = java.nio.ByteBuffer.allocateDirect(64 * 1024);
         while (true) {
-            Frame f = ch.read();
-            if (f == null) {
+            FrameChannel.Header h = ch.readHeader();
+            if (h == null) {
                 err.println("gestalt: the node closed the connection");
                 return failureCode();
             }
-            switch (f.type()) {
-                case Frame.STDOUT -> stdout.write(f.payload());
-                case Frame.STDERR -> stderr.write(f.payload());
-                case Frame.CREDIT -> stdinCredit.grant(f.intAt(0));
+            switch (h.type()) {
+                case Frame.STDOUT -> ch.transferPayload(h, stdout, buf);
+                case Frame.STDERR -> ch.transferPayload(h, stderr, buf);
+                case Frame.CREDIT -> stdinCredit.grant(ch.readPayload(h).intAt(0));
                 case Frame.EXIT -> {
                     stdinCredit.close();
-                    return f.intAt(0);
+                    return ch.readPayload(h).intAt(0);
                 }
-                default -> { /* a newer node's frame: ignore */ }
+                default -> ch.readPayload(h); // a newer node's frame: skip it
             }
         }
     }

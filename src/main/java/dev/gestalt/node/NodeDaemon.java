@@ -18,6 +18,7 @@ import dev.gestalt.security.GrpcTls;
 import dev.gestalt.security.NodeCredentials;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
+import io.grpc.util.TransmitStatusRuntimeExceptionInterceptor;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -79,10 +80,15 @@ public final class NodeDaemon implements AutoCloseable {
             .executor(executor)
             .addService(ServerInterceptors.intercept(exec, GrpcTls.peerInterceptor()))
             .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor()))
+            // a service that throws a StatusRuntimeException (permission denied, no such process)
+            // answers with that status, not UNKNOWN ("Application error"), which reads as "node lost"
+            .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
             .build().start();
         String inProcessName = "gestalt-" + config.name() + "-" + ProcessHandle.current().pid();
         inProcess = InProcessServerBuilder.forName(inProcessName).executor(executor)
-            .addService(exec).addService(procs).build().start();
+            .addService(exec).addService(procs)
+            .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
+            .build().start();
 
         String rpcAddress = config.bind() + ":" + config.rpcPort();
         var mcfg = new MembershipConfig(config.cluster(), config.name(), config.id(), config.bind(),

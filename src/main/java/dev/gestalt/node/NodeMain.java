@@ -11,6 +11,9 @@ public final class NodeMain {
     private NodeMain() {}
 
     public static int run(Path configFile, PrintStream err) {
+        // Netty's leak detector samples buffers with stack traces: a cost on every stream, no use in production
+        System.setProperty("io.grpc.netty.shaded.io.netty.leakDetection.level",
+            System.getProperty("gestalt.leakDetection", "disabled"));
         NodeConfig config;
         try {
             config = NodeConfig.load(configFile);

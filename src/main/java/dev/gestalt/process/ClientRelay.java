@@ -37,14 +37,12 @@ final class ClientRelay implements RemoteExec.Events {
 
     @Override
     public void stdout(ByteString data) throws IOException {
-        byte[] b = data.toByteArray();
-        client.stdout(b, 0, b.length);
+        client.stdout(data.asReadOnlyByteBuffer());
     }
 
     @Override
     public void stderr(ByteString data) throws IOException {
-        byte[] b = data.toByteArray();
-        client.stderr(b, 0, b.length);
+        client.stderr(data.asReadOnlyByteBuffer());
     }
 
     @Override

@@ -188,7 +188,9 @@ public final class ForallCommand implements CommandHandler {
         space.track(exec);
         try {
             try {
-                exec.stdinEof();
+                if (!done.isDone()) {
+                    exec.stdinEof();
+                }
             } catch (java.io.IOException e) {
                 // the task ended before it could be told: nothing to read anyway
             }

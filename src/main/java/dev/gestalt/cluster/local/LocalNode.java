@@ -38,9 +38,23 @@ final class LocalNode {
         try {
             long pid = Long.parseLong(Files.readString(layout.pidFile(index)).trim());
             return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
-                .filter(h -> h.info().commandLine().map(c -> c.contains(layout.config(index).toString())).orElse(true))
+                .filter(h -> commandLine(pid).map(c -> c.contains(layout.config(index).toString())).orElse(true))
                 .map(ProcessHandle::pid);
         } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The whole command line of a process. Not {@code ProcessHandle.Info.commandLine()}: on
+     * Linux it stops at 4096 bytes, and a daemon's class path (one jar per library, under
+     * a long GESTALT_HOME) pushes {@code --config FILE} past that.
+     */
+    private static Optional<String> commandLine(long pid) {
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            return Optional.of(new String(raw, java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' '));
+        } catch (IOException e) {
             return Optional.empty();
         }
     }

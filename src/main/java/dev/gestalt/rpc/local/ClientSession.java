@@ -46,6 +46,15 @@ public final class ClientSession {
         channel.write(Frame.STDERR, b, off, len);
     }
 
+    /** Output without copying it first (e.g. a protobuf ByteString's buffer). */
+    public void stdout(java.nio.ByteBuffer b) throws IOException {
+        channel.write(Frame.STDOUT, b);
+    }
+
+    public void stderr(java.nio.ByteBuffer b) throws IOException {
+        channel.write(Frame.STDERR, b);
+    }
+
     /** Text to the client's stdout; a vanished client is noticed by the reader, not here. */
     public void out(String s) {
         write(Frame.STDOUT, s);

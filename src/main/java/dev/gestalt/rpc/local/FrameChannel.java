@@ -4,6 +4,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
+import java.nio.channels.GatheringByteChannel;
+import java.nio.channels.WritableByteChannel;
 
 /**
  * Reads and writes {@link Frame}s on a blocking byte channel. Reads come from
@@ -21,8 +23,26 @@ public final class FrameChannel implements AutoCloseable {
         this.channel = channel;
     }
 
+    /** A frame's type and payload length, read before its payload. */
+    public record Header(byte type, int length) {}
+
     /** The next frame, or {@code null} at a clean end of stream. */
     public Frame read() throws IOException {
+        Header h = readHeader();
+        return h == null ? null : readPayload(h);
+    }
+
+    /** The frame whose header was just read, with its payload. */
+    public Frame readPayload(Header h) throws IOException {
+        byte[] payload = h.length() == 0 ? Frame.EMPTY : new byte[h.length()];
+        if (payload.length > 0) {
+            fill(ByteBuffer.wrap(payload), false);
+        }
+        return new Frame(h.type(), payload);
+    }
+
+    /** The next frame's header, or {@code null} at a clean end of stream; its payload must be read next. */
+    public Header readHeader() throws IOException {
         header.clear();
         if (!fill(header, true)) {
             return null;
@@ -33,11 +53,21 @@ public final class FrameChannel implements AutoCloseable {
         if (length < 1 || length - 1 > Frame.MAX_PAYLOAD) {
             throw new IOException("bad frame length " + length);
         }
-        byte[] payload = length == 1 ? Frame.EMPTY : new byte[length - 1];
-        if (payload.length > 0) {
-            fill(ByteBuffer.wrap(payload), false);
+        return new Header(type, length - 1);
+    }
+
+    /** Copies the payload of the frame whose header was just read to {@code out}, through {@code buf}, without allocating. */
+    public void transferPayload(Header h, WritableByteChannel out, ByteBuffer buf) throws IOException {
+        int left = h.length();
+        while (left > 0) {
+            buf.clear().limit(Math.min(buf.capacity(), left));
+            fill(buf, false);
+            buf.flip();
+            left -= buf.remaining();
+            while (buf.hasRemaining()) {
+                out.write(buf);
+            }
         }
-        return new Frame(type, payload);
     }
 
     public void write(Frame f) throws IOException {
@@ -57,6 +87,29 @@ public final class FrameChannel implements AutoCloseable {
                 off += chunk;
                 len -= chunk;
             } while (len > 0);
+        }
+    }
+
+    /** One frame from a buffer (at most MAX_PAYLOAD bytes), header and payload in one gathering write. */
+    public void write(byte type, ByteBuffer payload) throws IOException {
+        if (payload.remaining() > Frame.MAX_PAYLOAD) {
+            byte[] b = new byte[payload.remaining()];
+            payload.get(b);
+            write(type, b, 0, b.length);
+            return;
+        }
+        synchronized (writeLock) {
+            outHeader.clear();
+            outHeader.putInt(payload.remaining() + 1).put(type).flip();
+            ByteBuffer[] both = {outHeader, payload};
+            if (channel instanceof GatheringByteChannel g) {
+                while (outHeader.hasRemaining() || payload.hasRemaining()) {
+                    g.write(both);
+                }
+            } else {
+                writeFully(outHeader);
+                writeFully(payload);
+            }
         }
     }
 

@@ -29,9 +29,7 @@ public final class LocalClient {
             try {
                 frames.write(Frame.of(Frame.STDIN_EOF));
             } catch (IOException e) {
-                // The node may answer a command that reads no stdin (such as "nodes") and close
-                // the connection before this frame is written: the write then fails with EPIPE,
-                // but the answer is already in this socket's receive buffer. Read it.
+                // a command that reads no stdin may have answered and closed already: its answer is still to be read
             }
             var out = new ByteArrayOutputStream();
             var err = new ByteArrayOutputStream();

@@ -1,0 +1,312 @@
+package dev.gestalt.testkit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * A local Gestalt cluster of N real node daemons, started through the real
+ * CLI ({@code ./gestalt cluster up --nodes N --name NAME}) in a fresh
+ * temporary {@code GESTALT_HOME} with a unique cluster name, and always
+ * brought down ({@code cluster down}, then SIGKILL for any daemon left).
+ *
+ * <p>As a JUnit extension:
+ * <pre>
+ * &#64;RegisterExtension static final LocalClusterFixture cluster = LocalClusterFixture.perClass(3);
+ * &#64;RegisterExtension static final LocalClusterFixture cluster = LocalClusterFixture.shared(3);
+ * </pre>
+ * {@code perClass} starts a cluster before the class's tests and stops it after
+ * them; {@code shared} starts one cluster of that size for every class that asks
+ * for it, stopped at the end of the test run: only for tests that leave the
+ * nodes as they found them. On its own: {@code try (var c = LocalClusterFixture.start(3)) {...}}.
+ *
+ * <p>Faults: {@link #kill9} (a crashed daemon), {@link #stop} (a clean stop),
+ * {@link #restart} ({@code cluster up} again: restarts the nodes that are down).
+ * Node logs are copied to {@code target/e2e-logs/gst-NAME-.../} when the cluster stops.
+ */
+public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
+
+    /** How long {@code cluster up} may take on a slow machine (it waits up to 60 s for the view itself). */
+    public static final Duration UP_TIMEOUT = Duration.ofSeconds(150);
+
+    private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(LocalClusterFixture.class);
+
+    private final int nodes;
+    private final boolean shared;
+    private final String prefix;
+    private final String fixedName;
+    private Path home;
+    private String name;
+    private Thread shutdownHook;
+    private boolean owner;
+
+    private LocalClusterFixture(int nodes, boolean shared, String prefix) {
+        this(nodes, shared, prefix, null);
+    }
+
+    private LocalClusterFixture(int nodes, boolean shared, String prefix, String fixedName) {
+        this.nodes = nodes;
+        this.shared = shared;
+        this.prefix = prefix;
+        this.fixedName = fixedName;
+    }
+
+    /** A cluster for one test class. */
+    public static LocalClusterFixture perClass(int nodes) {
+        return new LocalClusterFixture(nodes, false, "e2e");
+    }
+
+    /** One cluster of this size shared by every class that registers it; stopped at the end of the run. */
+    public static LocalClusterFixture shared(int nodes) {
+        return new LocalClusterFixture(nodes, true, "shared");
+    }
+
+    /** Starts a cluster now; close it when done. */
+    public static LocalClusterFixture start(int nodes) {
+        LocalClusterFixture f = new LocalClusterFixture(nodes, false, "e2e");
+        f.up();
+        return f;
+    }
+
+    /**
+     * Starts a cluster with this name in its own home, hence with its own CA: with the
+     * name of another running cluster, it is an impostor holding foreign credentials.
+     */
+    public static LocalClusterFixture start(int nodes, String name) {
+        LocalClusterFixture f = new LocalClusterFixture(nodes, false, "e2e", name);
+        f.up();
+        return f;
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        if (!shared) {
+            up();
+            return;
+        }
+        LocalClusterFixture real = context.getRoot().getStore(NAMESPACE).computeIfAbsent("shared-" + nodes, k -> {
+            LocalClusterFixture f = new LocalClusterFixture(nodes, false, "shared");
+            f.up();
+            return f;
+        }, LocalClusterFixture.class);
+        this.home = real.home;
+        this.name = real.name;
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        if (!shared) {
+            close();
+        }
+    }
+
+    /** Creates the home and runs {@code cluster up}; on failure, brings down what started and fails. */
+    public void up() {
+        try {
+            name = fixedName != null ? fixedName : prefix + "-" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 30), 36);
+            home = Files.createTempDirectory("gst-" + name + "-");
+            // world-traversable, so tests may run the CLI as another user against this cluster's sockets
+            Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxr-xr-x"));
+            owner = true;
+            shutdownHook = new Thread(this::down, "cluster-down-" + name);
+            Runtime.getRuntime().addShutdownHook(shutdownHook);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        var r = clusterCommand("up", "--nodes", Integer.toString(nodes));
+        if (r.exitCode() != 0) {
+            String logs = logTails();
+            close();
+            throw new AssertionError("cluster up failed: " + r.describe() + "\n" + logs);
+        }
+    }
+
+    /** {@code cluster up} again: restarts every node that is down and waits until all see each other. */
+    public Cli.Result restart() {
+        return clusterCommand("up");
+    }
+
+    private Cli.Result clusterCommand(String verb, String... more) {
+        String[] args = Stream.concat(Stream.of("cluster", verb, "--name", name), Stream.of(more)).toArray(String[]::new);
+        return cli().call(args).timeout(UP_TIMEOUT).run();
+    }
+
+    public int size() {
+        return nodes;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Path home() {
+        return home;
+    }
+
+    public Path dir() {
+        return home.resolve("clusters").resolve(name);
+    }
+
+    public static String nodeName(int node) {
+        return "node" + node;
+    }
+
+    public Path socket(int node) {
+        return dir().resolve(nodeName(node)).resolve("node.sock");
+    }
+
+    public Path log(int node) {
+        return dir().resolve(nodeName(node)).resolve("node.log");
+    }
+
+    public Path config(int node) {
+        return dir().resolve(nodeName(node)).resolve("node.conf");
+    }
+
+    /** The daemon's pid from its pid file. */
+    public long pid(int node) {
+        try {
+            return Long.parseLong(Files.readString(dir().resolve(nodeName(node)).resolve("node.pid")).trim());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The CLI of this cluster: GESTALT_HOME set, no GESTALT_NODE (the {@code current} pointer picks a node). */
+    public Cli cli() {
+        return Cli.of(Cli.repoLauncher()).withEnv("GESTALT_HOME", home.toString());
+    }
+
+    /** The CLI talking to one node (GESTALT_NODE = its socket): that node is the home node of what it runs. */
+    public Cli cli(int node) {
+        return cli().withEnv("GESTALT_NODE", socket(node).toString());
+    }
+
+    /**
+     * Waits until every node's gossiped load is below {@code maxLoad} (the load decays within
+     * seconds of the last busy task), so that a placement test starts from an idle cluster
+     * instead of inheriting the previous test's load.
+     */
+    public void awaitIdle(double maxLoad) {
+        Eventually.holds(Duration.ofSeconds(90), "every node's load below " + maxLoad, () -> {
+            var r = cli(1).run("nodes", "--json");
+            var rows = TinyJson.rows(r.out());
+            return rows.size() == nodes && rows.stream().allMatch(m -> "up".equals(m.get("state"))
+                && ((Number) m.get("load")).doubleValue() < maxLoad);
+        });
+    }
+
+    /** Crashes a node: SIGKILL to its daemon, and waits until the process is gone. */
+    public void kill9(int node) {
+        long pid = pid(node);
+        Procs.signal(pid, "KILL");
+        Eventually.holds(Duration.ofSeconds(30), nodeName(node) + " (pid " + pid + ") dies after SIGKILL", () -> !Procs.alive(pid));
+    }
+
+    /** Stops a node cleanly: SIGTERM to its daemon, and waits until it has exited. */
+    public void stop(int node) {
+        long pid = pid(node);
+        Procs.signal(pid, "TERM");
+        Eventually.holds(Duration.ofSeconds(60), nodeName(node) + " (pid " + pid + ") stops after SIGTERM", () -> !Procs.alive(pid));
+    }
+
+    /** Brings the cluster down and removes its home (the node logs are kept under target/e2e-logs). */
+    @Override
+    public void close() {
+        if (!owner) {
+            return;
+        }
+        owner = false;
+        down();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // the JVM is shutting down: the hook runs down() anyway
+        }
+    }
+
+    private synchronized void down() {
+        if (home == null || !Files.exists(home)) {
+            return;
+        }
+        try {
+            cli().call("cluster", "down", "--name", name).timeout(Duration.ofSeconds(90)).run();
+        } catch (AssertionError | RuntimeException e) {
+            System.err.println("cluster down " + name + " failed: " + e.getMessage());
+        }
+        for (int i = 1; i <= nodes; i++) {
+            try {
+                long pid = pid(i);
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            } catch (RuntimeException e) {
+                // no pid file: never started
+            }
+        }
+        keepLogs();
+        deleteTree(home);
+    }
+
+    private void keepLogs() {
+        Path target = Path.of(System.getProperty("gestalt.root", System.getProperty("user.dir")), "target", "e2e-logs", home.getFileName().toString());
+        try {
+            Files.createDirectories(target);
+            for (int i = 1; i <= nodes; i++) {
+                if (Files.exists(log(i))) {
+                    Files.copy(log(i), target.resolve(nodeName(i) + ".log"), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        } catch (IOException e) {
+            System.err.println("cannot keep the logs of " + name + ": " + e);
+        }
+    }
+
+    /** The last lines of every node's log, for failure messages. */
+    public String logTails() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 1; i <= nodes; i++) {
+            sb.append("--- ").append(log(i)).append(" ---\n");
+            try {
+                var lines = Files.readAllLines(log(i));
+                lines.subList(Math.max(0, lines.size() - 15), lines.size()).forEach(l -> sb.append(l).append('\n'));
+            } catch (IOException e) {
+                sb.append("(").append(e).append(")\n");
+            }
+        }
+        return sb.toString();
+    }
+
+    static void deleteTree(Path root) {
+        try (Stream<Path> s = Files.walk(root)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // a socket or file still in use: left in /tmp
+                }
+            });
+        } catch (IOException e) {
+            // already gone
+        }
+    }
+
+    /** The environment a test adds for a CLI talking to this cluster. */
+    public Map<String, String> env() {
+        return Map.of("GESTALT_HOME", home.toString());
+    }
+
+    @Override
+    public String toString() {
+        return "LocalClusterFixture[" + name + ", " + nodes + " nodes, " + home + "]";
+    }
+}
