@@ -74,7 +74,6 @@ public final class ProcessSpace {
                 continue;
             }
             LoadReport r = le.report();
-            inFlight.reported(r.node(), r.epochMillis());
             out.add(new NodeLoad(r.node(), r.nodeId(), r.cpus(), r.load(), r.memFreeBytes(), r.memTotalBytes(),
                 r.processes(), r.epochMillis(), le.age().toMillis()));
         }
@@ -88,7 +87,7 @@ public final class ProcessSpace {
 
     public Placement place(PlacementRequest request) throws GestaltException.NoEligibleNode {
         Placement p = policy.place(request, liveNodes(), inFlight);
-        inFlight.placed(p.node(), System.currentTimeMillis());
+        inFlight.placed(p.node());
         return p;
     }
 

@@ -195,9 +195,9 @@ public final class MembershipScale {
             t[i] = System.nanoTime() - a;
             sink += p.node().length();
             if ((i & 1023) == 0) {
-                inFlight = new InFlight(); // as if a fresh load report cleared what was in flight
+                inFlight = new InFlight(); // as if what was in flight had aged out
             }
-            inFlight.placed(p.node(), now);
+            inFlight.placed(p.node());
         }
         Arrays.sort(t);
         double mean = Arrays.stream(t).average().orElse(0);

@@ -92,7 +92,7 @@ class PlacementInJvmClusterTest {
         loads.put("a", 0.0);
         loads.put("c", 0.0);
         await("all idle", () -> home.liveNodes().stream().allMatch(n -> n.load() == 0.0));
-        Thread.sleep(300); // let a report absorb the placement above
+        Thread.sleep(dev.gestalt.process.placement.InFlight.WINDOW_MILLIS + 200); // the placement above ages out
         Map<String, Integer> burst = new HashMap<>();
         for (int i = 0; i < 9; i++) {
             burst.merge(home.place(PlacementRequest.ANY).node(), 1, Integer::sum);

@@ -78,9 +78,12 @@ public final class LeastLoaded implements PlacementPolicy {
             sample = List.of(eligible.get(a), eligible.get(b));
             how = "better of 2 random choices among " + eligible.size() + " eligible nodes";
         }
-        NodeLoad best = sample.stream()
+        // ties (an idle cluster) are broken at random, not by name: no node is everyone's first choice
+        List<NodeLoad> shuffled = new ArrayList<>(sample);
+        java.util.Collections.shuffle(shuffled, new java.util.Random(random.nextLong()));
+        NodeLoad best = shuffled.stream()
             .min(Comparator.comparingDouble((NodeLoad n) -> score(n, inFlight.pending(n.node())))
-                .thenComparingInt(NodeLoad::processes).thenComparing(NodeLoad::node))
+                .thenComparingInt(NodeLoad::processes))
             .orElseThrow();
         StringBuilder why = new StringBuilder("placed on ").append(best.node()).append(": ").append(how).append('\n');
         why.append(String.format(Locale.ROOT, "  %-12s %5s %6s %6s %6s %9s %6s %7s%n",

@@ -32,19 +32,30 @@ class LeastLoadedTest {
     }
 
     @Test
-    void aBurstIsSpreadByCountingPlacementsInFlight() throws Exception {
+    void aBurstIsSpreadByCountingPlacementsInFlightUntilTheyAge() throws Exception {
         var nodes = List.of(node("a", 1, 2, 0, 4000, 0), node("b", 2, 2, 0, 4000, 0), node("c", 3, 2, 0, 4000, 0));
-        var inFlight = new InFlight();
+        long[] now = {1000};
+        var inFlight = new InFlight(() -> now[0]);
         Map<String, Integer> count = new HashMap<>();
         for (int i = 0; i < 30; i++) {
             Placement p = policy.place(PlacementRequest.ANY, nodes, inFlight);
-            inFlight.placed(p.node(), 1000 + i);
+            inFlight.placed(p.node());
             count.merge(p.node(), 1, Integer::sum);
         }
         assertEquals(Map.of("a", 10, "b", 10, "c", 10), count);
-        inFlight.reported("a", 2000);
-        assertEquals(0, inFlight.pending("a"), "a report taken after the placements absorbs them");
-        assertEquals(10, inFlight.pending("b"));
+        now[0] += InFlight.WINDOW_MILLIS + 1;
+        assertEquals(0, inFlight.pending("a"), "placements stop counting once the gossiped load can show them");
+    }
+
+    @Test
+    void anIdleClusterHasNoFavouriteNode() throws Exception {
+        var nodes = List.of(node("a", 1, 2, 0, 4000, 0), node("b", 2, 2, 0, 4000, 0), node("c", 3, 2, 0, 4000, 0));
+        Map<String, Integer> first = new HashMap<>();
+        for (int i = 0; i < 300; i++) {
+            first.merge(policy.place(PlacementRequest.ANY, nodes, new InFlight()).node(), 1, Integer::sum);
+        }
+        assertEquals(3, first.size(), "every node is sometimes first: " + first);
+        first.values().forEach(v -> assertTrue(v > 50, "ties are broken at random: " + first));
     }
 
     @Test
