@@ -139,7 +139,8 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
 
     private Cli.Result clusterCommand(String verb, String... more) {
         String[] args = Stream.concat(Stream.of("cluster", verb, "--name", name), Stream.of(more)).toArray(String[]::new);
-        return cli().call(args).timeout(UP_TIMEOUT).run();
+        // in the C locale, as under systemd: the daemons must still pass non-ASCII argv byte-exact
+        return cli().withEnv("LC_ALL", "C").call(args).timeout(UP_TIMEOUT).run();
     }
 
     public int size() {
@@ -196,9 +197,15 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     /**
      * Waits until every node's gossiped load is below {@code maxLoad} (the load decays within
      * seconds of the last busy task), so that a placement test starts from an idle cluster
-     * instead of inheriting the previous test's load.
+     * instead of inheriting the previous test's load; and until the previous test's placements
+     * no longer count as in flight.
      */
     public void awaitIdle(double maxLoad) {
+        try {
+            Thread.sleep(dev.gestalt.process.placement.InFlight.WINDOW_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         Eventually.holds(Duration.ofSeconds(90), "every node's load below " + maxLoad, () -> {
             var r = cli(1).run("nodes", "--json");
             var rows = TinyJson.rows(r.out());

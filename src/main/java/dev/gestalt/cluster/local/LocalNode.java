@@ -89,7 +89,11 @@ final class LocalNode {
         cmd.add("--config");
         cmd.add(layout.config(index).toString());
         File log = layout.log(index).toFile();
-        Process p = new ProcessBuilder(cmd)
+        var pb = new ProcessBuilder(cmd);
+        // The JVM encodes a child's argv and environment in its locale's charset: in a C locale
+        // every non-ASCII byte would become '?'. Jobs get the caller's environment, not this one.
+        pb.environment().put("LC_ALL", "C.UTF-8");
+        Process p = pb
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log))
             .redirectErrorStream(true)
