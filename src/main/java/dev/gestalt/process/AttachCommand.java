@@ -8,12 +8,10 @@ import dev.gestalt.process.remote.RemoteExec;
 import dev.gestalt.process.remote.Signaller;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
-import dev.gestalt.rpc.local.InputListener;
 import dev.gestalt.rpc.proto.AttachSpec;
 import dev.gestalt.rpc.proto.ExecIn;
 import dev.gestalt.rpc.proto.ProcInfo;
 import dev.gestalt.rpc.proto.WinSize;
-import java.io.IOException;
 
 /**
  * {@code gestalt attach GPID}: connects the client to a detached process from
@@ -51,33 +49,7 @@ public final class AttachCommand implements CommandHandler {
         String node = p.getNode();
         RemoteExec exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setAttach(spec).build(), true, events);
         space.track(exec);
-        s.startInput(new InputListener() {
-            @Override
-            public void stdin(byte[] data) {
-                try {
-                    exec.stdin(data, 0, data.length);
-                    s.grantStdin(data.length);
-                } catch (IOException e) {
-                    // detached meanwhile
-                }
-            }
-
-            @Override
-            public void signal(int signal) {
-                signaller.signal(node, gpid, signal);
-            }
-
-            @Override
-            public void resize(int cols, int rows) {
-                signaller.resize(node, gpid, cols, rows);
-            }
-
-            @Override
-            public void gone() {
-                exec.cancel("client detached");
-            }
-        });
-        s.grantStdin(64 * 1024);
+        InputRelay.start(s, exec, node, gpid, signaller, 64 * 1024);
         try {
             return done.get();
         } finally {

@@ -12,16 +12,13 @@ import dev.gestalt.process.remote.RemoteExec;
 import dev.gestalt.process.remote.Signaller;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
-import dev.gestalt.rpc.local.InputListener;
 import dev.gestalt.rpc.local.Request;
 import dev.gestalt.rpc.proto.Caller;
 import dev.gestalt.rpc.proto.ExecIn;
 import dev.gestalt.rpc.proto.ProcessSpec;
 import dev.gestalt.rpc.proto.Rlimit;
 import dev.gestalt.rpc.proto.WinSize;
-import java.io.IOException;
 import java.util.List;
-import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * {@code gestalt run} on the home node: place, allocate the GPID, open the
@@ -32,7 +29,6 @@ public final class RunCommand implements CommandHandler {
 
     /** Stdin bytes the client may have in flight to this node. */
     static final int STDIN_WINDOW = 256 * 1024;
-    private static final byte[] EOF = new byte[0];
 
     private final ProcessSpace space;
     private final Signaller signaller;
@@ -101,56 +97,10 @@ public final class RunCommand implements CommandHandler {
                 }
                 return code;
             }
-            relayInput(s, exec, node, spec.getGpid());
+            InputRelay.start(s, exec, node, spec.getGpid(), signaller, STDIN_WINDOW);
             return done.get();
         } finally {
             space.untrack(exec);
         }
-    }
-
-    private void relayInput(ClientSession s, RemoteExec exec, String node, String gpid) {
-        var queue = new LinkedBlockingQueue<byte[]>();
-        Thread.ofVirtual().name("stdin-" + gpid).start(() -> {
-            try {
-                while (true) {
-                    byte[] b = queue.take();
-                    if (b == EOF) {
-                        exec.stdinEof();
-                        return;
-                    }
-                    exec.stdin(b, 0, b.length);
-                    s.grantStdin(b.length);
-                }
-            } catch (IOException | InterruptedException e) {
-                // the stream ended
-            }
-        });
-        s.startInput(new InputListener() {
-            @Override
-            public void stdin(byte[] data) {
-                queue.add(data);
-            }
-
-            @Override
-            public void stdinEof() {
-                queue.add(EOF);
-            }
-
-            @Override
-            public void signal(int signal) {
-                signaller.signal(node, gpid, signal);
-            }
-
-            @Override
-            public void resize(int cols, int rows) {
-                signaller.resize(node, gpid, cols, rows);
-            }
-
-            @Override
-            public void gone() {
-                exec.cancel("client disconnected");
-            }
-        });
-        s.grantStdin(STDIN_WINDOW);
     }
 }

@@ -1,0 +1,67 @@
+package dev.gestalt.process;
+
+import dev.gestalt.process.remote.RemoteExec;
+import dev.gestalt.process.remote.Signaller;
+import dev.gestalt.rpc.local.ClientSession;
+import dev.gestalt.rpc.local.InputListener;
+import java.io.IOException;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/**
+ * Relays a CLI client's input to a remote process: stdin through a queue into
+ * the flow-controlled stream (credit goes back to the client as it drains),
+ * signals and window sizes as separate calls so that they never wait behind
+ * stdin, and the client's departure as the end of the stream.
+ */
+final class InputRelay {
+
+    private static final byte[] EOF = new byte[0];
+
+    private InputRelay() {}
+
+    static void start(ClientSession s, RemoteExec exec, String node, String gpid, Signaller signaller, int window) {
+        var queue = new LinkedBlockingQueue<byte[]>();
+        Thread.ofVirtual().name("stdin-" + gpid).start(() -> {
+            try {
+                while (true) {
+                    byte[] b = queue.take();
+                    if (b == EOF) {
+                        exec.stdinEof();
+                        return;
+                    }
+                    exec.stdin(b, 0, b.length);
+                    s.grantStdin(b.length);
+                }
+            } catch (IOException | InterruptedException e) {
+                // the stream ended
+            }
+        });
+        s.startInput(new InputListener() {
+            @Override
+            public void stdin(byte[] data) {
+                queue.add(data);
+            }
+
+            @Override
+            public void stdinEof() {
+                queue.add(EOF);
+            }
+
+            @Override
+            public void signal(int signal) {
+                signaller.signal(node, gpid, signal);
+            }
+
+            @Override
+            public void resize(int cols, int rows) {
+                signaller.resize(node, gpid, cols, rows);
+            }
+
+            @Override
+            public void gone() {
+                exec.cancel("client gone");
+            }
+        });
+        s.grantStdin(window);
+    }
+}
