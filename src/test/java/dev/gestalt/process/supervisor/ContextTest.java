@@ -3,9 +3,8 @@ package dev.gestalt.process.supervisor;
 import dev.gestalt.os.Limit;
 import dev.gestalt.os.Posix;
 import dev.gestalt.os.TestUser;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -27,17 +26,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The job sees exactly the caller's argv, environment, directory, umask, limits and ids. */
 class ContextTest {
-    static Supervisor supervisor;
-
-    @BeforeAll
-    static void start(@TempDir Path state) {
-        supervisor = new Supervisor(state);
-    }
-
-    @AfterAll
-    static void stop() {
-        supervisor.close();
-    }
+    @RegisterExtension
+    static final SupervisorFixture fixture = new SupervisorFixture();
 
     @Test
     void argvIsByteExact() throws Exception {
@@ -46,7 +36,7 @@ class ContextTest {
         List<String> argv = new java.util.ArrayList<>(List.of("sh", "-c",
                 "for a in \"$@\"; do printf '%s\\0' \"$a\"; done", "sh"));
         argv.addAll(args);
-        Job job = supervisor.start(Specs.builder(argv.toArray(String[]::new)).build());
+        Job job = fixture.get().start(Specs.builder(argv.toArray(String[]::new)).build());
         byte[] out = job.stdout().readAllBytes();
         ByteArrayOutputStream expected = new ByteArrayOutputStream();
         for (String a : args) {
@@ -63,7 +53,7 @@ class ContextTest {
         env.put("GST_SPACES", "a b  c");
         env.put("GST_UNICODE", "é✓");
         env.put("EMPTY", "");
-        Job job = supervisor.start(Specs.builder("env", "-0").env(env).build());
+        Job job = fixture.get().start(Specs.builder("env", "-0").env(env).build());
         Map<String, String> seen = new TreeMap<>();
         for (String entry : text(job.stdout()).split("\0")) {
             int eq = entry.indexOf('=');
@@ -75,14 +65,14 @@ class ContextTest {
 
     @Test
     void workingDirectory(@TempDir Path dir) throws Exception {
-        Job job = supervisor.start(Specs.builder("pwd").cwd(dir).build());
+        Job job = fixture.get().start(Specs.builder("pwd").cwd(dir).build());
         assertEquals(dir.toRealPath() + "\n", text(job.stdout()));
     }
 
     @Test
     void umaskIsTheCallers(@TempDir Path dir) throws Exception {
         int daemonUmask = dev.gestalt.os.ProcessContext.umask();
-        Job job = supervisor.start(Specs.builder("sh", "-c", "umask; touch f; mkdir d").cwd(dir).umask(0027).build());
+        Job job = fixture.get().start(Specs.builder("sh", "-c", "umask; touch f; mkdir d").cwd(dir).umask(0027).build());
         assertEquals("0027\n", text(job.stdout()));
         assertEquals(0, exitOf(job));
         assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("f"))));
@@ -94,7 +84,7 @@ class ContextTest {
     void limitsAreApplied() throws Exception {
         List<Limit> limits = List.of(new Limit(Limit.resourceOf("nofile"), 123, 456),
                 new Limit(Limit.resourceOf("core"), 0, Limit.INFINITY));
-        Job job = supervisor.start(Specs.builder("sh", "-c", "ulimit -Sn; ulimit -Hn; ulimit -Sc")
+        Job job = fixture.get().start(Specs.builder("sh", "-c", "ulimit -Sn; ulimit -Hn; ulimit -Sc")
                 .limits(limits).build());
         assertEquals("123\n456\n0\n", text(job.stdout()));
         assertEquals(0, exitOf(job));
@@ -104,7 +94,7 @@ class ContextTest {
     void limitsAboveTheDaemonsHardLimitAreCapped() throws Exception {
         long hard = dev.gestalt.os.ProcessContext.limit(7).hard();
         assumeTrue(hard != Limit.INFINITY);
-        Job job = supervisor.start(Specs.builder("sh", "-c", "ulimit -Sn; ulimit -Hn")
+        Job job = fixture.get().start(Specs.builder("sh", "-c", "ulimit -Sn; ulimit -Hn")
                 .limits(List.of(new Limit(7, Limit.INFINITY, Limit.INFINITY))).build());
         assertEquals(hard + "\n" + hard + "\n", text(job.stdout()));
     }
@@ -115,7 +105,7 @@ class ContextTest {
         try (TestUser user = TestUser.create()) {
             int[] groups = Posix.getgrouplist(user.name, user.info.gid());
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
-            Job job = supervisor.start(Specs.builder("sh", "-c", "id -u; id -g; id -G; touch mine")
+            Job job = fixture.get().start(Specs.builder("sh", "-c", "id -u; id -g; id -G; touch mine")
                     .cwd(dir).as(user.info.uid(), user.info.gid(), groups, user.name).build());
             String[] lines = text(job.stdout()).split("\n");
             assertEquals(0, exitOf(job));
@@ -135,10 +125,10 @@ class ContextTest {
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
         try (TestUser user = TestUser.create()) {
             LaunchException e = org.junit.jupiter.api.Assertions.assertThrows(LaunchException.class,
-                    () -> supervisor.start(Specs.builder(script.toString()).cwd(Path.of("/"))
+                    () -> fixture.get().start(Specs.builder(script.toString()).cwd(Path.of("/"))
                             .as(user.info.uid(), user.info.gid(), new int[0], user.name).build()));
             assertEquals(126, e.exitCode());
         }
-        assertEquals("hi\n", text(supervisor.start(Specs.builder(script.toString()).build()).stdout()));
+        assertEquals("hi\n", text(fixture.get().start(Specs.builder(script.toString()).build()).stdout()));
     }
 }

@@ -1,9 +1,8 @@
 package dev.gestalt.process.supervisor;
 
 import dev.gestalt.os.Signals;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -18,33 +17,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Exit statuses as a shell reports them, and launch failures with bash's codes and messages. */
 class ExitStatusTest {
-    static Supervisor supervisor;
-
-    @BeforeAll
-    static void start(@TempDir Path state) {
-        supervisor = new Supervisor(state);
-    }
-
-    @AfterAll
-    static void stop() {
-        supervisor.close();
-    }
+    @RegisterExtension
+    static final SupervisorFixture fixture = new SupervisorFixture();
 
     @Test
     void exitCodeIsPassedThrough() throws Exception {
-        assertEquals(7, exitOf(supervisor.start(Specs.of("sh", "-c", "exit 7"))));
-        assertEquals(0, exitOf(supervisor.start(Specs.of("true"))));
+        assertEquals(7, exitOf(fixture.get().start(Specs.of("sh", "-c", "exit 7"))));
+        assertEquals(0, exitOf(fixture.get().start(Specs.of("true"))));
     }
 
     @Test
     void deathBySignalIs128PlusN() throws Exception {
-        assertEquals(143, exitOf(supervisor.start(Specs.of("sh", "-c", "kill -TERM $$"))));
-        assertEquals(139, exitOf(supervisor.start(Specs.of("sh", "-c", "kill -SEGV $$"))));
+        assertEquals(143, exitOf(fixture.get().start(Specs.of("sh", "-c", "kill -TERM $$"))));
+        assertEquals(139, exitOf(fixture.get().start(Specs.of("sh", "-c", "kill -SEGV $$"))));
     }
 
     @Test
     void sigkillOfTheGroupGives137() throws Exception {
-        Job job = supervisor.start(Specs.of("sleep", "100"));
+        Job job = fixture.get().start(Specs.of("sleep", "100"));
         assertTrue(job.pid() > 0);
         job.signal(Signals.SIGKILL);
         assertEquals(137, exitOf(job));
@@ -52,14 +42,14 @@ class ExitStatusTest {
 
     @Test
     void sigtermIsForwardedThroughTini() throws Exception {
-        Job job = supervisor.start(Specs.of("sleep", "100"));
+        Job job = fixture.get().start(Specs.of("sleep", "100"));
         job.signal(Signals.SIGTERM);
         assertEquals(143, exitOf(job));
     }
 
     @Test
     void sigkillWorksWhenTermIsIgnored() throws Exception {
-        Job job = supervisor.start(Specs.of("sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"));
+        Job job = fixture.get().start(Specs.of("sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"));
         Specs.readUntil(job.stdout(), "ready", Duration.ofSeconds(30));
         job.signal(Signals.SIGTERM);
         Thread.sleep(1000);
@@ -70,7 +60,7 @@ class ExitStatusTest {
 
     @Test
     void programIsPid2OfItsNamespace() throws Exception {
-        Job job = supervisor.start(Specs.of("sh", "-c", "echo $$; read x; exit 3"));
+        Job job = fixture.get().start(Specs.of("sh", "-c", "echo $$; read x; exit 3"));
         String out = Specs.readUntil(job.stdout(), "\n", Duration.ofSeconds(30));
         assertEquals("2", out.strip());
         String status = Files.readString(Path.of("/proc", Long.toString(job.pid()), "status"));
@@ -82,10 +72,10 @@ class ExitStatusTest {
     @Test
     void unknownCommandIs127() {
         LaunchException e = assertThrows(LaunchException.class,
-                () -> supervisor.start(Specs.of("no-such-command-gst", "x")));
+                () -> fixture.get().start(Specs.of("no-such-command-gst", "x")));
         assertEquals(127, e.exitCode());
         assertEquals("no-such-command-gst: command not found", e.getMessage());
-        e = assertThrows(LaunchException.class, () -> supervisor.start(Specs.of("/no/such/file")));
+        e = assertThrows(LaunchException.class, () -> fixture.get().start(Specs.of("/no/such/file")));
         assertEquals(127, e.exitCode());
         assertEquals("/no/such/file: No such file or directory", e.getMessage());
     }
@@ -95,27 +85,27 @@ class ExitStatusTest {
         Path script = Files.writeString(dir.resolve("script"), "#!/bin/sh\necho hi\n");
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rw-r--r--"));
         LaunchException e = assertThrows(LaunchException.class,
-                () -> supervisor.start(Specs.builder("./script").cwd(dir).build()));
+                () -> fixture.get().start(Specs.builder("./script").cwd(dir).build()));
         assertEquals(126, e.exitCode());
         assertEquals("./script: Permission denied", e.getMessage());
 
-        e = assertThrows(LaunchException.class, () -> supervisor.start(Specs.of(dir.toString())));
+        e = assertThrows(LaunchException.class, () -> fixture.get().start(Specs.of(dir.toString())));
         assertEquals(126, e.exitCode());
         assertEquals(dir + ": Is a directory", e.getMessage());
 
-        e = assertThrows(LaunchException.class, () -> supervisor.start(
+        e = assertThrows(LaunchException.class, () -> fixture.get().start(
                 Specs.builder("script").env(java.util.Map.of("PATH", dir.toString())).build()));
         assertEquals(126, e.exitCode());
         assertEquals("script: Permission denied", e.getMessage());
 
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
-        assertEquals(0, exitOf(supervisor.start(Specs.builder("./script").cwd(dir).build())));
+        assertEquals(0, exitOf(fixture.get().start(Specs.builder("./script").cwd(dir).build())));
     }
 
     @Test
     void missingWorkingDirectoryIs1() {
         LaunchException e = assertThrows(LaunchException.class,
-                () -> supervisor.start(Specs.builder("true").cwd(Path.of("/no/such/dir")).build()));
+                () -> fixture.get().start(Specs.builder("true").cwd(Path.of("/no/such/dir")).build()));
         assertEquals(1, e.exitCode());
         assertEquals("cd: /no/such/dir: No such file or directory", e.getMessage());
     }

@@ -1,12 +1,9 @@
 package dev.gestalt.process.supervisor;
 
 import dev.gestalt.os.Signals;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -16,39 +13,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Load comes from the supervised trees only; process snapshots come from /proc. */
 class LoadTest {
-    static Supervisor supervisor;
-
-    @BeforeAll
-    static void start(@TempDir Path state) {
-        supervisor = new Supervisor(state);
-    }
-
-    @AfterAll
-    static void stop() {
-        supervisor.close();
-    }
+    @RegisterExtension
+    static final SupervisorFixture fixture = new SupervisorFixture();
 
     @Test
     void loadRisesWithABusyJobAndFallsAfterIt() throws Exception {
-        assertTrue(supervisor.load().load() < 0.3, "idle: " + supervisor.load());
-        Job busy = supervisor.start(Specs.of("sh", "-c", "while :; do :; done"));
+        assertTrue(fixture.get().load().load() < 0.3, "idle: " + fixture.get().load());
+        Job busy = fixture.get().start(Specs.of("sh", "-c", "while :; do :; done"));
         // the machine may be shared (steal time): ask for a clear rise, not for a full CPU
-        Specs.await("load to rise", Duration.ofSeconds(60), () -> supervisor.load().load() > 0.25);
-        assertTrue(supervisor.load().processes() >= 1);
+        Specs.await("load to rise", Duration.ofSeconds(60), () -> fixture.get().load().load() > 0.25);
+        assertTrue(fixture.get().load().processes() >= 1);
         ProcSnapshot stats = busy.stats();
         assertEquals(busy.pid(), stats.pid());
         assertTrue(stats.cpuMillis() > 0, stats.toString());
         assertTrue(stats.command().startsWith("sh -c while"), stats.command());
         busy.signal(Signals.SIGKILL);
         assertEquals(137, exitOf(busy));
-        Specs.await("load to fall", Duration.ofSeconds(60), () -> supervisor.load().load() < 0.1);
-        assertEquals(0, supervisor.load().processes());
+        Specs.await("load to fall", Duration.ofSeconds(60), () -> fixture.get().load().load() < 0.1);
+        assertEquals(0, fixture.get().load().processes());
         assertEquals('X', busy.stats().state());
     }
 
     @Test
     void allOsProcessesListsThisJvm() {
-        List<ProcSnapshot> all = supervisor.allOsProcesses();
+        List<ProcSnapshot> all = fixture.get().allOsProcesses();
         long me = ProcessHandle.current().pid();
         ProcSnapshot self = all.stream().filter(p -> p.pid() == me).findFirst().orElseThrow();
         assertTrue(self.command().contains("java"), self.command());

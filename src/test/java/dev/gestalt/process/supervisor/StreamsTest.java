@@ -1,14 +1,11 @@
 package dev.gestalt.process.supervisor;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -21,21 +18,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** stdin/stdout/stderr through the wrappers: exact bytes, bounded buffers, backpressure. */
 class StreamsTest {
-    static Supervisor supervisor;
-
-    @BeforeAll
-    static void start(@TempDir Path state) {
-        supervisor = new Supervisor(state);
-    }
-
-    @AfterAll
-    static void stop() {
-        supervisor.close();
-    }
+    @RegisterExtension
+    static final SupervisorFixture fixture = new SupervisorFixture();
 
     @Test
     void fiftyMegabytesThroughCatAreByteExact() throws Exception {
-        Job job = supervisor.start(Specs.of("cat"));
+        Job job = fixture.get().start(Specs.of("cat"));
         long total = 50L << 20;
         MessageDigest sent = MessageDigest.getInstance("SHA-256");
         CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> {
@@ -71,7 +59,7 @@ class StreamsTest {
 
     @Test
     void aJobThatDoesNotReadBlocksTheWriter() throws Exception {
-        Job job = supervisor.start(Specs.of("sleep", "1000"));
+        Job job = fixture.get().start(Specs.of("sleep", "1000"));
         AtomicLong written = new AtomicLong();
         Thread writer = Thread.ofPlatform().start(() -> {
             byte[] chunk = new byte[65536];
@@ -95,7 +83,7 @@ class StreamsTest {
 
     @Test
     void stderrIsSeparate() throws Exception {
-        Job job = supervisor.start(Specs.of("sh", "-c", "echo out; echo err >&2"));
+        Job job = fixture.get().start(Specs.of("sh", "-c", "echo out; echo err >&2"));
         assertEquals("out\n", Specs.text(job.stdout()));
         assertEquals("err\n", Specs.text(job.stderr()));
         assertEquals(0, exitOf(job));

@@ -1,12 +1,9 @@
 package dev.gestalt.process.supervisor;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
@@ -20,21 +17,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Jobs on a pseudo-terminal: tty name, size, SIGWINCH, Ctrl-C, job control. */
 class TtyTest {
     static final Duration WAIT = Duration.ofSeconds(30);
-    static Supervisor supervisor;
-
-    @BeforeAll
-    static void start(@TempDir Path state) {
-        supervisor = new Supervisor(state);
-    }
-
-    @AfterAll
-    static void stop() {
-        supervisor.close();
-    }
+    @RegisterExtension
+    static final SupervisorFixture fixture = new SupervisorFixture();
 
     @Test
     void ttyAndSize() throws Exception {
-        Job job = supervisor.start(Specs.builder("sh", "-c", "tty; stty size").tty(100, 37).build());
+        Job job = fixture.get().start(Specs.builder("sh", "-c", "tty; stty size").tty(100, 37).build());
         String out = Specs.text(job.stdout()).replace("\r", "");
         assertTrue(out.matches("/dev/pts/\\d+\n37 100\n"), out);
         assertEquals(0, exitOf(job));
@@ -43,7 +31,7 @@ class TtyTest {
 
     @Test
     void resizeDeliversSigwinch() throws Exception {
-        Job job = supervisor.start(Specs.builder("sh", "-c",
+        Job job = fixture.get().start(Specs.builder("sh", "-c",
                 "trap 'echo winch; stty size' WINCH; echo ready; while :; do sleep 0.1; done").tty(80, 24).build());
         readUntil(job.stdout(), "ready", WAIT);
         job.resize(120, 50);
@@ -54,7 +42,7 @@ class TtyTest {
 
     @Test
     void ctrlCInterruptsTheForegroundProgram() throws Exception {
-        Job job = supervisor.start(Specs.builder("sleep", "100").tty(80, 24).build());
+        Job job = fixture.get().start(Specs.builder("sleep", "100").tty(80, 24).build());
         Specs.await("sleep to run", WAIT, () -> job.stats().command().startsWith("sleep"));
         job.stdin().write(3);
         assertEquals(130, exitOf(job));
@@ -66,7 +54,7 @@ class TtyTest {
         env.put("TERM", "dumb");
         env.put("PS1", "prompt$ ");
         env.put("HOME", "/tmp");
-        Job job = supervisor.start(Specs.builder("bash", "--norc", "--noprofile", "-i").env(env).tty(80, 24).build());
+        Job job = fixture.get().start(Specs.builder("bash", "--norc", "--noprofile", "-i").env(env).tty(80, 24).build());
         job.stdin().write("echo $((6*7)); sleep 30 & jobs; kill %1; exit 5\n".getBytes(StandardCharsets.UTF_8));
         String out = new String(job.stdout().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(5, exitOf(job));
@@ -78,7 +66,7 @@ class TtyTest {
 
     @Test
     void environmentIsExactOnATtyToo() throws Exception {
-        Job job = supervisor.start(Specs.builder("env").tty(80, 24).build());
+        Job job = fixture.get().start(Specs.builder("env").tty(80, 24).build());
         String out = Specs.text(job.stdout()).replace("\r", "");
         Map<String, String> seen = new TreeMap<>();
         for (String line : out.split("\n")) {
