@@ -23,10 +23,30 @@ public final class Table {
     public Table row(Object... cells) {
         String[] r = new String[headers.length];
         for (int i = 0; i < r.length; i++) {
-            r[i] = i < cells.length && cells[i] != null ? cells[i].toString() : "";
+            r[i] = i < cells.length && cells[i] != null ? printable(cells[i].toString()) : "";
         }
         rows.add(r);
         return this;
+    }
+
+    /**
+     * The cell as one line of a terminal: control characters (a newline in a command line, an escape
+     * sequence) become '?', as procps' ps prints them, so one row stays one line and cannot drive the terminal.
+     */
+    static String printable(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isISOControl(c)) {
+                if (b == null) {
+                    b = new StringBuilder(s.length()).append(s, 0, i);
+                }
+                b.append('?');
+            } else if (b != null) {
+                b.append(c);
+            }
+        }
+        return b == null ? s : b.toString();
     }
 
     public boolean isEmpty() {

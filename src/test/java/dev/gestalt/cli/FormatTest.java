@@ -44,4 +44,13 @@ class FormatTest {
             long-name  12345  z
             """, t);
     }
+
+    @Test
+    void tableKeepsEachRowOnOneLine() {
+        String t = new Table("ID", "COMMAND").row("n1:7", "bash -c 'a\nb'\t\u001b[2J\u0085é").toString();
+        assertEquals("""
+            ID    COMMAND
+            n1:7  bash -c 'a?b'??[2J?é
+            """, t);
+    }
 }

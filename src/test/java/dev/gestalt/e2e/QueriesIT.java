@@ -106,6 +106,22 @@ class QueriesIT {
     }
 
     @Test
+    void aCommandLineWithNewlinesStaysOnOneRow() {
+        var r = cli().run("run", "-d", "-n", "node2", "--", "sh", "-c", "sleep 316\n#two\tlines");
+        assertEquals(0, r.exitCode(), r::describe);
+        String gpid = r.out().strip();
+        try {
+            var ps = cli().run("ps", "-n", "node2");
+            assertTrue(ps.out().lines().anyMatch(l -> l.startsWith(gpid) && l.endsWith("sh -c sleep 316?#two?lines")), ps.out());
+            var json = cli().run("ps", "--json");
+            assertEquals("sh -c sleep 316\n#two\tlines", row(TinyJson.rows(json.out()), "gpid", gpid).get("command"),
+                "JSON keeps the bytes");
+        } finally {
+            cli().run("kill", "-9", gpid);
+        }
+    }
+
+    @Test
     void psEveryListsNodePidRows() {
         var r = cli().run("ps", "-e");
         assertEquals(0, r.exitCode(), r::describe);
