@@ -42,8 +42,8 @@ public interface Job {
     InputStream stderr();
 
     /**
-     * Sends a signal to the job's process group, through tini where tini forwards it. SIGKILL
-     * kills the program's group directly, which ends tini and with it the whole namespace.
+     * Sends a signal to the job's process group, through the job's init where it forwards it. SIGKILL
+     * kills the program's group directly, which ends the init and with it the whole namespace.
      */
     void signal(int sig);
 

@@ -3,88 +3,64 @@ package dev.gestalt.process.supervisor;
 import dev.gestalt.os.Limit;
 import dev.gestalt.os.Posix;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.StringJoiner;
 
 /**
- * Builds the command line that starts a job under the wrappers (see the package description).
+ * Builds the command line that starts a job under {@code gestalt-exec} (see the package
+ * description and {@code src/main/c/gestalt-exec.c}).
  *
  * <p>Privileged (daemon is root): own PID namespace, new session, uid switch. Unprivileged: the
- * daemon can only run jobs as itself, so {@code unshare} and the uid switch are left out; a
- * tty job then keeps the session pty4j made for it (no {@code setsid}).
+ * daemon can only run jobs as itself, so the namespace and the uid switch are left out; a
+ * tty job then keeps the session pty4j made for it (no new session).
  */
 final class LaunchChain {
-    static final String SETPRIV = "/usr/bin/setpriv";
-    static final String UNSHARE = "/usr/bin/unshare";
-    static final String SETSID = "/usr/bin/setsid";
-    static final String TINI = "/usr/bin/tini";
-    static final String PRLIMIT = "/usr/bin/prlimit";
-    static final String PERL = "/usr/bin/perl";
-    /**
-     * Sets the window size (TIOCSWINSZ on stdin) before anything runs, then execs the rest
-     * without a shell and without touching the environment. pty4j can only set the size after
-     * the fork, and a program that asks at once (stty size) would read 0x0. perl-base is
-     * Essential in Debian.
-     */
-    static final String SET_SIZE = "ioctl(STDIN, 0x5414, pack('S4', $ARGV[0], $ARGV[1], 0, 0));"
-            + " shift; shift; exec { $ARGV[0] } @ARGV; print STDERR \"$ARGV[0]: $!\\n\"; exit 126";
 
     private LaunchChain() {}
 
     /**
+     * @param helper     the {@code gestalt-exec} binary
      * @param spec       the job
-     * @param command    argv to exec after the wrappers (argv[0] already resolved if needed)
+     * @param command    argv to exec after the wrapper (argv[0] already resolved if needed)
      * @param privileged whether the daemon runs as root
      * @param hardLimits the daemon's own limits, indexed by resource: requests are capped to
      *                   their hard values (raising a hard limit needs CAP_SYS_RESOURCE)
      */
-    static List<String> build(LaunchSpec spec, List<String> command, boolean privileged, List<Limit> hardLimits) {
+    static List<String> build(Path helper, LaunchSpec spec, List<String> command, boolean privileged,
+                              List<Limit> hardLimits) {
         List<String> c = new ArrayList<>();
+        c.add(helper.toString());
         if (spec.tty()) {
-            c.addAll(List.of(PERL, "-e", SET_SIZE, Integer.toString(spec.rows()), Integer.toString(spec.cols())));
+            c.addAll(List.of("-w", spec.rows() + "," + spec.cols()));
         }
-        c.addAll(List.of(SETPRIV, "--pdeathsig", "KILL", "--"));
         if (privileged) {
-            c.addAll(List.of(UNSHARE, "--pid", "--fork", "--kill-child", SETSID));
-            if (spec.tty()) {
-                c.add("--ctty");
-            }
+            c.add("-p");
+            c.add(spec.tty() ? "-c" : "-s");
         } else if (!spec.tty()) {
-            c.add(SETSID);
+            c.add("-s");
         }
-        c.addAll(List.of(TINI, "-s", "-g", "--"));
-        List<String> limits = new ArrayList<>();
         for (Limit l : spec.limits()) {
             Limit own = hardLimits.get(l.resource());
-            String wanted = capped(l, own.hard());
-            if (!wanted.equals(text(own.soft()) + ":" + text(own.hard()))) {
-                limits.add("--" + l.name() + "=" + wanted); // only what differs from what the job inherits
+            long hard = cap(l.hard(), own.hard());
+            long soft = cap(l.soft(), hard);
+            if (soft != own.soft() || hard != own.hard()) {
+                c.addAll(List.of("-r", l.resource() + "=" + soft + ":" + hard)); // only what differs from what the job inherits
             }
-        }
-        if (!limits.isEmpty()) {
-            c.add(PRLIMIT);
-            c.addAll(limits);
-            c.add("--");
         }
         if (privileged && !sameIdentity(spec)) {
-            c.addAll(List.of(SETPRIV, "--reuid", Integer.toString(spec.uid()),
-                    "--regid", Integer.toString(spec.gid())));
-            int[] groups = spec.groups();
-            if (groups.length == 0) {
-                c.add("--clear-groups");
-            } else {
-                StringJoiner g = new StringJoiner(",");
-                for (int group : groups) {
-                    g.add(Integer.toString(group));
-                }
-                c.addAll(List.of("--groups", g.toString()));
+            StringJoiner g = new StringJoiner(",");
+            for (int group : spec.groups()) {
+                g.add(Integer.toString(group));
             }
+            c.addAll(List.of("-G", spec.groups().length == 0 ? "-" : g.toString(),
+                    "-g", Integer.toString(spec.gid()), "-u", Integer.toString(spec.uid())));
             if (spec.uid() != 0) {
-                c.addAll(List.of("--inh-caps", "-all"));
+                c.add("-i");
             }
-            c.add("--");
         }
+        c.add("--");
         c.addAll(command);
         return c;
     }
@@ -119,13 +95,6 @@ final class LaunchChain {
         return null;
     }
 
-    /** "soft:hard" for prlimit, both at most {@code max} (-1 = unlimited). */
-    static String capped(Limit l, long max) {
-        long hard = cap(l.hard(), max);
-        long soft = cap(l.soft(), hard);
-        return text(soft) + ":" + text(hard);
-    }
-
     private static long cap(long value, long max) {
         if (max == Limit.INFINITY) {
             return value;
@@ -134,9 +103,5 @@ final class LaunchChain {
             return max;
         }
         return Math.min(value, max);
-    }
-
-    private static String text(long v) {
-        return v == Limit.INFINITY ? "unlimited" : Long.toString(v);
     }
 }

@@ -15,9 +15,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
-/** A running (or ended) job: the spawned wrapper chain and the streams to it. */
+/** A running (or ended) job: the spawned wrapper and the streams to it. */
 final class LocalJob implements Job {
-    /** Signals tini does not forward (it cannot catch them, or treats them as its own fault). */
+    /** Signals the init does not forward (it cannot catch them, or treats them as its own fault), as tini. */
     private static final Set<Integer> NOT_FORWARDED = Set.of(4, 5, 6, 7, 8, 9, 11, 17, 19, 21, 22, 31);
     private static final long DISCOVERY_MILLIS = 10_000;
 
@@ -29,7 +29,7 @@ final class LocalJob implements Job {
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
     private final OutputStream stdin;
     private volatile boolean outputComplete;
-    private long tiniPid = -1;
+    private long initPid = -1;
     private long programPid = -1;
 
     /**
@@ -76,19 +76,19 @@ final class LocalJob implements Job {
         }
     }
 
-    /** Finds tini and the program below the wrappers; they appear moments after the spawn. */
+    /** Finds the init and the program below the wrapper; they appear moments after the spawn. */
     private void discover() {
         long deadline = System.currentTimeMillis() + DISCOVERY_MILLIS;
-        long tini = privileged ? -1 : process.pid();
+        long init = privileged ? -1 : process.pid();
         while (System.currentTimeMillis() < deadline && process.isAlive()) {
-            if (tini < 0) {
-                tini = first(ProcTable.children(process.pid()));
+            if (init < 0) {
+                init = first(ProcTable.children(process.pid()));
             }
-            if (tini > 0) {
-                long program = first(ProcTable.children(tini));
+            if (init > 0) {
+                long program = first(ProcTable.children(init));
                 if (program > 0) {
                     synchronized (this) {
-                        tiniPid = tini;
+                        initPid = init;
                         programPid = program;
                     }
                     return;
@@ -103,7 +103,7 @@ final class LocalJob implements Job {
             }
         }
         synchronized (this) {
-            tiniPid = tini;
+            initPid = init;
         }
     }
 
@@ -195,40 +195,40 @@ final class LocalJob implements Job {
     @Override
     public void signal(int sig) {
         long program = pid();
-        long tini;
+        long init;
         synchronized (this) {
-            tini = tiniPid;
+            init = initPid;
         }
         if (!process.isAlive()) {
             return;
         }
         if (sig == Signals.SIGKILL) {
-            kill(program, tini);
+            kill(program, init);
         } else if (program > 0) {
-            // Straight to the program's group, as tini -g would: right after the spawn tini may
+            // Straight to the program's group, as the init would: right after the spawn the init may
             // forward to a group its child has not formed yet (ESRCH), and the signal would be lost.
             if (!Posix.killpg(program, sig)) {
                 Posix.kill(program, sig);
             }
-        } else if (!NOT_FORWARDED.contains(sig) && tini > 0) {
-            Posix.kill(tini, sig);
+        } else if (!NOT_FORWARDED.contains(sig) && init > 0) {
+            Posix.kill(init, sig);
         }
     }
 
     /**
-     * Kills the program's group. With a PID namespace that ends tini, and the kernel then kills
+     * Kills the program's group. With a PID namespace that ends the init, and the kernel then kills
      * every process left in the namespace. Without one (unprivileged daemon) every descendant of
-     * tini is killed too, from a list taken before the first kill (once the program is dead its
-     * orphans move away from tini). If the chain is still up a moment later, its root is killed.
+     * the init is killed too, from a list taken before the first kill (once the program is dead its
+     * orphans move away from the init). If the chain is still up a moment later, its root is killed.
      */
-    private void kill(long program, long tini) {
-        List<ProcTable.Stat> tree = privileged || tini <= 0 ? List.of() : ProcTable.read().tree(tini);
+    private void kill(long program, long init) {
+        List<ProcTable.Stat> tree = privileged || init <= 0 ? List.of() : ProcTable.read().tree(init);
         if (program > 0) {
             Posix.killpg(program, Signals.SIGKILL);
             Posix.kill(program, Signals.SIGKILL);
         }
         for (ProcTable.Stat s : tree) {
-            if (s.pid() != tini) {
+            if (s.pid() != init) {
                 Posix.kill(s.pid(), Signals.SIGKILL);
             }
         }

@@ -38,6 +38,8 @@ public final class Supervisor implements AutoCloseable {
     private final Path stateDir;
     private final boolean privileged;
     private final List<Limit> daemonLimits;
+    /** gestalt-exec, which every job is started through. */
+    private final Path helper;
     private final Spawner spawner = new Spawner();
     private final Map<String, LocalJob> jobs = new ConcurrentHashMap<>();
     private final java.util.Set<String> starting = new java.util.HashSet<>();
@@ -56,6 +58,11 @@ public final class Supervisor implements AutoCloseable {
         this.stateDir = stateDir;
         this.privileged = privileged;
         this.daemonLimits = ProcessContext.limits();
+        try {
+            this.helper = ExecHelper.install(stateDir);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot install the job launcher: " + e.getMessage(), e);
+        }
         this.sampler = new LoadSampler(() -> List.copyOf(jobs.values()));
     }
 
@@ -79,7 +86,7 @@ public final class Supervisor implements AutoCloseable {
         if (!spec.env().containsKey("PATH") && !command.getFirst().contains("/")) {
             command.set(0, program.toString()); // execvp's own default PATH differs from bash's
         }
-        List<String> chain = LaunchChain.build(spec, command, privileged, daemonLimits);
+        List<String> chain = LaunchChain.build(helper, spec, command, privileged, daemonLimits);
         synchronized (jobs) {
             if (jobs.containsKey(spec.gpid()) || !starting.add(spec.gpid())) {
                 throw new LaunchException(255, "gpid " + spec.gpid() + " is in use");

@@ -27,30 +27,25 @@ class LaunchChainTest {
                 022, limits, tty, 81, 23, false);
     }
 
+    private static final Path HELPER = Path.of("/x/gestalt-exec");
+
     @Test
     void privilegedChainForAnotherUser() {
-        List<String> chain = LaunchChain.build(spec(1000, new int[] {100, 27}, false,
+        List<String> chain = LaunchChain.build(HELPER, spec(1000, new int[] {100, 27}, false,
                 List.of(new Limit(7, 1024, 4096))), List.of("ls", "-l"), true, daemon(2048));
-        assertEquals(List.of("/usr/bin/setpriv", "--pdeathsig", "KILL", "--",
-                "/usr/bin/unshare", "--pid", "--fork", "--kill-child", "/usr/bin/setsid",
-                "/usr/bin/tini", "-s", "-g", "--",
-                "/usr/bin/prlimit", "--nofile=1024:2048", "--",
-                "/usr/bin/setpriv", "--reuid", "1000", "--regid", "100", "--groups", "100,27",
-                "--inh-caps", "-all", "--", "ls", "-l"), chain);
+        assertEquals(List.of("/x/gestalt-exec", "-p", "-s", "-r", "7=1024:2048",
+                "-G", "100,27", "-g", "100", "-u", "1000", "-i", "--", "ls", "-l"), chain);
     }
 
     @Test
     void ttyChainSetsTheSizeFirstAndTakesTheTerminal() {
-        List<String> chain = LaunchChain.build(spec(0, new int[0], true, List.of()), List.of("ls"), true, daemon(-1));
-        assertEquals("/usr/bin/perl", chain.get(0));
-        assertEquals(List.of("23", "81", "/usr/bin/setpriv"), chain.subList(3, 6));
-        assertEquals(List.of("/usr/bin/setsid", "--ctty", "/usr/bin/tini"),
-                chain.subList(chain.indexOf("/usr/bin/setsid"), chain.indexOf("/usr/bin/setsid") + 3));
-        assertEquals(List.of("--regid", "100", "--clear-groups", "--", "ls"), chain.subList(chain.size() - 5, chain.size()));
+        List<String> chain = LaunchChain.build(HELPER, spec(0, new int[0], true, List.of()), List.of("ls"), true, daemon(-1));
+        assertEquals(List.of("/x/gestalt-exec", "-w", "23,81", "-p", "-c", "-G", "-", "-g", "100", "-u", "0", "--", "ls"),
+                chain, "root keeps its capabilities (no -i); no groups is spelled '-'");
     }
 
     @Test
-    void aJobWithTheDaemonsOwnIdentityAndLimitsNeedsNeitherPrlimitNorSetpriv() throws Exception {
+    void aJobWithTheDaemonsOwnIdentityAndLimitsNeedsNoSwitchAndNoLimits() throws Exception {
         int uid = dev.gestalt.os.Posix.geteuid();
         int gid = dev.gestalt.os.Posix.getegid();
         int[] groups = java.util.Arrays.stream(java.nio.file.Files.readAllLines(Path.of("/proc/self/status")).stream()
@@ -59,35 +54,37 @@ class LaunchChainTest {
         List<Limit> same = daemon(Limit.INFINITY);
         var spec = new LaunchSpec("g1", List.of("ls"), Map.of(), Path.of("/"), uid, gid, groups, "u", 022, same,
                 false, 0, 0, false);
-        List<String> chain = LaunchChain.build(spec, List.of("ls"), true, same);
-        assertEquals(List.of("/usr/bin/setpriv", "--pdeathsig", "KILL", "--",
-                "/usr/bin/unshare", "--pid", "--fork", "--kill-child", "/usr/bin/setsid",
-                "/usr/bin/tini", "-s", "-g", "--", "ls"), chain);
+        assertEquals(List.of("/x/gestalt-exec", "-p", "-s", "--", "ls"), LaunchChain.build(HELPER, spec, List.of("ls"), true, same));
         List<Limit> oneDiffers = new ArrayList<>(same);
         oneDiffers.set(7, new Limit(7, 1024, 4096));
         var spec2 = new LaunchSpec("g1", List.of("ls"), Map.of(), Path.of("/"), uid, gid, groups, "u", 022, oneDiffers,
                 false, 0, 0, false);
-        List<String> chain2 = LaunchChain.build(spec2, List.of("ls"), true, same);
-        assertEquals(List.of("/usr/bin/prlimit", "--nofile=1024:4096", "--", "ls"), chain2.subList(13, 17),
-                "only the limit that differs from the daemon's is set");
+        assertEquals(List.of("/x/gestalt-exec", "-p", "-s", "-r", "7=1024:4096", "--", "ls"),
+                LaunchChain.build(HELPER, spec2, List.of("ls"), true, same), "only the limit that differs from the daemon's is set");
     }
 
     @Test
     void unprivilegedChainHasNoNamespaceNorUidSwitch() {
-        assertEquals(List.of("/usr/bin/setpriv", "--pdeathsig", "KILL", "--", "/usr/bin/setsid",
-                        "/usr/bin/tini", "-s", "-g", "--", "ls"),
-                LaunchChain.build(spec(0, new int[0], false, List.of()), List.of("ls"), false, daemon(-1)));
-        List<String> tty = LaunchChain.build(spec(0, new int[0], true, List.of()), List.of("ls"), false, daemon(-1));
-        assertEquals(List.of("/usr/bin/setpriv", "--pdeathsig", "KILL", "--", "/usr/bin/tini"), tty.subList(5, 10));
+        assertEquals(List.of("/x/gestalt-exec", "-s", "--", "ls"),
+                LaunchChain.build(HELPER, spec(0, new int[0], false, List.of()), List.of("ls"), false, daemon(-1)));
+        assertEquals(List.of("/x/gestalt-exec", "-w", "23,81", "--", "ls"),
+                LaunchChain.build(HELPER, spec(0, new int[0], true, List.of()), List.of("ls"), false, daemon(-1)),
+                "a tty job keeps the session pty4j made");
     }
 
     @Test
     void limitsAreCappedToTheDaemonsHardLimits() {
-        assertEquals("1024:2048", LaunchChain.capped(new Limit(7, 1024, Limit.INFINITY), 2048));
-        assertEquals("2048:2048", LaunchChain.capped(new Limit(7, Limit.INFINITY, Limit.INFINITY), 2048));
-        assertEquals("10:20", LaunchChain.capped(new Limit(7, 10, 20), 2048));
-        assertEquals("unlimited:unlimited", LaunchChain.capped(new Limit(7, -1, -1), Limit.INFINITY));
-        assertEquals("5:unlimited", LaunchChain.capped(new Limit(4, 5, -1), Limit.INFINITY));
+        List<Limit> daemon = daemon(2048);
+        assertEquals(List.of("-r", "7=1024:2048"), limitArgs(new Limit(7, 1024, Limit.INFINITY), daemon));
+        assertEquals(List.of("-r", "7=2048:2048"), limitArgs(new Limit(7, Limit.INFINITY, Limit.INFINITY), daemon));
+        assertEquals(List.of("-r", "7=10:20"), limitArgs(new Limit(7, 10, 20), daemon));
+        assertEquals(List.of("-r", "4=5:-1"), limitArgs(new Limit(4, 5, -1), daemon));
+        assertEquals(List.of(), limitArgs(new Limit(4, -1, -1), daemon), "what the job inherits anyway is not set");
+    }
+
+    private static List<String> limitArgs(Limit wanted, List<Limit> daemon) {
+        List<String> chain = LaunchChain.build(HELPER, spec(0, new int[0], false, List.of(wanted)), List.of("ls"), false, daemon);
+        return chain.subList(2, chain.indexOf("--"));
     }
 
     @Test
