@@ -1,6 +1,7 @@
 package dev.gestalt.cli;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,10 +20,11 @@ final class CallerContext {
     /** The umask, from the "Umask:" line of /proc/self/status (022 if unreadable). */
     static int umask() {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("Umask:")) {
-                    return Integer.parseInt(line.substring(6).trim(), 8);
-                }
+            String status = read("/proc/self/status");
+            int at = status.indexOf("\nUmask:");
+            if (at >= 0) {
+                int end = status.indexOf('\n', at + 1);
+                return Integer.parseInt(status.substring(at + 7, end < 0 ? status.length() : end).trim(), 8);
             }
         } catch (IOException | NumberFormatException e) {
             // fall through
@@ -35,19 +37,23 @@ final class CallerContext {
      * from /proc/self/limits (its rows are in RLIMIT order).
      */
     static long[] limits() {
+        // Parsed by hand: a regex or a Reader costs the CLI's one-shot JVM a millisecond or two.
         List<long[]> rows = new ArrayList<>();
         try {
-            List<String> lines = Files.readAllLines(Path.of("/proc/self/limits"));
-            for (int i = 1; i < lines.size(); i++) {
-                String line = lines.get(i);
-                if (line.length() < 27) {
-                    continue;
+            String text = read("/proc/self/limits");
+            int row = -1;
+            for (int start = 0, end; start < text.length(); start = end + 1) {
+                end = text.indexOf('\n', start);
+                if (end < 0) {
+                    end = text.length();
                 }
-                String[] f = line.substring(26).trim().split("\\s+");
-                if (f.length < 2) {
-                    continue;
+                if (row++ < 0 || end - start < 27) {
+                    continue; // the header; a short line
                 }
-                rows.add(new long[] {i - 1, value(f[0]), value(f[1])});
+                String[] f = fields(text, start + 26, end);
+                if (f != null) {
+                    rows.add(new long[] {row - 1, value(f[0]), value(f[1])});
+                }
             }
         } catch (IOException | NumberFormatException e) {
             return new long[0];
@@ -57,6 +63,30 @@ final class CallerContext {
             System.arraycopy(rows.get(i), 0, out, 3 * i, 3);
         }
         return out;
+    }
+
+    /** The first two space-separated fields of text[from, to), or null. */
+    private static String[] fields(String text, int from, int to) {
+        String[] f = new String[2];
+        int i = from;
+        for (int k = 0; k < 2; k++) {
+            while (i < to && text.charAt(i) == ' ') {
+                i++;
+            }
+            int s = i;
+            while (i < to && text.charAt(i) != ' ') {
+                i++;
+            }
+            if (s == i) {
+                return null;
+            }
+            f[k] = text.substring(s, i);
+        }
+        return f;
+    }
+
+    private static String read(String procFile) throws IOException {
+        return new String(Files.readAllBytes(Path.of(procFile)), StandardCharsets.ISO_8859_1);
     }
 
     private static long value(String s) {

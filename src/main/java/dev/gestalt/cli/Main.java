@@ -16,7 +16,14 @@ public final class Main {
 
     private Main() {}
 
+    /**
+     * Set by {@link #main}: the process halts as soon as {@link #run} returns, so sessions
+     * leave their sockets to the kernel instead of closing them (see RemoteSession).
+     */
+    static volatile boolean halts;
+
     public static void main(String[] args) {
+        halts = true;
         int code = run(args, System.getenv(), System.out, System.err);
         System.out.flush();
         System.err.flush();

@@ -67,7 +67,8 @@ final class RemoteSession {
         var request = new Request(spec.name(), rawArgs, env, System.getProperty("user.dir"),
             CallerContext.umask(), CallerContext.limits(), tty, stdoutTty, size[0], size[1]);
 
-        try (FrameChannel ch = new FrameChannel(conn.channel())) {
+        FrameChannel ch = new FrameChannel(conn.channel());
+        try {
             ch.write(request.toFrame());
             boolean interactive = tty && stdinTty && !parsed.has("detach");
             Stty.Restore raw = interactive ? Stty.raw() : null;
@@ -90,6 +91,17 @@ final class RemoteSession {
             }
             err.println("gestalt: lost the connection to node (" + conn.socket() + "): " + e.getMessage());
             return failureCode();
+        } finally {
+            // A CLI that halts next leaves the socket to the kernel: closing a SocketChannel
+            // initialises the JDK's IP networking (sun.nio.ch.Net, InetAddress, libextnet),
+            // ~2 ms after the exit code is already in.
+            if (!Main.halts) {
+                try {
+                    ch.close();
+                } catch (IOException e) {
+                    // closing anyway
+                }
+            }
         }
     }
 

@@ -51,7 +51,7 @@ public final class Signals {
      */
     public static OptionalInt parse(String text) {
         String s = text.strip().toUpperCase(Locale.ROOT);
-        if (!s.isEmpty() && s.chars().allMatch(Character::isDigit)) {
+        if (!s.isEmpty() && allDigits(s)) {
             if (s.length() > 2) {
                 return OptionalInt.empty();
             }
@@ -73,5 +73,15 @@ public final class Signals {
             }
         }
         return OptionalInt.empty();
+    }
+
+    /** A loop, not a stream: the CLI parses signal names on every start, in a cold JVM. */
+    private static boolean allDigits(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (!Character.isDigit(s.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 }

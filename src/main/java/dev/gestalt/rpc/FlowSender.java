@@ -60,6 +60,24 @@ public final class FlowSender<T> {
         }
     }
 
+    /**
+     * Sends without waiting for readiness: for the first, small message of a stream. A new
+     * stream is not ready until the transport has created it (and, in-process, until the server
+     * has asked for a message); gRPC buffers the message meanwhile, and not waiting spares the
+     * start of every remote process a wake-up through the on-ready handler.
+     */
+    public void sendFirst(T message) throws IOException {
+        synchronized (lock) {
+            if (failure != null) {
+                throw new IOException(failure);
+            }
+            if (done) {
+                throw new IOException("stream already completed");
+            }
+            stream.onNext(message);
+        }
+    }
+
     /** Sends without waiting for readiness: for the last, small message of a stream. */
     public void sendLast(T message) {
         synchronized (lock) {

@@ -58,7 +58,7 @@ public final class RemoteExec {
         } else {
             stub.run(observer);
         }
-        r.sender.send(first);
+        r.sender.sendFirst(first);
         return r;
     }
 

@@ -1,13 +1,11 @@
 package dev.gestalt.rpc.local;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,33 +33,71 @@ public record Request(String command, List<String> args, Map<String, String> env
     private static final int VERSION = 1;
 
     public Frame toFrame() {
-        var bytes = new ByteArrayOutputStream(4096);
-        try (var out = new DataOutputStream(bytes)) {
-            out.writeByte(VERSION);
-            writeString(out, command);
-            out.writeInt(args.size());
-            for (String a : args) {
-                writeString(out, a);
-            }
-            out.writeInt(env.size());
-            for (var e : env.entrySet()) {
-                writeString(out, e.getKey());
-                writeString(out, e.getValue());
-            }
-            writeString(out, cwd);
-            out.writeInt(umask);
-            out.writeInt(limits.length);
-            for (long l : limits) {
-                out.writeLong(l);
-            }
-            out.writeBoolean(tty);
-            out.writeBoolean(stdoutTty);
-            out.writeInt(cols);
-            out.writeInt(rows);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        // Encoded by hand, not with a DataOutputStream: its VarHandles cost the CLI's one-shot
+        // JVM about a millisecond to set up. Same bytes: big-endian ints and longs.
+        var out = new Encoder();
+        out.writeByte(VERSION);
+        out.writeString(command);
+        out.writeInt(args.size());
+        for (String a : args) {
+            out.writeString(a);
         }
-        return new Frame(Frame.REQUEST, bytes.toByteArray());
+        out.writeInt(env.size());
+        for (var e : env.entrySet()) {
+            out.writeString(e.getKey());
+            out.writeString(e.getValue());
+        }
+        out.writeString(cwd);
+        out.writeInt(umask);
+        out.writeInt(limits.length);
+        for (long l : limits) {
+            out.writeLong(l);
+        }
+        out.writeByte(tty ? 1 : 0);
+        out.writeByte(stdoutTty ? 1 : 0);
+        out.writeInt(cols);
+        out.writeInt(rows);
+        return new Frame(Frame.REQUEST, out.toByteArray());
+    }
+
+    /** A growing big-endian byte buffer. */
+    private static final class Encoder {
+        private byte[] buf = new byte[4096];
+        private int n;
+
+        private void ensure(int more) {
+            if (n + more > buf.length) {
+                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, n + more));
+            }
+        }
+
+        void writeByte(int v) {
+            ensure(1);
+            buf[n++] = (byte) v;
+        }
+
+        void writeInt(int v) {
+            ensure(4);
+            Frame.putInt(buf, n, v);
+            n += 4;
+        }
+
+        void writeLong(long v) {
+            writeInt((int) (v >>> 32));
+            writeInt((int) v);
+        }
+
+        void writeString(String s) {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            writeInt(b.length);
+            ensure(b.length);
+            System.arraycopy(b, 0, buf, n, b.length);
+            n += b.length;
+        }
+
+        byte[] toByteArray() {
+            return Arrays.copyOf(buf, n);
+        }
     }
 
     public static Request fromFrame(Frame f) throws IOException {
@@ -93,12 +129,6 @@ public record Request(String command, List<String> args, Map<String, String> env
         }
         return new Request(command, args, env, cwd, umask, limits,
             in.readBoolean(), in.readBoolean(), in.readInt(), in.readInt());
-    }
-
-    private static void writeString(DataOutputStream out, String s) throws IOException {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        out.writeInt(b.length);
-        out.write(b);
     }
 
     private static String readString(DataInputStream in) throws IOException {
