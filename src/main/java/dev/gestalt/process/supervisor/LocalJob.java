@@ -94,9 +94,15 @@ final class LocalJob implements Job {
                     return;
                 }
             }
-            Thread.onSpinWait();
             try {
-                Thread.sleep(1);
+                // gestalt-exec forks the program within a fraction of a millisecond: look again
+                // soon (sub-millisecond sleeps are honoured since JDK 21), then back off.
+                long waited = DISCOVERY_MILLIS - (deadline - System.currentTimeMillis());
+                if (waited < 5) {
+                    Thread.sleep(0, 100_000);
+                } else {
+                    Thread.sleep(1);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
