@@ -2,6 +2,7 @@ package dev.gestalt.process.supervisor;
 
 import com.pty4j.PtyProcess;
 import com.pty4j.WinSize;
+import dev.gestalt.os.Pipes;
 import dev.gestalt.os.Posix;
 import dev.gestalt.os.Signals;
 
@@ -43,6 +44,9 @@ final class LocalJob implements Job {
         this.privileged = privileged;
         this.logs = logDir == null ? null : new LogReader(logDir, () -> outputComplete);
         this.stdin = spec.detached() && pty == null ? failingStdin() : new FlushingOutputStream(process.getOutputStream());
+        if (pty == null && logDir == null) {
+            enlargePipes(process.pid());
+        }
         Thread drainer = null;
         if (logDir != null && pty != null) {
             drainer = Thread.ofPlatform().daemon(true).name("gestalt-log-" + spec.gpid())
@@ -62,6 +66,19 @@ final class LocalJob implements Job {
             exit.complete(code);
         });
         discover();
+    }
+
+    /** Pipe buffer for a job's stdout and stderr (the kernel's default is 64 KiB). */
+    static final int PIPE_SIZE = 1 << 20;
+
+    /**
+     * Bigger pipes from the job: when the daemon's reader falls behind, each read(2) takes up to
+     * this much, and each message carries as much, so fewer messages per byte. Best effort.
+     */
+    private static void enlargePipes(long pid) {
+        Pipes.resize(pid, 1, PIPE_SIZE);
+        Pipes.resize(pid, 2, PIPE_SIZE);
+        // stdin keeps the default: what a job that does not read accepts stays one default pipe
     }
 
     private int waitForExit() {
