@@ -40,6 +40,8 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
     private static final int CHUNK = Integer.getInteger("gestalt.chunk", 256 * 1024);
     /** Bytes gRPC may queue before a sender waits: a few chunks, so the pipe stays full without growing. */
     static final int ON_READY_THRESHOLD = 1 << 20;
+    /** A read or message this large filled a default pipe: bulk data, see {@link Job#bulkIo()}. */
+    private static final int BULK = 64 * 1024;
     private static final Object STDIN_EOF = new Object();
     private static final Object STDIN_STOP = new Object();
 
@@ -163,8 +165,8 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                 }
                 // Platform threads: a virtual thread blocked in a pipe read pins its carrier and
                 // makes the scheduler compensate with another one, on every read.
-                Thread out = Thread.ofPlatform().daemon().name("stdout-" + spec.getGpid()).start(() -> pump(j.stdout(), true));
-                Thread err = Thread.ofPlatform().daemon().name("stderr-" + spec.getGpid()).start(() -> pump(j.stderr(), false));
+                Thread out = Thread.ofPlatform().daemon().name("stdout-" + spec.getGpid()).start(() -> pump(j, j.stdout(), true));
+                Thread err = Thread.ofPlatform().daemon().name("stderr-" + spec.getGpid()).start(() -> pump(j, j.stderr(), false));
                 int code = j.exit().get();
                 out.join();
                 err.join();
@@ -195,13 +197,16 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
          * a copy (the buffer goes with the message: the in-process transport hands the message
          * itself to the home node's side) and a new buffer is taken; a small one is copied.
          */
-        private void pump(InputStream in, boolean stdout) {
+        private void pump(Job j, InputStream in, boolean stdout) {
             byte[] buf = new byte[CHUNK];
             try (in) {
                 int n;
                 while ((n = in.read(buf, 0, CHUNK)) >= 0) {
                     if (n == 0) {
                         continue;
+                    }
+                    if (n >= BULK) {
+                        j.bulkIo();
                     }
                     ByteString b;
                     if (n >= CHUNK / 8) {
@@ -228,6 +233,9 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                     if (o == STDIN_EOF) {
                         j.closeStdin();
                     } else {
+                        if (((ByteString) o).size() >= BULK) {
+                            j.bulkIo();
+                        }
                         try {
                             ((ByteString) o).writeTo(j.stdin());
                             j.stdin().flush();
