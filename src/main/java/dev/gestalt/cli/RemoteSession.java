@@ -1,5 +1,6 @@
 package dev.gestalt.cli;
 
+import dev.gestalt.os.Pipes;
 import dev.gestalt.os.Signals;
 import dev.gestalt.rpc.local.Frame;
 import dev.gestalt.rpc.local.Credit;
@@ -9,8 +10,9 @@ import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.util.List;
 import java.util.Map;
 import sun.misc.Signal;
@@ -27,6 +29,10 @@ final class RemoteSession {
     private static final int DETACH_KEY = 0x1d;
 
     private static final List<String> FORWARDED = List.of("INT", "TERM", "HUP", "QUIT");
+
+    /** Read-ahead from the node, and the largest stdin read (and frame). */
+    private static final int IO_BUFFER = 256 * 1024;
+    private static final int PIPE_DEFAULT = 64 * 1024;
 
     private final CommandSpec spec;
     private final ParsedArgs parsed;
@@ -67,7 +73,7 @@ final class RemoteSession {
         var request = new Request(spec.name(), rawArgs, env, System.getProperty("user.dir"),
             CallerContext.umask(), CallerContext.limits(), tty, stdoutTty, size[0], size[1]);
 
-        FrameChannel ch = new FrameChannel(conn.channel());
+        FrameChannel ch = new FrameChannel(conn.channel(), IO_BUFFER, true);
         try {
             ch.write(request.toFrame());
             boolean interactive = tty && stdinTty && !parsed.has("detach");
@@ -126,7 +132,6 @@ final class RemoteSession {
     private int pump(FrameChannel ch) throws IOException {
         var stdout = new FileOutputStream(FileDescriptor.out).getChannel();
         var stderr = new FileOutputStream(FileDescriptor.err).getChannel();
-        var buf = java.nio.ByteBuffer.allocateDirect(64 * 1024);
         while (true) {
             FrameChannel.Header h = ch.readHeader();
             if (h == null) {
@@ -134,8 +139,8 @@ final class RemoteSession {
                 return failureCode();
             }
             switch (h.type()) {
-                case Frame.STDOUT -> ch.transferPayload(h, stdout, buf);
-                case Frame.STDERR -> ch.transferPayload(h, stderr, buf);
+                case Frame.STDOUT -> ch.transferPayload(h, stdout);
+                case Frame.STDERR -> ch.transferPayload(h, stderr);
                 case Frame.CREDIT -> stdinCredit.grant(ch.readPayload(h).intAt(0));
                 case Frame.EXIT -> {
                     stdinCredit.close();
@@ -167,31 +172,42 @@ final class RemoteSession {
 
     private void startStdinPump(FrameChannel ch, boolean detachKey) {
         Thread t = new Thread(() -> {
-            InputStream in = new FileInputStream(FileDescriptor.in);
-            byte[] buf = new byte[64 * 1024];
+            // straight from fd 0 into a direct buffer, and from there to the socket with the frame header
+            FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
+            ByteBuffer buf = ByteBuffer.allocateDirect(IO_BUFFER);
+            boolean resized = false;
             try {
                 while (true) {
-                    int allowed = stdinCredit.take(buf.length);
+                    int allowed = stdinCredit.take(buf.capacity());
                     if (allowed < 0) {
                         return;
                     }
-                    int n = in.read(buf, 0, allowed);
+                    buf.clear().limit(allowed);
+                    int n = in.read(buf);
                     if (n <= 0) {
                         break;
                     }
                     stdinCredit.giveBack(allowed - n);
+                    if (n == PIPE_DEFAULT && !resized) {
+                        // a full default pipe: bulk input. A bigger pipe gives bigger reads, and
+                        // fewer frames and messages per byte all the way (not done for a trickle:
+                        // binding libc costs start-up time).
+                        resized = true;
+                        Pipes.resize(0, IO_BUFFER * 4);
+                    }
+                    buf.flip();
                     if (detachKey) {
-                        int k = indexOf(buf, n, DETACH_KEY);
+                        int k = indexOf(buf, DETACH_KEY);
                         if (k >= 0) {
                             if (k > 0) {
-                                ch.write(Frame.STDIN, buf, 0, k);
+                                ch.write(Frame.STDIN, buf.limit(k));
                             }
                             detachedByKey = true;
                             ch.close(); // the node keeps the process; pump() sees the end
                             return;
                         }
                     }
-                    ch.write(Frame.STDIN, buf, 0, n);
+                    ch.write(Frame.STDIN, buf);
                 }
                 ch.write(Frame.of(Frame.STDIN_EOF));
             } catch (IOException | InterruptedException e) {
@@ -202,10 +218,10 @@ final class RemoteSession {
         t.start();
     }
 
-    private static int indexOf(byte[] b, int n, int value) {
-        for (int i = 0; i < n; i++) {
-            if (b[i] == value) {
-                return i;
+    private static int indexOf(ByteBuffer b, int value) {
+        for (int i = b.position(); i < b.limit(); i++) {
+            if (b.get(i) == value) {
+                return i - b.position();
             }
         }
         return -1;

@@ -78,7 +78,7 @@ public final class NodeDaemon implements AutoCloseable {
         var executor = Executors.newVirtualThreadPerTaskExecutor();
         grpc = GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds)
             .executor(executor)
-            .addService(ServerInterceptors.intercept(exec, GrpcTls.peerInterceptor()))
+            .addService(ServerInterceptors.intercept(exec.definition(), GrpcTls.peerInterceptor()))
             .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor()))
             // a service that throws a StatusRuntimeException (permission denied, no such process)
             // answers with that status, not UNKNOWN ("Application error"), which reads as "node lost"

@@ -21,7 +21,8 @@ final class InputRelay {
 
     static void start(ClientSession s, RemoteExec exec, String node, String gpid, Signaller signaller, int window) {
         var queue = new LinkedBlockingQueue<byte[]>();
-        Thread.ofVirtual().name("stdin-" + gpid).start(() -> {
+        // a platform thread: it stays up while input flows (one wake-up per chunk at most)
+        Thread.ofPlatform().daemon().name("stdin-" + gpid).start(() -> {
             try {
                 while (true) {
                     byte[] b = queue.take();

@@ -27,8 +27,8 @@ import java.util.List;
  */
 public final class RunCommand implements CommandHandler {
 
-    /** Stdin bytes the client may have in flight to this node. */
-    static final int STDIN_WINDOW = 256 * 1024;
+    /** Stdin bytes the client may have in flight to this node (a few of its 256 KiB frames). */
+    static final int STDIN_WINDOW = 1024 * 1024;
 
     private final ProcessSpace space;
     private final Signaller signaller;

@@ -1,6 +1,7 @@
 package dev.gestalt.process.remote;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.gestalt.os.Limit;
 import dev.gestalt.os.Signals;
 import dev.gestalt.process.supervisor.Job;
@@ -21,6 +22,7 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -34,9 +36,14 @@ import java.util.logging.Logger;
 public final class ExecService extends ExecGrpc.ExecImplBase {
 
     private static final Logger LOG = Logger.getLogger(ExecService.class.getName());
-    private static final int CHUNK = 64 * 1024;
+    /** Largest stdout/stderr message: a read(2) of the process's pipe (see {@code LocalJob.PIPE_SIZE}). */
+    private static final int CHUNK = Integer.getInteger("gestalt.chunk", 256 * 1024);
     /** Bytes gRPC may queue before a sender waits: a few chunks, so the pipe stays full without growing. */
     static final int ON_READY_THRESHOLD = 1 << 20;
+    /** A read or message this large filled a default pipe: bulk data, see {@link Job#bulkIo()}. */
+    private static final int BULK = 64 * 1024;
+    private static final Object STDIN_EOF = new Object();
+    private static final Object STDIN_STOP = new Object();
 
     private final String nodeName;
     private final Supervisor supervisor;
@@ -47,6 +54,11 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.attach = new AttachHandler(supervisor);
+    }
+
+    /** The service for the network, with stdin parsed by {@link ExecMarshallers} (one copy of the bytes, not two). */
+    public io.grpc.ServerServiceDefinition definition() {
+        return ExecMarshallers.server(bindService());
     }
 
     @Override
@@ -101,6 +113,12 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         private volatile String home = "";
         private volatile boolean broken;
         private volatile boolean exitSent;
+        /**
+         * Input for the process, written by a thread of its own so that a process that does not
+         * read never blocks the stream's callbacks; one message is requested ahead (at most two
+         * are queued), so the next is on its way while one is written.
+         */
+        private final LinkedBlockingQueue<Object> stdin = new LinkedBlockingQueue<>();
 
         Session(ServerCallStreamObserver<ExecOut> call, FlowSender<ExecOut> sender) {
             this.call = call;
@@ -111,13 +129,13 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         public void onNext(ExecIn in) {
             switch (in.getKindCase()) {
                 case START -> Thread.ofVirtual().name("start-" + in.getStart().getGpid()).start(() -> start(in.getStart()));
-                case STDIN -> Thread.ofVirtual().start(() -> writeStdin(in.getStdin()));
-                case STDIN_EOF -> {
+                case STDIN, STDIN_EOF -> {
                     Job j = job;
-                    if (j != null) {
-                        j.closeStdin();
+                    if (j == null || j.detached()) {
+                        call.request(1); // nobody reads it (a detached job's stdin is /dev/null)
+                    } else {
+                        stdin.add(in.getKindCase() == ExecIn.KindCase.STDIN ? in.getStdin() : STDIN_EOF);
                     }
-                    call.request(1);
                 }
                 default -> call.request(1);
             }
@@ -130,19 +148,25 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                 Job j = supervisor.start(toLaunchSpec(spec));
                 job = j;
                 forgetWhenDone(j);
+                if (!j.detached()) {
+                    Thread.ofPlatform().daemon().name("stdin-" + spec.getGpid()).start(() -> writeStdin(j));
+                    j.exit().whenComplete((c, t) -> stdin.add(STDIN_STOP));
+                }
                 sender.send(ExecOut.newBuilder().setStarted(Started.newBuilder()
                     .setGpid(spec.getGpid()).setNode(nodeName).setPid(j.pid())).build());
                 if (broken) {
                     streamBroken();
                     return;
                 }
-                call.request(1);
+                call.request(2);
                 if (j.detached()) {
                     sender.complete();
                     return;
                 }
-                Thread out = Thread.ofVirtual().start(() -> pump(j.stdout(), true));
-                Thread err = Thread.ofVirtual().start(() -> pump(j.stderr(), false));
+                // Platform threads: a virtual thread blocked in a pipe read pins its carrier and
+                // makes the scheduler compensate with another one, on every read.
+                Thread out = Thread.ofPlatform().daemon().name("stdout-" + spec.getGpid()).start(() -> pump(j, j.stdout(), true));
+                Thread err = Thread.ofPlatform().daemon().name("stderr-" + spec.getGpid()).start(() -> pump(j, j.stderr(), false));
                 int code = j.exit().get();
                 out.join();
                 err.join();
@@ -168,15 +192,29 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
             }
         }
 
-        private void pump(InputStream in, boolean stdout) {
+        /**
+         * Output of the process to the stream, a message per read(2). A large read is sent without
+         * a copy (the buffer goes with the message: the in-process transport hands the message
+         * itself to the home node's side) and a new buffer is taken; a small one is copied.
+         */
+        private void pump(Job j, InputStream in, boolean stdout) {
             byte[] buf = new byte[CHUNK];
             try (in) {
                 int n;
-                while ((n = in.read(buf)) >= 0) {
+                while ((n = in.read(buf, 0, CHUNK)) >= 0) {
                     if (n == 0) {
                         continue;
                     }
-                    ByteString b = ByteString.copyFrom(buf, 0, n);
+                    if (n >= BULK) {
+                        j.bulkIo();
+                    }
+                    ByteString b;
+                    if (n >= CHUNK / 8) {
+                        b = UnsafeByteOperations.unsafeWrap(buf, 0, n);
+                        buf = new byte[CHUNK];
+                    } else {
+                        b = ByteString.copyFrom(buf, 0, n);
+                    }
                     sender.send(stdout ? ExecOut.newBuilder().setStdout(b).build() : ExecOut.newBuilder().setStderr(b).build());
                 }
             } catch (IOException e) {
@@ -184,17 +222,32 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
             }
         }
 
-        private void writeStdin(ByteString data) {
-            Job j = job;
+        /** Until the job ends: queued input to the process, then the next message requested. */
+        private void writeStdin(Job j) {
             try {
-                if (j != null) {
-                    data.writeTo(j.stdin());
-                    j.stdin().flush();
+                while (true) {
+                    Object o = stdin.take();
+                    if (o == STDIN_STOP) {
+                        return;
+                    }
+                    if (o == STDIN_EOF) {
+                        j.closeStdin();
+                    } else {
+                        if (((ByteString) o).size() >= BULK) {
+                            j.bulkIo();
+                        }
+                        try {
+                            ((ByteString) o).writeTo(j.stdin());
+                            j.stdin().flush();
+                        } catch (IOException e) {
+                            // the process closed its stdin: drop input, as a pipe to a dead reader would
+                        }
+                    }
+                    call.request(1);
                 }
-            } catch (IOException e) {
-                // the process closed its stdin: drop input, as a pipe to a dead reader would
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
-            call.request(1);
         }
 
         /** The home node or its client is gone. */

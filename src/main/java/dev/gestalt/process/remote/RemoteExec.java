@@ -1,15 +1,18 @@
 package dev.gestalt.process.remote;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.gestalt.rpc.FlowSender;
 import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.proto.ExecGrpc;
 import dev.gestalt.rpc.proto.ExecIn;
 import dev.gestalt.rpc.proto.ExecOut;
 import dev.gestalt.rpc.proto.Started;
+import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -27,8 +30,10 @@ public final class RemoteExec {
     public interface Events {
         void started(Started s);
 
+        /** {@code data} is valid during the call only: its buffer is reused for the next message. */
         void stdout(ByteString data) throws IOException;
 
+        /** As {@link #stdout}. */
         void stderr(ByteString data) throws IOException;
 
         /** The end: the process's exit code, or 255 with the reason Gestalt failed. Called exactly once. */
@@ -41,6 +46,13 @@ public final class RemoteExec {
     private volatile ClientCallStreamObserver<ExecIn> call;
     private volatile FlowSender<ExecIn> sender;
     private volatile boolean detachedStart;
+    /**
+     * The stream's callbacks, on one platform thread of its own: the output handler blocks on the
+     * client's socket, and a thread that stays up while output flows costs one wake-up per
+     * message at most, where a task per message on the shared executor costs a new thread each.
+     */
+    private final java.util.concurrent.ExecutorService callbacks = java.util.concurrent.Executors.newSingleThreadExecutor(
+        Thread.ofPlatform().daemon().name("remote-exec").factory());
 
     private RemoteExec(String node, Events events) {
         this.node = node;
@@ -51,13 +63,9 @@ public final class RemoteExec {
     public static RemoteExec open(Channel channel, String node, ExecIn first, boolean attach, Events events) throws IOException {
         var r = new RemoteExec(node, events);
         r.detachedStart = first.hasStart() && first.getStart().getDetached();
-        var stub = ExecGrpc.newStub(channel).withOnReadyThreshold(ExecService.ON_READY_THRESHOLD);
-        var observer = r.new Observer();
-        if (attach) {
-            stub.attach(observer);
-        } else {
-            stub.run(observer);
-        }
+        var method = ExecMarshallers.client(attach ? ExecGrpc.getAttachMethod() : ExecGrpc.getRunMethod());
+        var options = CallOptions.DEFAULT.withOnReadyThreshold(ExecService.ON_READY_THRESHOLD).withExecutor(r.callbacks);
+        ClientCalls.asyncBidiStreamingCall(channel.newCall(method, options), r.new Observer());
         r.sender.sendFirst(first);
         return r;
     }
@@ -66,8 +74,9 @@ public final class RemoteExec {
         return node;
     }
 
+    /** Sends input; {@code data} is the caller's no more: it is sent without a copy, and may be read after this returns. */
     public void stdin(byte[] data, int off, int len) throws IOException {
-        sender.send(ExecIn.newBuilder().setStdin(ByteString.copyFrom(data, off, len)).build());
+        sender.send(ExecIn.newBuilder().setStdin(UnsafeByteOperations.unsafeWrap(data, off, len)).build());
     }
 
     public void stdinEof() throws IOException {
@@ -100,7 +109,8 @@ public final class RemoteExec {
         public void beforeStart(ClientCallStreamObserver<ExecIn> requestStream) {
             call = requestStream;
             sender = new FlowSender<>(requestStream);
-            requestStream.disableAutoRequestWithInitial(1);
+            // one message ahead: the next is deframed while this one is written to the client
+            requestStream.disableAutoRequestWithInitial(2);
             requestStream.setOnReadyHandler(sender::onReady);
         }
 
@@ -123,6 +133,7 @@ public final class RemoteExec {
 
         @Override
         public void onError(Throwable t) {
+            callbacks.shutdown(); // the last callback of the stream: this one runs to its end
             sender.fail("stream failed");
             int code = 255;
             String reason = "node " + node + " lost";
@@ -142,6 +153,7 @@ public final class RemoteExec {
 
         @Override
         public void onCompleted() {
+            callbacks.shutdown(); // the last callback of the stream: this one runs to its end
             sender.fail("completed");
             if (detachedStart) {
                 end(0, "");

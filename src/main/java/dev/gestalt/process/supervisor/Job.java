@@ -33,6 +33,13 @@ public interface Job {
     void closeStdin();
 
     /**
+     * Bulk data goes through the job's stdio pipes (a read or write filled a default 64 KiB
+     * pipe): give them bigger buffers, so that each read(2) and write(2) moves more. Best effort;
+     * done once; nothing for terminals and detached jobs.
+     */
+    default void bulkIo() {}
+
+    /**
      * The program's standard output; for tty jobs everything the terminal shows. For detached
      * jobs the log followed from its start (see {@link #logs()} to start elsewhere).
      */

@@ -2,6 +2,7 @@ package dev.gestalt.process.supervisor;
 
 import com.pty4j.PtyProcess;
 import com.pty4j.WinSize;
+import dev.gestalt.os.Pipes;
 import dev.gestalt.os.Posix;
 import dev.gestalt.os.Signals;
 
@@ -62,6 +63,35 @@ final class LocalJob implements Job {
             exit.complete(code);
         });
         discover();
+    }
+
+    /** Pipe buffer for a job's stdout and stderr (the kernel's default is 64 KiB). */
+    static final int PIPE_SIZE = 1 << 20;
+    /**
+     * Pipe buffer for a job's stdin: one stdin message (the client's reads are at most 256 KiB),
+     * so that writing one rarely waits for the job to read it in 16 KiB pieces (a wake-up each).
+     * It is also what a job that does not read accepts before its writer blocks.
+     */
+    static final int STDIN_PIPE_SIZE = 256 * 1024;
+
+    private final java.util.concurrent.atomic.AtomicBoolean bulk = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Bigger pipes to and from the job: when the daemon's reader falls behind, each read(2) takes
+     * up to a pipe's worth, and each message carries as much, so fewer messages per byte; stdin
+     * takes a whole message. Only once bulk data is seen: an unprivileged daemon's pipes count
+     * against its user's pipe quota (fs/pipe-user-pages-soft), beyond which the kernel gives that
+     * user's new pipes a minimal buffer; many small jobs must not use it up.
+     */
+    @Override
+    public void bulkIo() {
+        if (pty != null || logs != null || !bulk.compareAndSet(false, true)) {
+            return;
+        }
+        long pid = process.pid();
+        Pipes.resize(pid, 1, PIPE_SIZE);
+        Pipes.resize(pid, 2, PIPE_SIZE);
+        Pipes.resize(pid, 0, STDIN_PIPE_SIZE);
     }
 
     private int waitForExit() {

@@ -86,9 +86,13 @@ public final class ClientSession {
         channel.write(Frame.ofInt(Frame.EXIT, code));
     }
 
-    /** Reads the client's frames on a virtual thread until the client goes away. */
+    /**
+     * Reads the client's frames until the client goes away, on a platform thread: blocking reads
+     * of the socket then wait in the kernel, not through the virtual-thread poller (a hand-off per
+     * read, which bounded stdin throughput).
+     */
     public void startInput(InputListener l) {
-        Thread.ofVirtual().name("client-input").start(() -> {
+        Thread.ofPlatform().daemon().name("client-input").start(() -> {
             try {
                 Frame f;
                 while ((f = channel.read()) != null) {

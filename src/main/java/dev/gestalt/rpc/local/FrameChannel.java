@@ -15,12 +15,30 @@ import java.nio.channels.WritableByteChannel;
 public final class FrameChannel implements AutoCloseable {
 
     private final ByteChannel channel;
-    private final ByteBuffer header = ByteBuffer.allocate(5);
+    /**
+     * Bytes read ahead of the frame being parsed (read mode: position..limit are received and not
+     * yet consumed), so that one read(2) brings several frames, or a large part of one. Allocated
+     * on the first read.
+     */
+    private ByteBuffer in;
+    private final int readBuffer;
+    private final boolean directRead;
     private final ByteBuffer outHeader = ByteBuffer.allocate(5);
     private final Object writeLock = new Object();
 
+    /** A channel with a small heap read buffer (a node has one per client). */
     public FrameChannel(ByteChannel channel) {
+        this(channel, 16 * 1024, false);
+    }
+
+    /**
+     * @param readBuffer bytes read ahead at most
+     * @param direct     a direct read buffer: {@link #transferPayload} then writes output from it without a copy
+     */
+    public FrameChannel(ByteChannel channel, int readBuffer, boolean direct) {
         this.channel = channel;
+        this.readBuffer = readBuffer;
+        this.directRead = direct;
     }
 
     /** A frame's type and payload length, read before its payload. */
@@ -34,39 +52,53 @@ public final class FrameChannel implements AutoCloseable {
 
     /** The frame whose header was just read, with its payload. */
     public Frame readPayload(Header h) throws IOException {
-        byte[] payload = h.length() == 0 ? Frame.EMPTY : new byte[h.length()];
-        if (payload.length > 0) {
-            fill(ByteBuffer.wrap(payload), false);
+        if (h.length() == 0) {
+            return new Frame(h.type(), Frame.EMPTY);
+        }
+        byte[] payload = new byte[h.length()];
+        int have = Math.min(in.remaining(), payload.length);
+        in.get(payload, 0, have);
+        if (have < payload.length) {
+            ByteBuffer rest = ByteBuffer.wrap(payload, have, payload.length - have);
+            while (rest.hasRemaining()) {
+                if (channel.read(rest) < 0) {
+                    throw new EOFException("connection closed in the middle of a frame");
+                }
+            }
         }
         return new Frame(h.type(), payload);
     }
 
     /** The next frame's header, or {@code null} at a clean end of stream; its payload must be read next. */
     public Header readHeader() throws IOException {
-        header.clear();
-        if (!fill(header, true)) {
+        if (in == null) {
+            in = (directRead ? ByteBuffer.allocateDirect(readBuffer) : ByteBuffer.allocate(readBuffer)).flip();
+        }
+        if (!fill(5, true)) {
             return null;
         }
-        header.flip();
-        int length = header.getInt();
-        byte type = header.get();
+        int length = in.getInt();
+        byte type = in.get();
         if (length < 1 || length - 1 > Frame.MAX_PAYLOAD) {
             throw new IOException("bad frame length " + length);
         }
         return new Header(type, length - 1);
     }
 
-    /** Copies the payload of the frame whose header was just read to {@code out}, through {@code buf}, without allocating. */
-    public void transferPayload(Header h, WritableByteChannel out, ByteBuffer buf) throws IOException {
+    /** Copies the payload of the frame whose header was just read to {@code out}, from the read buffer, without allocating. */
+    public void transferPayload(Header h, WritableByteChannel out) throws IOException {
         int left = h.length();
         while (left > 0) {
-            buf.clear().limit(Math.min(buf.capacity(), left));
-            fill(buf, false);
-            buf.flip();
-            left -= buf.remaining();
-            while (buf.hasRemaining()) {
-                out.write(buf);
+            if (!in.hasRemaining()) {
+                fill(1, false);
             }
+            int n = Math.min(in.remaining(), left);
+            ByteBuffer part = in.slice(in.position(), n);
+            while (part.hasRemaining()) {
+                out.write(part);
+            }
+            in.position(in.position() + n);
+            left -= n;
         }
     }
 
@@ -119,17 +151,23 @@ public final class FrameChannel implements AutoCloseable {
         }
     }
 
-    private boolean fill(ByteBuffer b, boolean eofAllowedAtStart) throws IOException {
-        boolean first = true;
-        while (b.hasRemaining()) {
-            int n = channel.read(b);
-            if (n < 0) {
-                if (first && eofAllowedAtStart && b.position() == 0) {
-                    return false;
+    /** Reads until at least {@code n} bytes are buffered; false at a clean end of stream before the first of them. */
+    private boolean fill(int n, boolean eofAllowedAtStart) throws IOException {
+        if (in.remaining() >= n) {
+            return true;
+        }
+        in.compact();
+        try {
+            while (in.position() < n) {
+                if (channel.read(in) < 0) {
+                    if (eofAllowedAtStart && in.position() == 0) {
+                        return false;
+                    }
+                    throw new EOFException("connection closed in the middle of a frame");
                 }
-                throw new EOFException("connection closed in the middle of a frame");
             }
-            first = false;
+        } finally {
+            in.flip();
         }
         return true;
     }
