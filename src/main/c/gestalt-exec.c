@@ -21,7 +21,7 @@
  *     - [-r RES=SOFT:HARD]... resource limits (RLIMIT_* numbers, -1 for unlimited)
  *     - [-G LIST -g GID -u UID] supplementary groups ("-" for none), gid, uid; [-i] clear the
  *       inheritable and ambient capabilities
- *     - signal mask and dispositions as the daemon's spawn gave them; exec CMD (PATH search);
+ *     - no signal blocked, every signal at its default action (as a login gives); exec CMD (PATH search);
  *       127 when not found, 126 otherwise, with one line on stderr
  *
  * Why a PID namespace with an init in front: see CRIU-NOTES (a job must be its namespace's init
@@ -191,7 +191,7 @@ static void parse(int argc, char **argv, struct options *o) {
 }
 
 /* In the program's process, just before exec: what setpriv and prlimit did. */
-static void become_program(const struct options *o, const sigset_t *mask) {
+static void become_program(const struct options *o) {
     if (setpgid(0, 0) < 0) {
         die("setpgid");
     }
@@ -227,10 +227,19 @@ static void become_program(const struct options *o, const sigset_t *mask) {
         }
         prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     }
-    for (int s = 1; s < NSIG; s++) {
-        signal(s, SIG_DFL); /* fails harmlessly for KILL, STOP and the real-time ones glibc keeps */
+    /* A fresh process as a login or ssh session gives it: every signal at its default action and
+     * none blocked. Not what the daemon's thread had: a JVM thread blocks SIGQUIT (so Ctrl-\ did
+     * nothing in a tty job) and ignores glibc's internal real-time signals. The raw system call,
+     * because glibc's sigaction refuses the signals it reserves. */
+    struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; } dfl = {SIG_DFL, 0, NULL, 0};
+    for (int s = 1; s <= 64; s++) {
+        if (s != SIGKILL && s != SIGSTOP) {
+            syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof dfl.mask);
+        }
     }
-    sigprocmask(SIG_SETMASK, mask, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     execvp(o->argv[0], o->argv);
     int err = errno;
     fprintf(stderr, "%s: %s: %s\n", me, o->argv[0], strerror(err));
@@ -242,7 +251,7 @@ static int shell_status(int status) {
 }
 
 /* The init: forks the program, forwards signals to its group, reaps, exits with its status. */
-static void init(const struct options *o, const sigset_t *mask) {
+static void init(const struct options *o) {
     if (o->session && setsid() < 0) {
         die("setsid");
     }
@@ -267,7 +276,7 @@ static void init(const struct options *o, const sigset_t *mask) {
         die("fork");
     }
     if (program == 0) {
-        become_program(o, mask);
+        become_program(o);
     }
     for (;;) {
         siginfo_t info;
@@ -302,14 +311,12 @@ int main(int argc, char **argv) {
         _exit(FAILED); /* the spawner died before the line above */
     }
     parse(argc, argv, &o);
-    sigset_t mask;
-    sigprocmask(SIG_SETMASK, NULL, &mask);
     if (o.rows > 0 && o.cols > 0) {
         struct winsize ws = {.ws_row = (unsigned short) o.rows, .ws_col = (unsigned short) o.cols};
         ioctl(STDIN_FILENO, TIOCSWINSZ, &ws); /* not a terminal: nothing to size */
     }
     if (!o.pidns) {
-        init(&o, &mask);
+        init(&o);
     }
     if (unshare(CLONE_NEWPID) < 0) {
         die("unshare(CLONE_NEWPID)");
@@ -322,7 +329,7 @@ int main(int argc, char **argv) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
             die("PR_SET_PDEATHSIG");
         }
-        init(&o, &mask);
+        init(&o);
     }
     /* As unshare --fork: signals are for the job (the daemon sends them to its group), not for
      * this waiter; SIGKILL of this process kills the init, and with it the namespace. */

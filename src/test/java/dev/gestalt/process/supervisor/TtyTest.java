@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Jobs on a pseudo-terminal: tty name, size, SIGWINCH, Ctrl-C, job control. */
+/** Jobs on a pseudo-terminal: tty name, size, SIGWINCH, Ctrl-C and Ctrl-\\, signal state, job control. */
 class TtyTest {
     static final Duration WAIT = Duration.ofSeconds(30);
     @RegisterExtension
@@ -46,6 +46,26 @@ class TtyTest {
         Specs.await("sleep to run", WAIT, () -> job.stats().command().startsWith("sleep"));
         job.stdin().write(3);
         assertEquals(130, exitOf(job));
+    }
+
+    @Test
+    void ctrlBackslashQuitsTheForegroundProgram() throws Exception {
+        // The daemon's JVM threads block SIGQUIT; a job must not inherit that (Ctrl-\ did nothing).
+        Job job = fixture.get().start(Specs.builder("sleep", "100").tty(80, 24).build());
+        Specs.await("sleep to run", WAIT, () -> job.stats().command().startsWith("sleep"));
+        job.stdin().write(0x1c);
+        assertEquals(131, exitOf(job));
+    }
+
+    @Test
+    void jobsStartWithNoSignalBlockedOrIgnored() throws Exception {
+        for (boolean tty : new boolean[] {true, false}) {
+            var spec = Specs.builder("grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status");
+            Job job = fixture.get().start(tty ? spec.tty(80, 24).build() : spec.build());
+            String out = Specs.text(job.stdout()).replace("\r", "");
+            assertEquals("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", out, tty ? "tty job" : "pipe job");
+            assertEquals(0, exitOf(job));
+        }
     }
 
     @Test
