@@ -71,7 +71,20 @@ final class Specs {
 
     /** Waits for the exit code, at most a minute. */
     static int exitOf(Job job) throws Exception {
-        return job.exit().get(60, TimeUnit.SECONDS);
+        try {
+            return job.exit().get(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            // Say what the program was doing: its state and signal masks (a blocked or ignored
+            // signal is the usual reason a ^C or a kill did not end it).
+            String status;
+            try {
+                status = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/" + job.pid() + "/status")).stream()
+                        .filter(l -> l.matches("(Name|State|Sig\\w+|ShdPnd|NSpid):.*")).toList().toString();
+            } catch (IOException gone) {
+                status = "gone from /proc";
+            }
+            throw new AssertionError("job " + job.gpid() + " (pid " + job.pid() + ") still running after 60 s: " + status, e);
+        }
     }
 
     static String text(InputStream in) throws IOException {
