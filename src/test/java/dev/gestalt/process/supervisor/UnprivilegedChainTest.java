@@ -61,9 +61,12 @@ class UnprivilegedChainTest {
 
     @Test
     void ttyJobsWork() throws Exception {
-        Job job = supervisor.start(Specs.builder("sh", "-c", "tty; stty size; sleep 100").tty(90, 30).build());
+        // `exec sleep`, and ^C only once sleep runs: `sh -c` (dash) catches SIGINT, and a ^C that
+        // lands while stty is still exiting kills stty but not the shell, which goes on to sleep.
+        Job job = supervisor.start(Specs.builder("sh", "-c", "tty; stty size; exec sleep 100").tty(90, 30).build());
         String out = Specs.readUntil(job.stdout(), "30 90", Duration.ofSeconds(30));
         assertTrue(out.startsWith("/dev/pts/"), out);
+        Specs.await("sleep to run", Duration.ofSeconds(30), () -> job.stats().command().startsWith("sleep"));
         job.stdin().write(3);
         assertEquals(130, exitOf(job));
     }
