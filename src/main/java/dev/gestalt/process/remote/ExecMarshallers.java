@@ -61,15 +61,24 @@ final class ExecMarshallers {
             .build();
     }
 
-    /** The frame's bytes, copied to a fresh array that the parsed message then aliases. */
-    private static final class OwnArray<T extends MessageLite> implements Marshaller<T> {
+    /**
+     * Parses a frame copied once into a buffer that the parsed message then aliases; frames of
+     * other transports (in-process: the sender's own objects) go to the stock marshaller.
+     */
+    private abstract static class Aliasing<T extends MessageLite> implements Marshaller<T> {
         private final Parser<T> parser;
         private final Marshaller<T> stock;
 
-        OwnArray(Parser<T> parser, Marshaller<T> stock) {
+        Aliasing(Parser<T> parser, Marshaller<T> stock) {
             this.parser = parser;
             this.stock = stock;
         }
+
+        /** Whether the stream is a frame of known length whose bytes can be reached. */
+        abstract boolean copyable(InputStream stream);
+
+        /** The frame's bytes, exactly {@code stream.available()} of them, in one buffer. */
+        abstract CodedInputStream copy(InputStream stream) throws IOException;
 
         @Override
         public InputStream stream(T value) {
@@ -78,16 +87,11 @@ final class ExecMarshallers {
 
         @Override
         public T parse(InputStream stream) {
-            if (!(stream instanceof KnownLength) || !(stream instanceof HasByteBuffer)) {
+            if (!(stream instanceof KnownLength) || !copyable(stream)) {
                 return stock.parse(stream);
             }
             try {
-                int size = stream.available();
-                byte[] b = stream.readNBytes(size);
-                if (b.length != size || stream.read() != -1) {
-                    throw new IOException("message shorter or longer than announced");
-                }
-                CodedInputStream cis = CodedInputStream.newInstance(b);
+                CodedInputStream cis = copy(stream);
                 cis.enableAliasing(true);
                 return parseFrom(parser, cis);
             } catch (IOException e) {
@@ -96,55 +100,66 @@ final class ExecMarshallers {
         }
     }
 
+    /** The frame's bytes, copied to a fresh array that the parsed message then aliases. */
+    private static final class OwnArray<T extends MessageLite> extends Aliasing<T> {
+        OwnArray(Parser<T> parser, Marshaller<T> stock) {
+            super(parser, stock);
+        }
+
+        @Override
+        boolean copyable(InputStream stream) {
+            return stream instanceof HasByteBuffer;
+        }
+
+        @Override
+        CodedInputStream copy(InputStream stream) throws IOException {
+            int size = stream.available();
+            byte[] b = stream.readNBytes(size);
+            if (b.length != size || stream.read() != -1) {
+                throw new IOException("message shorter or longer than announced");
+            }
+            return CodedInputStream.newInstance(b);
+        }
+    }
+
     /** The frame's bytes, copied to a direct buffer that is reused for the next message. */
-    private static final class ReusedDirect<T extends MessageLite> implements Marshaller<T> {
-        private final Parser<T> parser;
-        private final Marshaller<T> stock;
+    private static final class ReusedDirect<T extends MessageLite> extends Aliasing<T> {
         private ByteBuffer buf = ByteBuffer.allocateDirect(0);
 
         ReusedDirect(Parser<T> parser, Marshaller<T> stock) {
-            this.parser = parser;
-            this.stock = stock;
+            super(parser, stock);
         }
 
         @Override
-        public InputStream stream(T value) {
-            return stock.stream(value);
+        boolean copyable(InputStream stream) {
+            return stream instanceof HasByteBuffer h && h.byteBufferSupported();
         }
 
         @Override
-        public T parse(InputStream stream) {
-            if (!(stream instanceof KnownLength) || !(stream instanceof HasByteBuffer h) || !h.byteBufferSupported()) {
-                return stock.parse(stream);
+        CodedInputStream copy(InputStream stream) throws IOException {
+            HasByteBuffer h = (HasByteBuffer) stream;
+            int size = stream.available();
+            if (buf.capacity() < size) {
+                buf = ByteBuffer.allocateDirect(Math.max(size, Math.min(2 * buf.capacity(), 4 << 20)));
             }
-            try {
-                int size = stream.available();
-                if (buf.capacity() < size) {
-                    buf = ByteBuffer.allocateDirect(Math.max(size, Math.min(2 * buf.capacity(), 4 << 20)));
+            buf.clear();
+            while (stream.available() > 0) {
+                ByteBuffer part = h.getByteBuffer();
+                if (part == null) {
+                    break;
                 }
-                buf.clear();
-                while (stream.available() > 0) {
-                    ByteBuffer part = h.getByteBuffer();
-                    if (part == null) {
-                        break;
-                    }
-                    int n = part.remaining();
-                    if (n > buf.remaining()) {
-                        throw new IOException("message longer than announced");
-                    }
-                    buf.put(part);
-                    stream.skip(n);
+                int n = part.remaining();
+                if (n > buf.remaining()) {
+                    throw new IOException("message longer than announced");
                 }
-                if (buf.position() != size || stream.available() > 0) {
-                    throw new IOException("message shorter or longer than announced");
-                }
-                buf.flip();
-                CodedInputStream cis = CodedInputStream.newInstance(buf);
-                cis.enableAliasing(true);
-                return parseFrom(parser, cis);
-            } catch (IOException e) {
-                throw Status.INTERNAL.withDescription("invalid protobuf byte sequence").withCause(e).asRuntimeException();
+                buf.put(part);
+                stream.skip(n);
             }
+            if (buf.position() != size || stream.available() > 0) {
+                throw new IOException("message shorter or longer than announced");
+            }
+            buf.flip();
+            return CodedInputStream.newInstance(buf);
         }
     }
 

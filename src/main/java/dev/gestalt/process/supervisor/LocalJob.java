@@ -109,6 +109,7 @@ final class LocalJob implements Job {
     /** Finds the init and the program below the wrapper; they appear moments after the spawn. */
     private void discover() {
         long deadline = System.currentTimeMillis() + DISCOVERY_MILLIS;
+        long fastUntil = System.currentTimeMillis() + 5;
         long init = privileged ? -1 : process.pid();
         while (System.currentTimeMillis() < deadline && process.isAlive()) {
             if (init < 0) {
@@ -127,8 +128,7 @@ final class LocalJob implements Job {
             try {
                 // gestalt-exec forks the program within a fraction of a millisecond: look again
                 // soon (sub-millisecond sleeps are honoured since JDK 21), then back off.
-                long waited = DISCOVERY_MILLIS - (deadline - System.currentTimeMillis());
-                if (waited < 5) {
+                if (System.currentTimeMillis() < fastUntil) {
                     Thread.sleep(0, 100_000);
                 } else {
                     Thread.sleep(1);
