@@ -47,7 +47,13 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
-#include <linux/capability.h>
+#include <stdint.h>
+
+/* capget/capset's structures (<linux/capability.h>), spelled out: the file also builds against
+   musl, whose sysroot has no kernel headers */
+#define CAPABILITY_VERSION_3 0x20080522
+struct cap_header { uint32_t version; int pid; };
+struct cap_data { uint32_t effective, permitted, inheritable; };
 
 #define MAX_LIMITS 16
 #define MAX_GROUPS 1024
@@ -216,8 +222,8 @@ static void become_program(const struct options *o) {
         }
     }
     if (o->clear_caps) {
-        struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-        struct __user_cap_data_struct d[2];
+        struct cap_header h = {CAPABILITY_VERSION_3, 0};
+        struct cap_data d[2];
         if (syscall(SYS_capget, &h, d) < 0) {
             die("capget");
         }

@@ -119,6 +119,8 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
          * are queued), so the next is on its way while one is written.
          */
         private final LinkedBlockingQueue<Object> stdin = new LinkedBlockingQueue<>();
+        /** Started with the first input (stream callbacks come one at a time: no lock needed). */
+        private Thread stdinWriter;
 
         Session(ServerCallStreamObserver<ExecOut> call, FlowSender<ExecOut> sender) {
             this.call = call;
@@ -128,12 +130,20 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         @Override
         public void onNext(ExecIn in) {
             switch (in.getKindCase()) {
-                case START -> Thread.ofVirtual().name("start-" + in.getStart().getGpid()).start(() -> start(in.getStart()));
+                // A platform thread: after the start it pumps the job's stdout (see start)
+                case START -> Thread.ofPlatform().daemon().name("exec-" + in.getStart().getGpid()).start(() -> start(in.getStart()));
                 case STDIN, STDIN_EOF -> {
                     Job j = job;
                     if (j == null || j.detached()) {
                         call.request(1); // nobody reads it (a detached job's stdin is /dev/null)
+                    } else if (in.getKindCase() == ExecIn.KindCase.STDIN_EOF && stdinWriter == null) {
+                        // no input before the EOF (forall's tasks, `run < /dev/null`): no writer thread
+                        j.closeStdin();
+                        call.request(1);
                     } else {
+                        if (stdinWriter == null) {
+                            stdinWriter = Thread.ofPlatform().daemon().name("stdin-" + j.gpid()).start(() -> writeStdin(j));
+                        }
                         stdin.add(in.getKindCase() == ExecIn.KindCase.STDIN ? in.getStdin() : STDIN_EOF);
                     }
                 }
@@ -149,11 +159,10 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                 job = j;
                 forgetWhenDone(j);
                 if (!j.detached()) {
-                    Thread.ofPlatform().daemon().name("stdin-" + spec.getGpid()).start(() -> writeStdin(j));
                     j.exit().whenComplete((c, t) -> stdin.add(STDIN_STOP));
                 }
                 sender.send(ExecOut.newBuilder().setStarted(Started.newBuilder()
-                    .setGpid(spec.getGpid()).setNode(nodeName).setPid(j.pid())).build());
+                    .setGpid(spec.getGpid()).setNode(nodeName).setPid(j.pidIfKnown())).build());
                 if (broken) {
                     streamBroken();
                     return;
@@ -163,12 +172,11 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                     sender.complete();
                     return;
                 }
-                // Platform threads: a virtual thread blocked in a pipe read pins its carrier and
+                // Platform threads (this one pumps stdout): a virtual thread blocked in a pipe read pins its carrier and
                 // makes the scheduler compensate with another one, on every read.
-                Thread out = Thread.ofPlatform().daemon().name("stdout-" + spec.getGpid()).start(() -> pump(j, j.stdout(), true));
                 Thread err = Thread.ofPlatform().daemon().name("stderr-" + spec.getGpid()).start(() -> pump(j, j.stderr(), false));
+                pump(j, j.stdout(), true);
                 int code = j.exit().get();
-                out.join();
                 err.join();
                 exitSent = true;
                 sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(code)).build());

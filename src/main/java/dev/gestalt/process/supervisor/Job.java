@@ -17,9 +17,15 @@ public interface Job {
 
     /**
      * The host pid of the user's program (PID 2 of its namespace; not of the wrappers), or -1
-     * when the program ended before the supervisor could see it.
+     * when the program ended before the supervisor could see it. Right after the start this
+     * waits (briefly) until the supervisor has seen it.
      */
     long pid();
+
+    /** {@link #pid()} without waiting: -1 also while the supervisor has not seen the program yet. */
+    default long pidIfKnown() {
+        return pid();
+    }
 
     /**
      * The program's standard input. Writes block while the program does not read (pipe or

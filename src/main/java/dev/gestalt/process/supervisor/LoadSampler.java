@@ -62,7 +62,7 @@ final class LoadSampler implements AutoCloseable {
             for (ProcTable.Stat s : table.tree(job.rootPid())) {
                 ticks += s.ticksWithChildren();
             }
-            long program = job.pid();
+            long program = job.pidIfKnown();
             if (program > 0) {
                 processes += table.tree(program).size();
             }

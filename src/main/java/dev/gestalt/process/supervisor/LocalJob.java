@@ -15,6 +15,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /** A running (or ended) job: the spawned wrapper and the streams to it. */
 final class LocalJob implements Job {
@@ -32,6 +34,8 @@ final class LocalJob implements Job {
     private volatile boolean outputComplete;
     private long initPid = -1;
     private long programPid = -1;
+    /** Counted down once the init and program pids are known, or known to be unknowable. */
+    private final CountDownLatch discovered = new CountDownLatch(1);
 
     /**
      * @param logDir the log folder of a detached job (null otherwise); for a detached tty job
@@ -62,7 +66,23 @@ final class LocalJob implements Job {
             outputComplete = true;
             exit.complete(code);
         });
-        discover();
+        // Off the start path: the job's output is pumped and its start reported meanwhile; what
+        // needs the pids (signals, stats) waits for this.
+        Thread.ofVirtual().name("gestalt-discover-" + spec.gpid()).start(() -> {
+            try {
+                discover();
+            } finally {
+                discovered.countDown();
+            }
+        });
+    }
+
+    private void awaitDiscovery() {
+        try {
+            discovered.await(DISCOVERY_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Pipe buffer for a job's stdout and stderr (the kernel's default is 64 KiB). */
@@ -109,7 +129,7 @@ final class LocalJob implements Job {
     /** Finds the init and the program below the wrapper; they appear moments after the spawn. */
     private void discover() {
         long deadline = System.currentTimeMillis() + DISCOVERY_MILLIS;
-        long fastUntil = System.currentTimeMillis() + 5;
+        long pauseNanos = 100_000;
         long init = privileged ? -1 : process.pid();
         while (System.currentTimeMillis() < deadline && process.isAlive()) {
             if (init < 0) {
@@ -127,12 +147,10 @@ final class LocalJob implements Job {
             }
             try {
                 // gestalt-exec forks the program within a fraction of a millisecond: look again
-                // soon (sub-millisecond sleeps are honoured since JDK 21), then back off.
-                if (System.currentTimeMillis() < fastUntil) {
-                    Thread.sleep(0, 100_000);
-                } else {
-                    Thread.sleep(1);
-                }
+                // soon (sub-millisecond sleeps are honoured since JDK 21), then back off to 1 ms,
+                // so that a burst of short jobs does not cost a wake-up every 0.1 ms each.
+                Thread.sleep(java.time.Duration.ofNanos(pauseNanos));
+                pauseNanos = Math.min(1_000_000, pauseNanos * 2);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -189,7 +207,13 @@ final class LocalJob implements Job {
     }
 
     @Override
-    public synchronized long pid() {
+    public long pid() {
+        awaitDiscovery();
+        return pidIfKnown();
+    }
+
+    @Override
+    public synchronized long pidIfKnown() {
         return programPid;
     }
 
@@ -230,7 +254,7 @@ final class LocalJob implements Job {
 
     @Override
     public void signal(int sig) {
-        long program = pid();
+        long program = pid(); // waits for discovery: a signal right after the start must not be lost
         long init;
         synchronized (this) {
             init = initPid;
