@@ -32,6 +32,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <grp.h>
 #include <limits.h>
 #include <sched.h>
@@ -42,6 +44,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -307,7 +310,8 @@ static void init(const struct options *o) {
     }
 }
 
-int main(int argc, char **argv) {
+/* One job, from the argv after the program name: what `gestalt-exec OPTIONS -- CMD` does. */
+static int run_job(int argc, char **argv) {
     struct options o;
     pid_t daemon = getppid();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
@@ -350,4 +354,274 @@ int main(int argc, char **argv) {
         }
     }
     return shell_status(status);
+}
+
+/* ---- spawn server: `gestalt-exec --server` ----
+ *
+ * The daemon starts one server and asks it for each job without a terminal, instead of spawning
+ * a process per job itself: the JVM spawns through an exec of its jspawnhelper, then of this
+ * program, ~1 ms of CPU per job on a small machine; the server forks itself and runs the job's
+ * options in the child, no exec until the user's program.
+ *
+ * Requests on stdin: a 4-byte big-endian length, then NUL-terminated fields:
+ *   "S" ID UMASK CWD ARGC ARG... ENVC ENV...   start a job (ARGs: the options, "--", the command)
+ *   "A" ID                                     the daemon has opened the job's pipes: close ours
+ * Replies on stdout, one line each:
+ *   S ID PID FD0 FD1 FD2   started; the daemon opens /proc/SERVER/fd/FDn (stdin's write end,
+ *                          stdout's and stderr's read ends), then acknowledges
+ *   F ID MESSAGE           could not start (no fork, no pipe)
+ *   X PID STATUS           a job ended (waitpid's raw status); always after its S line
+ * The server dies with the daemon's spawner thread (parent-death signal) and its jobs die with
+ * the server (theirs), as jobs spawned by the daemon itself do. At EOF on stdin it exits. */
+
+#include <poll.h>
+#include <sys/signalfd.h>
+
+extern char **environ;
+
+#define MAX_PENDING 4096
+
+static struct { long id; int fds[3]; } pending[MAX_PENDING];
+static int npending;
+
+static void reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void reply(const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t) n >= sizeof line) {
+        n = (int) sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    for (int off = 0; off < n;) {
+        ssize_t w = write(STDOUT_FILENO, line + off, (size_t) (n - off));
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            _exit(0); /* the daemon is gone */
+        }
+        off += (int) w;
+    }
+}
+
+/* The fields of one request; false when malformed. */
+static int fields(char *p, size_t len, char **out, int max, int *count) {
+    int n = 0;
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '\0') {
+            if (n == max) {
+                return 0;
+            }
+            out[n++] = p + start;
+            start = i + 1;
+        }
+    }
+    *count = n;
+    return start == len;
+}
+
+static void start_job(char **f, int nf) {
+    /* f: "S" ID UMASK CWD ARGC ARG... ENVC ENV... */
+    long id = atol(f[1]);
+    if (nf < 6) {
+        reply("F %ld malformed request\n", id);
+        return;
+    }
+    int argc = atoi(f[4]);
+    if (argc < 1 || 5 + argc >= nf) {
+        reply("F %ld malformed request\n", id);
+        return;
+    }
+    int envc = atoi(f[5 + argc]);
+    if (envc < 0 || 6 + argc + envc != nf) {
+        reply("F %ld malformed request\n", id);
+        return;
+    }
+    if (npending == MAX_PENDING) {
+        reply("F %ld too many unacknowledged starts\n", id);
+        return;
+    }
+    int in[2], out[2], err[2];
+    if (pipe2(in, O_CLOEXEC) < 0) {
+        reply("F %ld pipe: %s\n", id, strerror(errno));
+        return;
+    }
+    if (pipe2(out, O_CLOEXEC) < 0) {
+        reply("F %ld pipe: %s\n", id, strerror(errno));
+        close(in[0]), close(in[1]);
+        return;
+    }
+    if (pipe2(err, O_CLOEXEC) < 0) {
+        reply("F %ld pipe: %s\n", id, strerror(errno));
+        close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        reply("F %ld fork: %s\n", id, strerror(errno));
+        close(in[0]), close(in[1]), close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+        return;
+    }
+    if (pid == 0) {
+        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) {
+            _exit(FAILED);
+        }
+        if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
+            for (int fd = 3; fd < 1024; fd++) {
+                close(fd);
+            }
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGCHLD, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGQUIT, SIG_DFL);
+        umask((mode_t) strtol(f[2], NULL, 8));
+        if (chdir(f[3]) < 0) {
+            fprintf(stderr, "%s: %s: %s\n", me, f[3], strerror(errno));
+            _exit(FAILED);
+        }
+        /* argv: the program's name in place of the ARGC field, the ARGs, NULL in place of ENVC;
+           the environment ends with the NULL slot after the last field (see serve) */
+        char **argv = f + 4;
+        argv[0] = (char *) me;
+        argv[argc + 1] = NULL;
+        f[6 + argc + envc] = NULL;
+        environ = f + 6 + argc;
+        _exit(run_job(argc + 1, argv));
+    }
+    close(in[0]), close(out[1]), close(err[1]);
+    pending[npending].id = id;
+    pending[npending].fds[0] = in[1];
+    pending[npending].fds[1] = out[0];
+    pending[npending].fds[2] = err[0];
+    npending++;
+    reply("S %ld %d %d %d %d\n", id, (int) pid, in[1], out[0], err[0]);
+}
+
+static void acknowledge(long id) {
+    for (int i = 0; i < npending; i++) {
+        if (pending[i].id == id) {
+            close(pending[i].fds[0]), close(pending[i].fds[1]), close(pending[i].fds[2]);
+            pending[i] = pending[--npending];
+            return;
+        }
+    }
+}
+
+static int serve(void) {
+    pid_t daemon = getppid();
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+        die("PR_SET_PDEATHSIG");
+    }
+    if (getppid() != daemon) {
+        _exit(FAILED);
+    }
+    /* the daemon's signals are the daemon's: it ends this server by closing its stdin */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        die("signalfd");
+    }
+    size_t cap = 1 << 16, have = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        die("malloc");
+    }
+    for (;;) {
+        struct pollfd p[2] = {{STDIN_FILENO, POLLIN, 0}, {sfd, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            die("poll");
+        }
+        if (p[1].revents) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) > 0) {
+            }
+            int status;
+            pid_t pid;
+            while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+                reply("X %d %d\n", (int) pid, status);
+            }
+        }
+        if (p[0].revents) {
+            if (have == cap) {
+                cap *= 2;
+                buf = realloc(buf, cap);
+                if (!buf) {
+                    die("realloc");
+                }
+            }
+            ssize_t n = read(STDIN_FILENO, buf + have, cap - have);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                return 0; /* the daemon closed our input: its jobs die with us */
+            }
+            have += (size_t) n;
+            size_t off = 0;
+            while (have - off >= 4) {
+                unsigned char *h = (unsigned char *) buf + off;
+                size_t len = (size_t) h[0] << 24 | (size_t) h[1] << 16 | (size_t) h[2] << 8 | h[3];
+                if (len > (64u << 20)) {
+                    die("request too large");
+                }
+                if (have - off - 4 < len) {
+                    if (len + 4 > cap) {
+                        cap = len + 4;
+                        char *nb = realloc(buf, cap);
+                        if (!nb) {
+                            die("realloc");
+                        }
+                        buf = nb;
+                    }
+                    break;
+                }
+                char *req = buf + off + 4;
+                int max = 4 + (int) len; /* at most one field per byte, plus the NULL slot */
+                char **f = malloc(sizeof *f * (size_t) (max + 1));
+                int nf;
+                if (!f) {
+                    die("malloc");
+                }
+                if (len > 0 && fields(req, len, f, max, &nf) && nf >= 2) {
+                    if (strcmp(f[0], "S") == 0) {
+                        start_job(f, nf);
+                    } else if (strcmp(f[0], "A") == 0) {
+                        acknowledge(atol(f[1]));
+                    }
+                }
+                free(f);
+                off += 4 + len;
+            }
+            memmove(buf, buf + off, have - off);
+            have -= off;
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--server") == 0) {
+        return serve();
+    }
+    return run_job(argc, argv);
 }

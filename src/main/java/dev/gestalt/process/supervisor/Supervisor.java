@@ -41,6 +41,8 @@ public final class Supervisor implements AutoCloseable {
     /** gestalt-exec, which every job is started through. */
     private final Path helper;
     private final Spawner spawner = new Spawner();
+    /** Starts the jobs without a terminal or log files (most of them); null when disabled. */
+    private final SpawnServer spawnServer;
     private final Map<String, LocalJob> jobs = new ConcurrentHashMap<>();
     private final java.util.Set<String> starting = new java.util.HashSet<>();
     private final LoadSampler sampler;
@@ -64,6 +66,9 @@ public final class Supervisor implements AutoCloseable {
             throw new java.io.UncheckedIOException("cannot install the job launcher: " + e.getMessage(), e);
         }
         this.sampler = new LoadSampler(() -> List.copyOf(jobs.values()));
+        // -Dgestalt.spawn-server=false: every job through ProcessBuilder (to compare, or to rule it out)
+        this.spawnServer = Boolean.parseBoolean(System.getProperty("gestalt.spawn-server", "true"))
+            ? new SpawnServer(helper, spawner) : null;
     }
 
     /**
@@ -109,6 +114,11 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
+    /** The spawn server's pid, or -1 when none runs (for tests). */
+    long spawnServerPid() {
+        return spawnServer == null ? -1 : spawnServer.serverPid();
+    }
+
     private LocalJob spawn(LaunchSpec spec, List<String> chain, Path logDir) throws Exception {
         if (spec.tty()) {
             PtyProcess pty = spawner.spawn(spec.umask(), () -> {
@@ -124,6 +134,10 @@ public final class Supervisor implements AutoCloseable {
                 return p;
             });
             return new LocalJob(spec, pty, pty, privileged, logDir);
+        }
+        if (logDir == null && spawnServer != null) {
+            Process process = spawnServer.start(chain.subList(1, chain.size()), spec.env(), spec.cwd(), spec.umask());
+            return new LocalJob(spec, process, null, privileged, null);
         }
         ProcessBuilder pb = new ProcessBuilder(chain).directory(spec.cwd().toFile());
         pb.environment().clear();
@@ -204,6 +218,9 @@ public final class Supervisor implements AutoCloseable {
             }
         }
         sampler.close();
+        if (spawnServer != null) {
+            spawnServer.close();
+        }
         spawner.close();
     }
 }
