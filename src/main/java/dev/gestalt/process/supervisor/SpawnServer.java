@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -146,26 +147,47 @@ final class SpawnServer implements AutoCloseable {
         }
     }
 
-    /** One running server and the jobs it started. */
+    /**
+     * One running server and the jobs it started. One thread writes requests, another reads
+     * replies, and neither waits for the other: the reply reader must never block on the request
+     * pipe (it acknowledges starts), or a full pipe each way would stop both sides.
+     */
     private static final class Instance {
+        private static final byte[] END = new byte[0];
         private final Process process;
-        private final OutputStream requests;
+        private final LinkedBlockingQueue<byte[]> outbox = new LinkedBlockingQueue<>();
         private final Map<Long, CompletableFuture<Child>> pending = new ConcurrentHashMap<>();
         private final Map<Long, Child> children = new ConcurrentHashMap<>();
         private volatile boolean alive = true;
 
         Instance(Process process) {
             this.process = process;
-            this.requests = process.getOutputStream();
-            Thread.ofPlatform().daemon().name("gestalt-spawn-server-" + process.pid()).start(this::readReplies);
+            Thread.ofPlatform().daemon().name("gestalt-spawn-requests-" + process.pid()).start(this::writeRequests);
+            Thread.ofPlatform().daemon().name("gestalt-spawn-replies-" + process.pid()).start(this::readReplies);
         }
 
-        synchronized void send(byte[] request) throws IOException {
+        void send(byte[] request) throws IOException {
             if (!alive) {
                 throw new IOException("the spawn server ended");
             }
-            requests.write(request);
-            requests.flush();
+            outbox.add(request);
+        }
+
+        private void writeRequests() {
+            try (OutputStream out = process.getOutputStream()) {
+                while (true) {
+                    byte[] b = outbox.take();
+                    do {
+                        if (b == END) {
+                            return; // closing the pipe ends the server
+                        }
+                        out.write(b);
+                    } while ((b = outbox.poll()) != null);
+                    out.flush();
+                }
+            } catch (IOException | InterruptedException e) {
+                // the server is gone: the reply reader sees it end and fails what is pending
+            }
         }
 
         private void readReplies() {
@@ -272,12 +294,8 @@ final class SpawnServer implements AutoCloseable {
             children.clear();
         }
 
-        synchronized void close() {
-            try {
-                requests.close();
-            } catch (IOException ignored) {
-                // gone already
-            }
+        void close() {
+            outbox.add(END);
         }
     }
 

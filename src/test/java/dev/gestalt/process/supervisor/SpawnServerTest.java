@@ -69,6 +69,31 @@ class SpawnServerTest {
     }
 
     @Test
+    void requestsLargerThanThePipeFromManyThreadsAtOnce() throws Exception {
+        // 64 starts of 100 KB each (a single string may have 128 KiB at most: MAX_ARG_STRLEN) fill the request pipe (64 KiB) many times over while replies
+        // flow the other way: neither side may wait for the other
+        String big = "x".repeat(100_000);
+        var env = new java.util.HashMap<>(Specs.ENV);
+        env.put("BIG", big);
+        var pool = Executors.newFixedThreadPool(32);
+        try {
+            List<Future<String>> results = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                results.add(pool.submit(() -> {
+                    Job job = fixture.get().start(Specs.builder("sh", "-c", "echo ${#BIG}").env(env).build());
+                    String out = new String(job.stdout().readAllBytes(), StandardCharsets.UTF_8);
+                    return out.strip() + " " + exitOf(job);
+                }));
+            }
+            for (Future<String> r : results) {
+                assertEquals(big.length() + " 0", r.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void whenTheServerDiesItsJobsDieAndTheNextStartGetsANewServer() throws Exception {
         Job job = fixture.get().start(Specs.of("sleep", "347"));
         long program = job.pid();
