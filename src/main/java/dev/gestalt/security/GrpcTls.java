@@ -82,8 +82,9 @@ public final class GrpcTls {
     /** A channel builder for {@code target} (e.g. {@code "127.0.0.1:7100"}) with mutual TLS. */
     public static NettyChannelBuilder channelBuilder(String target, NodeCredentials creds)
             throws IOException, GeneralSecurityException {
+        // No retries, transparent ones included: a replayed exec stream would start its process twice.
         return NettyChannelBuilder.forTarget(target).negotiationType(NegotiationType.TLS).sslContext(clientContext(creds))
-            .flowControlWindow(FLOW_WINDOW);
+            .flowControlWindow(FLOW_WINDOW).disableRetry();
     }
 
     /** A server interceptor that puts the caller's {@link PeerIdentity} into {@link #PEER} for the call. */

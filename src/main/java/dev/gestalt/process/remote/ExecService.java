@@ -113,6 +113,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         private volatile String home = "";
         private volatile boolean broken;
         private volatile boolean exitSent;
+        private final java.util.concurrent.atomic.AtomicBoolean terminating = new java.util.concurrent.atomic.AtomicBoolean();
         /**
          * Input for the process, written by a thread of its own so that a process that does not
          * read never blocks the stream's callbacks; one message is requested ahead (at most two
@@ -262,7 +263,8 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         void streamBroken() {
             broken = true;
             Job j = job;
-            if (j == null || j.detached() || exitSent) {
+            // once: a cancelled stream calls here from its cancel handler and from onError
+            if (j == null || j.detached() || exitSent || !terminating.compareAndSet(false, true)) {
                 return;
             }
             LOG.info("stream of " + j.gpid() + " broke: terminating its process group");

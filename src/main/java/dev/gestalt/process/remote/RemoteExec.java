@@ -16,6 +16,8 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The home node's side of one remote process: one bidirectional stream to the
@@ -25,6 +27,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * process. {@link #stdin} blocks while the transport is not ready.
  */
 public final class RemoteExec {
+    private static final Logger LOG = Logger.getLogger(RemoteExec.class.getName());
 
     /** What the home node does with the process's output. Called from one thread at a time. */
     public interface Events {
@@ -142,6 +145,10 @@ public final class RemoteExec {
                 if (s.getCode() == Status.Code.CANCELLED) {
                     reason = "cancelled";
                 } else {
+                    if (s.getCode() != Status.Code.UNAVAILABLE) {
+                        // not a node going away: say what it was, for whoever reads the log
+                        LOG.log(Level.WARNING, "stream to " + node + " failed: " + s, t);
+                    }
                     GestaltException g = GestaltException.fromStatus(t, node);
                     code = g.exitCode();
                     reason = g.getMessage();
