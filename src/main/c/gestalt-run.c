@@ -535,7 +535,8 @@ static int open_std_fds(void) {
 
 int main(int argc, char **argv) {
     orig_argv = argv;
-    if (getenv("GESTALT_JVM_CLIENT")) {
+    const char *marker = getenv("GESTALT_JVM_CLIENT");
+    if (marker && *marker) {
         fputs("gestalt: gestalt-run was started with GESTALT_JVM_CLIENT set (a loop through the launcher?)\n", stderr);
         return FAILED;
     }

@@ -112,5 +112,8 @@ class NativeClientIT {
         var r = Procs.exec(30, "env", "GESTALT_JVM_CLIENT=1", client.toString(), "run", "--", "true");
         assertEquals(255, r.exitCode(), r.stderr());
         assertEquals(1, r.stderr().strip().lines().count(), r.stderr());
+        // set but empty is unset, for the launcher and the client alike
+        var empty = cli().withEnv("GESTALT_JVM_CLIENT", "").run("run", "-n", "node2", "--", "sh", "-c", "exit 5");
+        assertEquals(5, empty.exitCode(), empty::describe);
     }
 }

@@ -61,7 +61,13 @@ final class SpawnServer implements AutoCloseable {
         var pending = new CompletableFuture<Child>();
         server.pending.put(id, pending);
         try {
-            server.send(request(id, options, env, cwd, umask));
+            byte[] request;
+            try {
+                request = request(id, options, env, cwd, umask);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+            server.send(request);
             return pending.get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().getMessage(), e.getCause());
@@ -129,7 +135,10 @@ final class SpawnServer implements AutoCloseable {
     }
 
     private static void field(ByteArrayOutputStream out, String s) {
-        // a NUL cannot be passed to exec either: the field ends there, as the argument would
+        if (s.indexOf('\0') >= 0) {
+            // fields end at a NUL, and exec could not pass one either (ProcessBuilder refuses it too)
+            throw new IllegalArgumentException("invalid null character in command or environment");
+        }
         out.writeBytes(s.getBytes(StandardCharsets.UTF_8));
         out.write(0);
     }

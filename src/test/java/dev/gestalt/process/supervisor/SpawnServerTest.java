@@ -94,6 +94,14 @@ class SpawnServerTest {
     }
 
     @Test
+    void aNulInTheCommandIsRefusedNotSplit() {
+        LaunchException e = org.junit.jupiter.api.Assertions.assertThrows(LaunchException.class,
+                () -> fixture.get().start(Specs.of("echo", "a\0b")));
+        assertEquals(255, e.exitCode());
+        assertTrue(e.getMessage().contains("invalid null character"), e.getMessage());
+    }
+
+    @Test
     void whenTheServerDiesItsJobsDieAndTheNextStartGetsANewServer() throws Exception {
         Job job = fixture.get().start(Specs.of("sleep", "347"));
         long program = job.pid();
