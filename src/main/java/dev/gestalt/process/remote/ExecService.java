@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
 /**
@@ -113,7 +114,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         private volatile String home = "";
         private volatile boolean broken;
         private volatile boolean exitSent;
-        private final java.util.concurrent.atomic.AtomicBoolean terminating = new java.util.concurrent.atomic.AtomicBoolean();
+        private final AtomicBoolean terminating = new AtomicBoolean();
         /**
          * Input for the process, written by a thread of its own so that a process that does not
          * read never blocks the stream's callbacks; one message is requested ahead (at most two

@@ -8,7 +8,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -56,17 +55,17 @@ final class SpawnServer implements AutoCloseable {
      * {@code cwd} with exactly {@code env} and {@code umask}.
      */
     Process start(List<String> options, Map<String, String> env, Path cwd, int umask) throws IOException {
-        Instance server = instance();
         long id = ids.incrementAndGet();
-        var pending = new CompletableFuture<Child>();
+        byte[] request;
+        try {
+            request = request(id, options, env, cwd, umask);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        Instance server = instance();
+        var pending = new CompletableFuture<SpawnedProcess>();
         server.pending.put(id, pending);
         try {
-            byte[] request;
-            try {
-                request = request(id, options, env, cwd, umask);
-            } catch (IllegalArgumentException e) {
-                throw new IOException(e.getMessage(), e);
-            }
             server.send(request);
             return pending.get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
@@ -165,8 +164,8 @@ final class SpawnServer implements AutoCloseable {
         private static final byte[] END = new byte[0];
         private final Process process;
         private final LinkedBlockingQueue<byte[]> outbox = new LinkedBlockingQueue<>();
-        private final Map<Long, CompletableFuture<Child>> pending = new ConcurrentHashMap<>();
-        private final Map<Long, Child> children = new ConcurrentHashMap<>();
+        private final Map<Long, CompletableFuture<SpawnedProcess>> pending = new ConcurrentHashMap<>();
+        private final Map<Long, SpawnedProcess> children = new ConcurrentHashMap<>();
         private volatile boolean alive = true;
 
         Instance(Process process) {
@@ -228,7 +227,7 @@ final class SpawnServer implements AutoCloseable {
                     }
                 }
                 case "X" -> {
-                    Child c = children.remove(Long.parseLong(f[1]));
+                    SpawnedProcess c = children.remove(Long.parseLong(f[1]));
                     if (c != null) {
                         int status = Integer.parseInt(f[2]);
                         // as ProcessBuilder's Process: the code, or 128+N when killed by signal N
@@ -246,13 +245,13 @@ final class SpawnServer implements AutoCloseable {
          */
         private void started(long id, long pid, int in, int out, int err) {
             String fds = "/proc/" + process.pid() + "/fd/";
-            Child c = null;
+            SpawnedProcess c = null;
             FileOutputStream stdin = null;
             FileInputStream stdout = null;
             try {
                 stdin = new FileOutputStream(fds + in);
                 stdout = new FileInputStream(fds + out);
-                c = new Child(pid, stdin, stdout, new FileInputStream(fds + err));
+                c = new SpawnedProcess(pid, stdin, stdout, new FileInputStream(fds + err));
                 children.put(pid, c);
             } catch (IOException e) {
                 closeQuietly(stdin);
@@ -297,7 +296,7 @@ final class SpawnServer implements AutoCloseable {
             for (var p : pending.values()) {
                 p.completeExceptionally(new IOException("the spawn server ended"));
             }
-            for (Child c : children.values()) {
+            for (SpawnedProcess c : children.values()) {
                 c.exit.complete(128 + Signals.SIGKILL); // their parent-death signal
             }
             children.clear();
@@ -305,97 +304,6 @@ final class SpawnServer implements AutoCloseable {
 
         void close() {
             outbox.add(END);
-        }
-    }
-
-    /** A job started by the server, as the daemon holds it. */
-    static final class Child extends Process {
-        private final long pid;
-        private final OutputStream stdin;
-        private final InputStream stdout;
-        private final InputStream stderr;
-        final CompletableFuture<Integer> exit = new CompletableFuture<>();
-
-        Child(long pid, OutputStream stdin, InputStream stdout, InputStream stderr) {
-            this.pid = pid;
-            this.stdin = stdin;
-            this.stdout = stdout;
-            this.stderr = stderr;
-        }
-
-        @Override
-        public OutputStream getOutputStream() {
-            return stdin;
-        }
-
-        @Override
-        public InputStream getInputStream() {
-            return stdout;
-        }
-
-        @Override
-        public InputStream getErrorStream() {
-            return stderr;
-        }
-
-        @Override
-        public int waitFor() throws InterruptedException {
-            try {
-                return exit.get();
-            } catch (ExecutionException e) {
-                throw new IllegalStateException(e.getCause());
-            }
-        }
-
-        @Override
-        public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
-            try {
-                exit.get(timeout, unit);
-                return true;
-            } catch (TimeoutException e) {
-                return false;
-            } catch (ExecutionException e) {
-                throw new IllegalStateException(e.getCause());
-            }
-        }
-
-        @Override
-        public int exitValue() {
-            Integer code = exit.getNow(null);
-            if (code == null) {
-                throw new IllegalThreadStateException("process " + pid + " has not exited");
-            }
-            return code;
-        }
-
-        @Override
-        public void destroy() {
-            if (isAlive()) {
-                Posix.kill(pid, Signals.SIGTERM);
-            }
-        }
-
-        @Override
-        public Process destroyForcibly() {
-            if (isAlive()) {
-                Posix.kill(pid, Signals.SIGKILL);
-            }
-            return this;
-        }
-
-        @Override
-        public boolean isAlive() {
-            return !exit.isDone();
-        }
-
-        @Override
-        public long pid() {
-            return pid;
-        }
-
-        @Override
-        public CompletableFuture<Process> onExit() {
-            return exit.thenApply(code -> this);
         }
     }
 }
