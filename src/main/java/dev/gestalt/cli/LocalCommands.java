@@ -1,6 +1,8 @@
 package dev.gestalt.cli;
 
-import dev.gestalt.cluster.local.Demo;
+import dev.gestalt.command.CommandSpec;
+import dev.gestalt.command.ParsedArgs;
+
 import dev.gestalt.cluster.local.LocalCluster;
 import dev.gestalt.node.NodeMain;
 import dev.gestalt.admin.ClusterInit;

@@ -1,5 +1,12 @@
 package dev.gestalt.cli;
 
+import dev.gestalt.command.ArgParser;
+import dev.gestalt.command.CommandSpec;
+import dev.gestalt.command.Commands;
+import dev.gestalt.command.ParsedArgs;
+import dev.gestalt.command.UsageException;
+import dev.gestalt.command.Validation;
+
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
@@ -12,7 +19,7 @@ import java.util.Map;
  */
 public final class Main {
 
-    public static final String VERSION = "0.1.0";
+    public static final String VERSION = dev.gestalt.Version.VERSION;
 
     private Main() {}
 

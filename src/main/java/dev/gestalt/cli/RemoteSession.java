@@ -1,5 +1,8 @@
 package dev.gestalt.cli;
 
+import dev.gestalt.command.CommandSpec;
+import dev.gestalt.command.ParsedArgs;
+
 import dev.gestalt.os.Pipes;
 import dev.gestalt.os.Signals;
 import dev.gestalt.rpc.local.Frame;

@@ -1,12 +1,12 @@
 package dev.gestalt.cluster;
 
-import dev.gestalt.cli.ArgParser;
-import dev.gestalt.cli.Commands;
-import dev.gestalt.cli.Json;
-import dev.gestalt.cli.ParsedArgs;
-import dev.gestalt.cli.Sizes;
-import dev.gestalt.cli.Table;
-import dev.gestalt.cli.Validation;
+import dev.gestalt.command.ArgParser;
+import dev.gestalt.command.Commands;
+import dev.gestalt.format.Json;
+import dev.gestalt.command.ParsedArgs;
+import dev.gestalt.command.Sizes;
+import dev.gestalt.format.Table;
+import dev.gestalt.command.Validation;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package dev.gestalt.node;
 
-import dev.gestalt.cli.Main;
+import dev.gestalt.Version;
 import dev.gestalt.cluster.LoadReport;
 import dev.gestalt.cluster.Membership;
 import dev.gestalt.cluster.MembershipConfig;
@@ -121,7 +121,7 @@ public final class NodeDaemon implements AutoCloseable {
     private LoadReport loadReport(String rpcAddress) {
         LoadSample s = supervisor.load();
         MemInfo m = MemInfo.read();
-        return new LoadReport(config.name(), config.id(), rpcAddress, Main.VERSION,
+        return new LoadReport(config.name(), config.id(), rpcAddress, Version.VERSION,
             Runtime.getRuntime().availableProcessors(), s.load(), m.availableBytes(), m.totalBytes(),
             s.processes(), System.currentTimeMillis(), false);
     }

@@ -1,9 +1,9 @@
 package dev.gestalt.process;
 
-import dev.gestalt.cli.ArgParser;
-import dev.gestalt.cli.Commands;
-import dev.gestalt.cli.ParsedArgs;
-import dev.gestalt.cli.Validation;
+import dev.gestalt.command.ArgParser;
+import dev.gestalt.command.Commands;
+import dev.gestalt.command.ParsedArgs;
+import dev.gestalt.command.Validation;
 import dev.gestalt.process.remote.RemoteExec;
 import dev.gestalt.process.remote.Signaller;
 import dev.gestalt.rpc.local.ClientSession;

@@ -1,10 +1,10 @@
 package dev.gestalt.process;
 
 import com.google.protobuf.ByteString;
-import dev.gestalt.cli.ArgParser;
-import dev.gestalt.cli.Commands;
-import dev.gestalt.cli.ParsedArgs;
-import dev.gestalt.cli.Validation;
+import dev.gestalt.command.ArgParser;
+import dev.gestalt.command.Commands;
+import dev.gestalt.command.ParsedArgs;
+import dev.gestalt.command.Validation;
 import dev.gestalt.process.placement.Placement;
 import dev.gestalt.process.placement.PlacementRequest;
 import dev.gestalt.process.remote.RemoteExec;

@@ -1,10 +1,10 @@
 package dev.gestalt.process;
 
-import dev.gestalt.cli.ArgParser;
-import dev.gestalt.cli.Commands;
-import dev.gestalt.cli.ParsedArgs;
-import dev.gestalt.cli.UsageException;
-import dev.gestalt.cli.Validation;
+import dev.gestalt.command.ArgParser;
+import dev.gestalt.command.Commands;
+import dev.gestalt.command.ParsedArgs;
+import dev.gestalt.command.UsageException;
+import dev.gestalt.command.Validation;
 import dev.gestalt.os.Signals;
 import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;

@@ -1,11 +1,11 @@
 package dev.gestalt.process;
 
-import dev.gestalt.cli.ArgParser;
-import dev.gestalt.cli.Commands;
-import dev.gestalt.cli.ParsedArgs;
-import dev.gestalt.cli.Sizes;
-import dev.gestalt.cli.Table;
-import dev.gestalt.cli.Validation;
+import dev.gestalt.command.ArgParser;
+import dev.gestalt.command.Commands;
+import dev.gestalt.command.ParsedArgs;
+import dev.gestalt.command.Sizes;
+import dev.gestalt.format.Table;
+import dev.gestalt.command.Validation;
 import dev.gestalt.cluster.LoadEntry;
 import dev.gestalt.cluster.LoadReport;
 import dev.gestalt.cluster.NodesCommand;

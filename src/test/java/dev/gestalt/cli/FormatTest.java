@@ -1,5 +1,10 @@
 package dev.gestalt.cli;
 
+import dev.gestalt.command.Sizes;
+import dev.gestalt.command.UsageException;
+import dev.gestalt.format.Table;
+import dev.gestalt.format.Json;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 

@@ -1,7 +1,7 @@
 package dev.gestalt.cluster.local;
 
-import dev.gestalt.cli.Json;
-import dev.gestalt.cli.Table;
+import dev.gestalt.format.Json;
+import dev.gestalt.format.Table;
 import dev.gestalt.node.NodeConfig;
 import dev.gestalt.rpc.local.LocalClient;
 import dev.gestalt.security.ClusterCa;

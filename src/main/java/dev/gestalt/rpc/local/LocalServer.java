@@ -1,6 +1,6 @@
 package dev.gestalt.rpc.local;
 
-import dev.gestalt.cli.UsageException;
+import dev.gestalt.command.UsageException;
 import dev.gestalt.os.PeerCredentials;
 import dev.gestalt.rpc.GestaltException;
 import java.io.IOException;

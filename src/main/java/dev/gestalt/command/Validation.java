@@ -1,4 +1,4 @@
-package dev.gestalt.cli;
+package dev.gestalt.command;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package dev.gestalt.cli;
+package dev.gestalt.format;
 
 import java.util.List;
 import java.util.Map;

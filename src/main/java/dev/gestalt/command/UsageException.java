@@ -1,4 +1,4 @@
-package dev.gestalt.cli;
+package dev.gestalt.command;
 
 /** Bad command line: the CLI prints the message and a usage hint, and exits 2. */
 public final class UsageException extends Exception {

@@ -1,4 +1,5 @@
-package dev.gestalt.cli;
+package dev.gestalt.command;
+
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

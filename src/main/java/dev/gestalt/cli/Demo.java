@@ -1,6 +1,7 @@
-package dev.gestalt.cluster.local;
+package dev.gestalt.cli;
 
-import dev.gestalt.cli.Main;
+import dev.gestalt.cluster.local.LocalCluster;
+
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.HashMap;

@@ -1,4 +1,4 @@
-package dev.gestalt.cli;
+package dev.gestalt.command;
 
 /** Memory sizes as people type them: 512M, 2G, 1.5G, 4096 (bytes), K/M/G/T with optional iB. */
 public final class Sizes {
