@@ -85,7 +85,8 @@ public final class ClusterInit {
 
             [Service]
             ExecStart=/opt/gestalt/gestalt node --config /etc/gestalt/node.conf
-            KillMode=mixed
+            # the daemon ends its jobs when stopped; when it crashes, they live on under its keeper
+            KillMode=process
             TimeoutStopSec=15
             Restart=on-failure
             RuntimeDirectory=gestalt

@@ -107,44 +107,19 @@ class NativeClientIT {
     }
 
     @Test
-    void aKilledSpawnServerEndsItsJobsAndTheNodeStartsANewOne() throws Exception {
+    void aKilledKeeperEndsItsJobsAndTheNodeStartsANewOne() throws Exception {
         // what must survive: the node, the client's session (it ends with the job's status, no
         // hang), and every later start on that node; what must not: the job (no orphan)
         var run = cli().start("run", "-n", "node2", "--", "sh", "-c", "echo ready; exec sleep 348");
         Eventually.holds(Duration.ofSeconds(60), "the job runs", () -> run.stdoutSoFar().contains("ready") || !run.isAlive());
-        long node2 = cluster.pid(2);
-        long server = Eventually.value(Duration.ofSeconds(10), "node2's spawn server", () -> {
-            try (var all = Files.list(Path.of("/proc"))) {
-                return all.map(d -> d.getFileName().toString()).filter(n -> n.matches("\\d+"))
-                    .filter(n -> parentOf(n) == node2 && commandOf(n).contains("--server"))
-                    .map(Long::parseLong).findFirst().orElse(null);
-            } catch (java.io.IOException e) {
-                return null;
-            }
-        });
-        Procs.signal(server, "KILL");
+        long keeper = Eventually.value(Duration.ofSeconds(10), "node2's keeper", () ->
+            Procs.withCommandLine("--keeper " + cluster.dir().resolve("node2")).stream().findFirst().orElse(null));
+        Procs.signal(keeper, "KILL");
         var r = run.await(Duration.ofSeconds(60));
         assertEquals(137, r.exitCode(), r::describe);
         Eventually.holds(Duration.ofSeconds(30), "no sleep 348 left", () -> Procs.pgrep("^sleep 348$").isEmpty());
         var next = cli().run("run", "-n", "node2", "--", "sh", "-c", "exit 6");
         assertEquals(6, next.exitCode(), next::describe);
-    }
-
-    private static long parentOf(String pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", pid, "stat"));
-            return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
-        } catch (java.io.IOException | RuntimeException e) {
-            return -1;
-        }
-    }
-
-    private static String commandOf(String pid) {
-        try {
-            return new String(Files.readAllBytes(Path.of("/proc", pid, "cmdline"))).replace('\0', ' ');
-        } catch (java.io.IOException e) {
-            return "";
-        }
     }
 
     @Test

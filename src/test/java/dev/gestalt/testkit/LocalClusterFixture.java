@@ -260,6 +260,10 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
                 // no pid file: never started
             }
         }
+        // a keeper whose daemon was killed and not restarted holds its jobs still: SIGTERM ends them
+        for (long keeper : Procs.withCommandLine("--keeper " + dir())) {
+            Procs.signal(keeper, "TERM");
+        }
         keepLogs();
         deleteTree(home);
     }

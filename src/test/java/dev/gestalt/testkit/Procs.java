@@ -72,4 +72,28 @@ public final class Procs {
         }
         return pids;
     }
+
+    /** Pids of the processes whose command line (arguments joined by spaces) contains {@code text}. */
+    public static List<Long> withCommandLine(String text) {
+        List<Long> pids = new ArrayList<>();
+        try (var all = java.nio.file.Files.list(java.nio.file.Path.of("/proc"))) {
+            for (var dir : (Iterable<java.nio.file.Path>) all::iterator) {
+                String name = dir.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    byte[] raw = java.nio.file.Files.readAllBytes(dir.resolve("cmdline"));
+                    if (new String(raw, StandardCharsets.UTF_8).replace('\0', ' ').contains(text)) {
+                        pids.add(Long.parseLong(name));
+                    }
+                } catch (IOException e) {
+                    // gone meanwhile
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return pids;
+    }
 }

@@ -3,7 +3,6 @@ package dev.gestalt.process.remote;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.gestalt.os.Limit;
-import dev.gestalt.os.Signals;
 import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchException;
 import dev.gestalt.process.supervisor.LaunchSpec;
@@ -32,7 +31,9 @@ import java.util.logging.Logger;
  * asks for and streams its stdio with gRPC flow control in both directions
  * (a process that does not read stdin slows the sender; a client that does
  * not read stdout slows the process). A stream that breaks before the exit
- * status was sent terminates the process group, unless it was detached.
+ * status was sent hangs the process up, as a dropped ssh session does: SIGHUP
+ * to its group, and if it survives that it goes on detached, its further
+ * output in its log files ({@link Job#hangUp()}).
  */
 public final class ExecService extends ExecGrpc.ExecImplBase {
 
@@ -83,13 +84,18 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
 
     /**
      * An attached job is forgotten when it ends (its client got the code); a
-     * detached one an hour later, so that ps, wait and logs still see it.
+     * detached one (or one hung up, detached by then) an hour later, so that
+     * ps, wait and logs still see it.
      */
     private void forgetWhenDone(Job j) {
-        var later = j.detached()
-            ? java.util.concurrent.CompletableFuture.delayedExecutor(DETACHED_RETENTION_MINUTES, TimeUnit.MINUTES)
-            : (java.util.concurrent.Executor) Runnable::run;
-        j.exit().whenCompleteAsync((code, t) -> supervisor.remove(j.gpid()), later);
+        j.exit().whenComplete((code, t) -> {
+            if (j.detached()) {
+                java.util.concurrent.CompletableFuture.delayedExecutor(DETACHED_RETENTION_MINUTES, TimeUnit.MINUTES)
+                    .execute(() -> supervisor.remove(j.gpid()));
+            } else {
+                supervisor.remove(j.gpid());
+            }
+        });
     }
 
     /** Membership says these home nodes are gone: end their processes as if their streams broke. */
@@ -164,7 +170,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                     j.exit().whenComplete((c, t) -> stdin.add(STDIN_STOP));
                 }
                 sender.send(ExecOut.newBuilder().setStarted(Started.newBuilder()
-                    .setGpid(spec.getGpid()).setNode(nodeName).setPid(j.pidIfKnown())).build());
+                    .setGpid(spec.getGpid()).setNode(nodeName).setPid(j.pid())).build());
                 if (broken) {
                     streamBroken();
                     return;
@@ -260,7 +266,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
             }
         }
 
-        /** The home node or its client is gone. */
+        /** The home node or its client is gone: the job is hung up (see the class comment). */
         void streamBroken() {
             broken = true;
             Job j = job;
@@ -268,14 +274,8 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
             if (j == null || j.detached() || exitSent || !terminating.compareAndSet(false, true)) {
                 return;
             }
-            LOG.info("stream of " + j.gpid() + " broke: terminating its process group");
-            j.signal(Signals.SIGHUP);
-            j.signal(Signals.SIGCONT);
-            j.exit().orTimeout(3, TimeUnit.SECONDS).whenComplete((c, t) -> {
-                if (t != null) {
-                    j.signal(Signals.SIGKILL);
-                }
-            });
+            LOG.info("stream of " + j.gpid() + " broke: hanging it up (SIGHUP; if it lives on, it is detached)");
+            j.hangUp();
         }
 
         @Override

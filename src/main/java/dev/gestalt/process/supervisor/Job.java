@@ -5,8 +5,9 @@ import java.io.OutputStream;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A job started by the {@link Supervisor}: one user program (and whatever it starts) under the
- * launch wrappers.
+ * A job of this node, as the rest of the code sees it: one user program (and whatever it starts)
+ * under its init, started and held by the node's keeper (see {@link Supervisor}); or one that
+ * has ended and is still on record.
  */
 public interface Job {
     /** The global process id it was started with. */
@@ -16,13 +17,12 @@ public interface Job {
     LaunchSpec spec();
 
     /**
-     * The host pid of the user's program (PID 2 of its namespace; not of the wrappers), or -1
-     * when the program ended before the supervisor could see it. Right after the start this
-     * waits (briefly) until the supervisor has seen it.
+     * The host pid of the user's program (PID 2 of its namespace; not of its init), or -1 when
+     * the program ended before the keeper could see it.
      */
     long pid();
 
-    /** {@link #pid()} without waiting: -1 also while the supervisor has not seen the program yet. */
+    /** {@link #pid()}: known from the start. */
     default long pidIfKnown() {
         return pid();
     }
@@ -55,10 +55,18 @@ public interface Job {
     InputStream stderr();
 
     /**
-     * Sends a signal to the job's process group, through the job's init where it forwards it. SIGKILL
-     * kills the program's group directly, which ends the init and with it the whole namespace.
+     * Sends a signal to the job's process group, through the job's init (see src/main/c/job.c): the
+     * init is the keeper's child and the program the init's, so no signal can reach a recycled
+     * pid. SIGKILL ends every process of the job.
      */
     void signal(int sig);
+
+    /**
+     * The job's client is gone: the job gets SIGHUP, as after a dropped ssh session, and if it
+     * survives that it goes on as a detached job (its further output to its log files). Nothing
+     * for a detached or ended job.
+     */
+    void hangUp();
 
     /** Sets the terminal's size (tty jobs; the program gets SIGWINCH); ignored otherwise. */
     void resize(int cols, int rows);

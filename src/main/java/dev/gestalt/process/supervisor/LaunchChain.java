@@ -3,51 +3,37 @@ package dev.gestalt.process.supervisor;
 import dev.gestalt.os.Limit;
 import dev.gestalt.os.Posix;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.StringJoiner;
 
 /**
- * Builds the command line that starts a job under {@code gestalt-exec} (see the package
- * description and {@code src/main/c/gestalt-exec.c}).
+ * The options that tell the keeper how to start a job (gestalt-exec's, see
+ * src/main/c/gestalt-exec.c), then {@code --} and the command.
  *
- * <p>Privileged (daemon is root): own PID namespace, new session, uid switch. Unprivileged: the
- * daemon can only run jobs as itself, so the namespace and the uid switch are left out; a
- * tty job then keeps the session pty4j made for it (no new session).
+ * <p>Privileged (daemon is root): own PID namespace, and the caller's ids. Unprivileged: the
+ * daemon can only run jobs as itself, so the namespace and the change of ids are left out.
+ * Every limit of the spec is set (they are the caller's, as the kernel reported them); one above
+ * what the keeper may give (a hard limit above its own, without CAP_SYS_RESOURCE) is lowered to it.
  */
 final class LaunchChain {
 
     private LaunchChain() {}
 
-    /**
-     * @param helper     the {@code gestalt-exec} binary
-     * @param spec       the job
-     * @param command    argv to exec after the wrapper (argv[0] already resolved if needed)
-     * @param privileged whether the daemon runs as root
-     * @param hardLimits the daemon's own limits, indexed by resource: requests are capped to
-     *                   their hard values (raising a hard limit needs CAP_SYS_RESOURCE)
-     */
-    static List<String> build(Path helper, LaunchSpec spec, List<String> command, boolean privileged,
-                              List<Limit> hardLimits) {
+    static List<String> build(LaunchSpec spec, boolean privileged) {
         List<String> c = new ArrayList<>();
-        c.add(helper.toString());
-        if (spec.tty()) {
-            c.addAll(List.of("-w", spec.rows() + "," + spec.cols()));
-        }
         if (privileged) {
             c.add("-p");
-            c.add(spec.tty() ? "-c" : "-s");
-        } else if (!spec.tty()) {
-            c.add("-s");
         }
+        if (spec.tty()) {
+            c.addAll(List.of("-t", spec.rows() + "," + spec.cols()));
+        }
+        if (spec.detached()) {
+            c.add("-d");
+        }
+        c.addAll(List.of("-m", Integer.toOctalString(spec.umask()), "-C", spec.cwd().toString()));
         for (Limit l : spec.limits()) {
-            Limit own = hardLimits.get(l.resource());
-            long hard = cap(l.hard(), own.hard());
-            long soft = cap(l.soft(), hard);
-            if (soft != own.soft() || hard != own.hard()) {
-                c.addAll(List.of("-r", l.resource() + "=" + soft + ":" + hard)); // only what differs from what the job inherits
-            }
+            c.addAll(List.of("-r", l.resource() + "=" + l.soft() + ":" + l.hard()));
         }
         if (privileged && !sameIdentity(spec)) {
             StringJoiner g = new StringJoiner(",");
@@ -61,7 +47,7 @@ final class LaunchChain {
             }
         }
         c.add("--");
-        c.addAll(command);
+        c.addAll(spec.argv());
         return c;
     }
 
@@ -93,15 +79,5 @@ final class LaunchChain {
             // unknown: always switch
         }
         return null;
-    }
-
-    private static long cap(long value, long max) {
-        if (max == Limit.INFINITY) {
-            return value;
-        }
-        if (value == Limit.INFINITY) {
-            return max;
-        }
-        return Math.min(value, max);
     }
 }

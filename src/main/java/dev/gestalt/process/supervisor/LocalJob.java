@@ -1,90 +1,28 @@
 package dev.gestalt.process.supervisor;
 
-import com.pty4j.PtyProcess;
-import com.pty4j.WinSize;
 import dev.gestalt.os.Pipes;
-import dev.gestalt.os.Posix;
-import dev.gestalt.os.Signals;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.Files;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
-/** A running (or ended) job: the spawned wrapper and the streams to it. */
+/**
+ * A job the node's keeper holds, as the daemon sees it: the keeper's descriptors for its stdio
+ * (opened through /proc, see {@link Keeper#fd}), its pids, and its end as the keeper reports it.
+ * Signals, window sizes and the hang-up go through the keeper; nothing here signals a pid.
+ *
+ * <p>A job is attached (its stdio streamed to a client) or detached (its output in log files).
+ * An attached job becomes detached when its client goes ({@link #hangUp()}), and every job the
+ * daemon re-adopts after a restart is detached: its client went with the old daemon.
+ */
 final class LocalJob implements Job {
-    /** Signals the init does not forward (it cannot catch them, or treats them as its own fault), as tini. */
-    private static final Set<Integer> NOT_FORWARDED = Set.of(4, 5, 6, 7, 8, 9, 11, 17, 19, 21, 22, 31);
-    private static final long DISCOVERY_MILLIS = 10_000;
-
-    private final LaunchSpec spec;
-    private final Process process;
-    private final PtyProcess pty;
-    private final boolean privileged;
-    private final LogReader logs;
-    private final CompletableFuture<Integer> exit = new CompletableFuture<>();
-    private final OutputStream stdin;
-    private volatile boolean outputComplete;
-    private long initPid = -1;
-    private long programPid = -1;
-    /** Counted down once the init and program pids are known, or known to be unknowable. */
-    private final CountDownLatch discovered = new CountDownLatch(1);
-
-    /**
-     * @param logDir the log folder of a detached job (null otherwise); for a detached tty job
-     *               the terminal's output is copied there by a thread of this job
-     */
-    LocalJob(LaunchSpec spec, Process process, PtyProcess pty, boolean privileged, Path logDir) {
-        this.spec = spec;
-        this.process = process;
-        this.pty = pty;
-        this.privileged = privileged;
-        this.logs = logDir == null ? null : new LogReader(logDir, () -> outputComplete);
-        this.stdin = spec.detached() && pty == null ? failingStdin() : new FlushingOutputStream(process.getOutputStream());
-        Thread drainer = null;
-        if (logDir != null && pty != null) {
-            drainer = Thread.ofPlatform().daemon(true).name("gestalt-log-" + spec.gpid())
-                    .start(() -> drain(pty.getInputStream(), logs.path(LogStream.STDOUT)));
-        }
-        Thread copying = drainer;
-        Thread.ofVirtual().name("gestalt-wait-" + spec.gpid()).start(() -> {
-            int code = waitForExit();
-            if (copying != null) {
-                try {
-                    copying.join();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            outputComplete = true;
-            exit.complete(code);
-        });
-        // Off the start path: the job's output is pumped and its start reported meanwhile; what
-        // needs the pids (signals, stats) waits for this.
-        Thread.ofVirtual().name("gestalt-discover-" + spec.gpid()).start(() -> {
-            try {
-                discover();
-            } finally {
-                discovered.countDown();
-            }
-        });
-    }
-
-    private void awaitDiscovery() {
-        try {
-            discovered.await(DISCOVERY_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     /** Pipe buffer for a job's stdout and stderr (the kernel's default is 64 KiB). */
     static final int PIPE_SIZE = 1 << 20;
     /**
@@ -94,106 +32,57 @@ final class LocalJob implements Job {
      */
     static final int STDIN_PIPE_SIZE = 256 * 1024;
 
-    private final java.util.concurrent.atomic.AtomicBoolean bulk = new java.util.concurrent.atomic.AtomicBoolean();
+    private final LaunchSpec spec;
+    private final Keeper keeper;
+    private final long root;
+    private final long program;
+    private final Path logDir;
+    private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    private final AtomicBoolean bulk = new AtomicBoolean();
+    private final AtomicBoolean hungUp = new AtomicBoolean();
+    /** The daemon's ends of the job's stdio; null when it has none (closed, or detached). */
+    private volatile FileChannel in;
+    private volatile FileChannel out;
+    private volatile FileChannel err;
+    private volatile boolean detached;
+    private final LogReader logs;
 
     /**
-     * Bigger pipes to and from the job: when the daemon's reader falls behind, each read(2) takes
-     * up to a pipe's worth, and each message carries as much, so fewer messages per byte; stdin
-     * takes a whole message. Only once bulk data is seen: an unprivileged daemon's pipes count
-     * against its user's pipe quota (fs/pipe-user-pages-soft), beyond which the kernel gives that
-     * user's new pipes a minimal buffer; many small jobs must not use it up.
+     * @param stdin  the keeper's descriptor for the job's input (-1: none), and likewise
+     * @param stdout for its output and
+     * @param stderr its error output
      */
-    @Override
-    public void bulkIo() {
-        if (pty != null || logs != null || !bulk.compareAndSet(false, true)) {
-            return;
-        }
-        long pid = process.pid();
-        Pipes.resize(pid, 1, PIPE_SIZE);
-        Pipes.resize(pid, 2, PIPE_SIZE);
-        Pipes.resize(pid, 0, STDIN_PIPE_SIZE);
-    }
-
-    private int waitForExit() {
-        while (true) {
-            try {
-                int code = process.waitFor();
-                // pty4j reports a death by signal N as -N (ProcessBuilder: 128+N already)
-                return code < 0 ? 128 - code : code;
-            } catch (InterruptedException e) {
-                // keep waiting: the exit status must be collected
-            }
-        }
-    }
-
-    /** Finds the init and the program below the wrapper; they appear moments after the spawn. */
-    private void discover() {
-        long deadline = System.currentTimeMillis() + DISCOVERY_MILLIS;
-        long pauseNanos = 100_000;
-        long init = privileged ? -1 : process.pid();
-        while (System.currentTimeMillis() < deadline && process.isAlive()) {
-            if (init < 0) {
-                init = first(ProcTable.children(process.pid()));
-            }
-            if (init > 0) {
-                long program = first(ProcTable.children(init));
-                if (program > 0) {
-                    synchronized (this) {
-                        initPid = init;
-                        programPid = program;
-                    }
-                    return;
-                }
-            }
-            try {
-                // gestalt-exec forks the program within a fraction of a millisecond: look again
-                // soon (sub-millisecond sleeps are honoured since JDK 21), then back off to 1 ms,
-                // so that a burst of short jobs does not cost a wake-up every 0.1 ms each.
-                Thread.sleep(java.time.Duration.ofNanos(pauseNanos));
-                pauseNanos = Math.min(1_000_000, pauseNanos * 2);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-        synchronized (this) {
-            initPid = init;
-        }
-    }
-
-    private static long first(List<Long> pids) {
-        return pids.isEmpty() ? -1 : pids.getFirst();
-    }
-
-    private static void drain(InputStream in, Path file) {
-        try (in; OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-            byte[] buf = new byte[16384];
-            int n;
-            while ((n = in.read(buf)) >= 0) {
-                out.write(buf, 0, n);
-                out.flush();
-            }
+    LocalJob(LaunchSpec spec, Keeper keeper, long root, long program, boolean detached, Path logDir,
+             int stdin, int stdout, int stderr) throws IOException {
+        this.spec = spec;
+        this.keeper = keeper;
+        this.root = root;
+        this.program = program;
+        this.logDir = logDir;
+        this.detached = detached;
+        this.logs = new LogReader(logDir, exit::isDone);
+        try {
+            in = stdin < 0 ? null : FileChannel.open(keeper.fd(stdin), StandardOpenOption.WRITE);
+            out = stdout < 0 ? null : FileChannel.open(keeper.fd(stdout), StandardOpenOption.READ);
+            err = stderr < 0 ? null : FileChannel.open(keeper.fd(stderr), StandardOpenOption.READ);
         } catch (IOException e) {
-            // the terminal closed (EIO after the last process left it): the log is complete
+            closeStreams(false);
+            throw e;
         }
     }
 
-    private static OutputStream failingStdin() {
-        return new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                throw new IOException("a detached job's stdin is /dev/null");
-            }
-        };
+    /** The keeper says the job ended (and its output is in its logs). */
+    void ended(int code) {
+        exit.complete(code);
     }
 
-    /** The wrappers' root process (what the JVM spawned). */
+    /** The wrappers' root process: the job's init, the keeper's child. */
     long rootPid() {
-        return process.pid();
+        return root;
     }
 
     boolean isAlive() {
-        return process.isAlive();
+        return !exit.isDone();
     }
 
     @Override
@@ -208,110 +97,137 @@ final class LocalJob implements Job {
 
     @Override
     public long pid() {
-        awaitDiscovery();
-        return pidIfKnown();
+        return program;
     }
 
+    /**
+     * Bigger pipes to and from the job: when the daemon's reader falls behind, each read(2) takes
+     * up to a pipe's worth, and each message carries as much, so fewer messages per byte; stdin
+     * takes a whole message. Only once bulk data is seen: an unprivileged daemon's pipes count
+     * against its user's pipe quota (fs/pipe-user-pages-soft), beyond which the kernel gives that
+     * user's new pipes a minimal buffer; many small jobs must not use it up.
+     */
     @Override
-    public synchronized long pidIfKnown() {
-        return programPid;
+    public void bulkIo() {
+        if (spec.tty() || detached || !bulk.compareAndSet(false, true)) {
+            return;
+        }
+        Pipes.resize(root, 1, PIPE_SIZE);
+        Pipes.resize(root, 2, PIPE_SIZE);
+        Pipes.resize(root, 0, STDIN_PIPE_SIZE);
     }
 
     @Override
     public OutputStream stdin() {
-        return stdin;
+        FileChannel c = in;
+        if (c == null) {
+            return new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    throw new IOException("job " + gpid() + " has no input: "
+                        + (detached ? "it is detached" : "its input was closed"));
+                }
+            };
+        }
+        return new java.io.FilterOutputStream(Channels.newOutputStream(c)) {
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                out.write(b, off, len); // as it is: no byte at a time
+            }
+
+            @Override
+            public void close() {
+                closeStdin(); // the keeper's copy of the pipe closes too: the job reads EOF
+            }
+        };
     }
 
     @Override
     public void closeStdin() {
+        FileChannel c = in;
+        if (c == null) {
+            return;
+        }
         try {
-            if (pty != null) {
-                stdin.write(4); // VEOF at the start of a line ends the input of a cooked terminal
-                stdin.flush();
-            } else {
-                stdin.close();
+            if (spec.tty()) {
+                // VEOF at the start of a line ends the input of a cooked terminal
+                c.write(java.nio.ByteBuffer.wrap(new byte[] {4}));
+                return;
             }
+            in = null;
+            c.close();
         } catch (IOException e) {
             // the program is gone or stopped reading: its input is closed already
         }
+        keeper.endInput(gpid());
     }
 
     @Override
     public InputStream stdout() {
-        if (logs != null) {
+        FileChannel c = out;
+        if (detached || c == null) {
             return logs.follow(LogStream.STDOUT, 0);
         }
-        return pty != null ? pty.getInputStream() : process.getInputStream();
+        return Channels.newInputStream(c);
     }
 
     @Override
     public InputStream stderr() {
-        if (logs != null) {
+        FileChannel c = err;
+        if (detached) {
             return logs.follow(LogStream.STDERR, 0);
         }
-        return pty != null ? InputStream.nullInputStream() : process.getErrorStream();
+        return c == null ? InputStream.nullInputStream() : Channels.newInputStream(c);
     }
 
     @Override
     public void signal(int sig) {
-        long program = pid(); // waits for discovery: a signal right after the start must not be lost
-        long init;
-        synchronized (this) {
-            init = initPid;
+        if (!exit.isDone()) {
+            keeper.signal(gpid(), sig);
         }
-        if (!process.isAlive()) {
-            return;
-        }
-        if (sig == Signals.SIGKILL) {
-            kill(program, init);
-        } else if (program > 0) {
-            // Straight to the program's group, as the init would: right after the spawn the init may
-            // forward to a group its child has not formed yet (ESRCH), and the signal would be lost.
-            if (!Posix.killpg(program, sig)) {
-                Posix.kill(program, sig);
-            }
-        } else if (!NOT_FORWARDED.contains(sig) && init > 0) {
-            Posix.kill(init, sig);
-        }
-    }
-
-    /**
-     * Kills the program's group. With a PID namespace that ends the init, and the kernel then kills
-     * every process left in the namespace. Without one (unprivileged daemon) every descendant of
-     * the init is killed too, from a list taken before the first kill (once the program is dead its
-     * orphans move away from the init). If the chain is still up a moment later, its root is killed.
-     */
-    private void kill(long program, long init) {
-        List<ProcTable.Stat> tree = privileged || init <= 0 ? List.of() : ProcTable.read().tree(init);
-        if (program > 0) {
-            Posix.killpg(program, Signals.SIGKILL);
-            Posix.kill(program, Signals.SIGKILL);
-        }
-        for (ProcTable.Stat s : tree) {
-            if (s.pid() != init) {
-                Posix.kill(s.pid(), Signals.SIGKILL);
-            }
-        }
-        if (program <= 0) {
-            process.destroyForcibly();
-            return;
-        }
-        Thread.ofVirtual().start(() -> {
-            try {
-                if (!process.waitFor(2, java.util.concurrent.TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
     }
 
     @Override
     public void resize(int cols, int rows) {
-        if (pty != null && process.isAlive()) {
-            pty.setWinSize(new WinSize(cols, rows));
+        if (spec.tty() && !exit.isDone()) {
+            keeper.resize(gpid(), rows, cols);
         }
+    }
+
+    /**
+     * The job's client is gone: SIGHUP, as after a dropped ssh session, and if the job survives
+     * that it goes on detached (the keeper copies its further output to its log files). The
+     * daemon's own ends are closed first, which ends whatever still reads or writes them.
+     */
+    @Override
+    public void hangUp() {
+        if (detached || exit.isDone() || !hungUp.compareAndSet(false, true)) {
+            return;
+        }
+        detached = true;
+        closeStreams(spec.tty()); // a terminal's input stays: attach types into it
+        keeper.hangUp(gpid());
+    }
+
+    private void closeStreams(boolean keepInput) {
+        for (FileChannel c : keepInput ? new FileChannel[] {out, err} : new FileChannel[] {in, out, err}) {
+            if (c != null) {
+                try {
+                    c.close(); // wakes a thread blocked reading it (AsynchronousCloseException)
+                } catch (IOException e) {
+                    // closing anyway
+                }
+            }
+        }
+        if (!keepInput) {
+            in = null;
+        }
+        out = err = null;
+    }
+
+    /** The daemon lets go of the job (it stops, or lost the keeper): its descriptors close. */
+    void release() {
+        closeStreams(false);
     }
 
     @Override
@@ -321,9 +237,8 @@ final class LocalJob implements Job {
 
     @Override
     public ProcSnapshot stats() {
-        long program = pid();
         ProcTable table = ProcTable.read();
-        List<ProcTable.Stat> tree = program > 0 ? table.tree(program) : List.of();
+        List<ProcTable.Stat> tree = program > 0 && !exit.isDone() ? table.tree(program) : List.of();
         if (tree.isEmpty()) {
             // ended: state X as ps(1) names a dead process
             return new ProcSnapshot(program, spec.user(), 'X', 0, 0, 0, java.time.Instant.EPOCH,
@@ -334,14 +249,19 @@ final class LocalJob implements Job {
 
     @Override
     public boolean detached() {
-        return spec.detached();
+        return detached;
     }
 
     @Override
     public LogReader logs() {
-        if (logs == null) {
+        if (!detached) {
             throw new IllegalStateException("job " + gpid() + " is not detached");
         }
         return logs;
+    }
+
+    /** The job's log folder (whether or not it has logs yet). */
+    Path logDir() {
+        return logDir;
     }
 }

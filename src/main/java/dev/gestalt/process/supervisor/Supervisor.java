@@ -1,55 +1,56 @@
 package dev.gestalt.process.supervisor;
 
-import com.pty4j.PtyProcess;
-import com.pty4j.PtyProcessBuilder;
-import com.pty4j.WinSize;
-import dev.gestalt.os.Limit;
 import dev.gestalt.os.Posix;
-import dev.gestalt.os.ProcessContext;
-import dev.gestalt.os.Signals;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
 
 /**
- * Starts and holds the local processes of a node (see the package description for the launch
- * chain).
+ * The local processes of a node: starts them through the node's keeper and holds what the
+ * daemon knows of them (see the package description).
  *
  * <p>As root, jobs run as the uid, gid and groups of their {@link LaunchSpec}, each in its own
  * PID namespace. As any other user the daemon can only run jobs as itself: the ids of the spec
  * are then ignored and there is no PID namespace.
  *
- * <p>No job outlives the daemon: each one's wrapper chain gets SIGKILL when the daemon's
- * spawning thread ends, so also when the daemon is killed with SIGKILL; {@link #close()} kills
- * every job, detached ones included (their logs stay in the state folder). Jobs stay listed
- * after they end until {@link #remove(String)}.
+ * <p>Jobs outlive the daemon: they are the keeper's children, and a daemon that starts finds the
+ * keeper of its state folder still running and re-adopts its jobs (those that were attached are
+ * detached by then). Only a deliberate stop, {@link #close()}, ends them: the keeper sends
+ * SIGTERM, then SIGKILL, and exits. Every job is on record ({@link JobJournal}); ended jobs stay
+ * listed until {@link #remove(String)}.
  */
 public final class Supervisor implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Supervisor.class.getName());
+    private static final long STOP_MILLIS = 8000;
+
     private final Path stateDir;
     private final boolean privileged;
-    private final List<Limit> daemonLimits;
-    /** gestalt-exec, which every job is started through. */
+    /** gestalt-exec, which the keeper is. */
     private final Path helper;
-    private final Spawner spawner = new Spawner();
-    /** Starts the jobs without a terminal or log files (most of them); null when disabled. */
-    private final SpawnServer spawnServer;
-    private final Map<String, LocalJob> jobs = new ConcurrentHashMap<>();
-    private final java.util.Set<String> starting = new java.util.HashSet<>();
+    private final JobJournal journal;
+    private final Map<String, Job> jobs = new ConcurrentHashMap<>();
+    private final Set<String> starting = new HashSet<>();
+    /** Ends the keeper reported before the job's start returned (a job that ends at once). */
+    private final Map<String, Integer> earlyEnds = new HashMap<>();
+    private boolean adopting;
     private final LoadSampler sampler;
+    private volatile Keeper keeper;
     private volatile boolean closed;
 
     /**
-     * @param stateDir where the logs of detached jobs go: {@code stateDir/logs/GPID/{stdout,stderr}}
+     * @param stateDir the node's state folder: the keeper's socket ({@code keeper/}), the logs of
+     *                 detached jobs ({@code logs/GPID/{stdout,stderr}}), the job records ({@code jobs/})
      */
     public Supervisor(Path stateDir) {
         this(stateDir, Posix.geteuid() == 0);
@@ -57,18 +58,172 @@ public final class Supervisor implements AutoCloseable {
 
     /** With the privileged chain or not; tests use this to run the unprivileged chain as root. */
     Supervisor(Path stateDir, boolean privileged) {
-        this.stateDir = stateDir;
+        this.stateDir = stateDir.toAbsolutePath();
         this.privileged = privileged;
-        this.daemonLimits = ProcessContext.limits();
         try {
             this.helper = ExecHelper.install(stateDir);
+            this.journal = new JobJournal(this.stateDir);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot install the job launcher: " + e.getMessage(), e);
+            throw new java.io.UncheckedIOException("cannot prepare " + stateDir + ": " + e.getMessage(), e);
         }
-        this.sampler = new LoadSampler(() -> List.copyOf(jobs.values()));
-        // -Dgestalt.spawn-server=false: every job through ProcessBuilder (to compare, or to rule it out)
-        this.spawnServer = Boolean.parseBoolean(System.getProperty("gestalt.spawn-server", "true"))
-            ? new SpawnServer(helper, spawner) : null;
+        this.sampler = new LoadSampler(this::running);
+        try {
+            keeper();
+        } catch (LaunchException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    private List<LocalJob> running() {
+        List<LocalJob> out = new ArrayList<>();
+        for (Job j : jobs.values()) {
+            if (j instanceof LocalJob l) {
+                out.add(l);
+            }
+        }
+        return out;
+    }
+
+    /** The keeper, connected (and started, and its jobs adopted) when there is none. */
+    private synchronized Keeper keeper() throws LaunchException {
+        Keeper k = keeper;
+        if (k != null && k.isOpen()) {
+            return k;
+        }
+        if (closed) {
+            throw new LaunchException(255, "supervisor is closed");
+        }
+        try {
+            Keeper[] self = new Keeper[1];
+            k = Keeper.open(helper, stateDir, new Keeper.Listener() {
+                @Override
+                public void ended(String gpid, int code) {
+                    onEnd(gpid, code, self[0]);
+                }
+
+                @Override
+                public void lost() {
+                    Thread.ofVirtual().start(Supervisor.this::keeperLost);
+                }
+            });
+            self[0] = k;
+            adopt(k);
+            keeper = k;
+            return k;
+        } catch (IOException e) {
+            throw new LaunchException(255, "cannot reach the node's keeper: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Takes over the jobs a keeper holds: those still running are re-adopted (detached: their
+     * clients went with the daemon before), those that ended meanwhile are recorded. A job on
+     * record as running that the keeper does not hold died with a keeper that was killed.
+     */
+    private void adopt(Keeper k) throws IOException {
+        synchronized (earlyEnds) {
+            adopting = true; // ends reported meanwhile wait until the jobs are in the table
+        }
+        Set<String> held = new HashSet<>();
+        int[] running = new int[1];
+        try {
+            running[0] = adopt(k, held);
+        } finally {
+            Map<String, Integer> ends;
+            synchronized (earlyEnds) {
+                adopting = false;
+                ends = new HashMap<>(earlyEnds);
+                earlyEnds.clear();
+            }
+            ends.forEach((gpid, code) -> onEnd(gpid, code, k));
+        }
+        if (!held.isEmpty()) {
+            LOG.info("re-adopted " + running[0] + " running jobs from the keeper (pid " + k.pid() + "); "
+                + (held.size() - running[0]) + " ended meanwhile");
+        }
+    }
+
+    private int adopt(Keeper k, Set<String> held) throws IOException {
+        int running = 0;
+        for (Keeper.Held h : k.list()) {
+            held.add(h.gpid());
+            JobJournal.Entry e = journal.get(h.gpid());
+            if (e == null) {
+                LOG.warning("the keeper holds " + h.gpid() + ", which has no record: adopted as uid " + h.uid());
+            }
+            LaunchSpec spec = e != null ? EndedJob.specOf(e)
+                : new LaunchSpec(h.gpid(), List.of("?"), Map.of(), Path.of("/"), h.uid(), h.gid(), new int[0],
+                    Integer.toString(h.uid()), 022, List.of(), h.tty(), 0, 0, true);
+            if (!h.running()) {
+                onEnd(h.gpid(), h.code(), k);
+                continue;
+            }
+            running++;
+            journal.hungUp(h.gpid());
+            LocalJob adopted = new LocalJob(spec, k, h.root(), h.program(), true, logDir(h.gpid()), h.stdin(), -1, -1);
+            if (jobs.put(h.gpid(), adopted) instanceof LocalJob before) {
+                adopted.exit().thenAccept(before::ended); // whoever waits on the object from before the loss
+            }
+        }
+        for (JobJournal.Entry e : journal.entries()) {
+            if (!e.ended() && !held.contains(e.gpid())) {
+                LOG.warning("job " + e.gpid() + " ended with the node's keeper (killed): recorded as killed");
+                onEnd(e.gpid(), 128 + 9, null); // their parent-death signal
+            }
+        }
+        return running;
+    }
+
+    /** The connection to the keeper ended: re-adopt if it still runs; else its jobs died with it. */
+    private void keeperLost() {
+        if (closed) {
+            return;
+        }
+        synchronized (this) {
+            Keeper lost = keeper;
+            keeper = null;
+            boolean alive = lost != null && ProcTable.stat(lost.pid()).map(s -> s.state() != 'Z' && s.state() != 'X').orElse(false);
+            for (LocalJob j : running()) {
+                j.release();
+                if (!alive && j.isAlive()) {
+                    onEnd(j.gpid(), 128 + 9, null); // their parent-death signal
+                }
+            }
+            if (alive) {
+                LOG.warning("lost the connection to the node's keeper (pid " + lost.pid() + "): connecting again");
+                try {
+                    keeper();
+                } catch (LaunchException e) {
+                    LOG.warning("cannot connect to the node's keeper again: " + e.getMessage());
+                }
+            } else {
+                LOG.warning("the node's keeper died: its jobs died with it; the next start starts a new keeper");
+            }
+        }
+    }
+
+    /** A job ended: recorded, its waiters told, and the keeper ({@code from}, null: gone) may forget it. */
+    private void onEnd(String gpid, int code, Keeper from) {
+        Job j;
+        synchronized (earlyEnds) {
+            j = jobs.get(gpid);
+            if (adopting || (j == null && starting.contains(gpid))) {
+                earlyEnds.put(gpid, code);
+                return;
+            }
+        }
+        journal.ended(gpid, System.currentTimeMillis(), code);
+        if (j instanceof LocalJob l) {
+            l.ended(code);
+        } else if (j == null) {
+            JobJournal.Entry e = journal.get(gpid);
+            if (e != null) {
+                jobs.put(gpid, new EndedJob(e, logDir(gpid)));
+            }
+        }
+        if (from != null) {
+            from.forget(gpid);
+        }
     }
 
     /**
@@ -76,95 +231,63 @@ public final class Supervisor implements AutoCloseable {
      *
      * @throws LaunchException with bash's status and message when the command or working
      *                         directory is unusable (see {@link LaunchException}), 255 when the
-     *                         wrappers cannot be spawned or the gpid is taken
+     *                         keeper cannot start it or the gpid is taken
      */
     public Job start(LaunchSpec spec) throws LaunchException {
         if (closed) {
             throw new LaunchException(255, "supervisor is closed");
         }
-        int uid = privileged ? spec.uid() : Posix.geteuid();
-        int gid = privileged ? spec.gid() : Posix.getegid();
-        int[] groups = privileged ? spec.groups() : new int[0];
-        CommandResolver.checkDirectory(spec.cwd(), uid, gid, groups);
-        Path program = CommandResolver.resolve(spec.argv().getFirst(), spec.env(), spec.cwd(), uid, gid, groups);
-        List<String> command = new ArrayList<>(spec.argv());
-        if (!spec.env().containsKey("PATH") && !command.getFirst().contains("/")) {
-            command.set(0, program.toString()); // execvp's own default PATH differs from bash's
-        }
-        List<String> chain = LaunchChain.build(helper, spec, command, privileged, daemonLimits);
-        synchronized (jobs) {
+        LaunchSpec own = privileged ? spec : new LaunchSpec(spec.gpid(), spec.argv(), spec.env(), spec.cwd(),
+            Posix.geteuid(), Posix.getegid(), new int[0], spec.user(), spec.umask(), spec.limits(), spec.tty(),
+            spec.cols(), spec.rows(), spec.detached());
+        synchronized (earlyEnds) {
             if (jobs.containsKey(spec.gpid()) || !starting.add(spec.gpid())) {
                 throw new LaunchException(255, "gpid " + spec.gpid() + " is in use");
             }
         }
         try {
-            Path logDir = spec.detached() ? createLogDir(spec.gpid()) : null;
+            Keeper k = keeper();
+            journal.started(spec, System.currentTimeMillis());
+            Keeper.Started s;
+            try {
+                s = k.start(spec.gpid(), LaunchChain.build(own, privileged), spec.env());
+            } catch (LaunchException e) {
+                journal.ended(spec.gpid(), System.currentTimeMillis(), e.exitCode());
+                throw e;
+            }
             LocalJob job;
             try {
-                job = spawn(spec, chain, logDir);
-            } catch (Exception e) {
-                throw new LaunchException(255, "cannot start " + spec.argv().getFirst() + ": " + e.getMessage(), e);
+                job = new LocalJob(spec, k, s.root(), s.program(), spec.detached(), logDir(spec.gpid()),
+                    s.stdin(), s.stdout(), s.stderr());
+            } catch (IOException e) {
+                k.signal(spec.gpid(), 9);
+                throw new LaunchException(255, "cannot open the stdio of " + spec.gpid() + ": " + e.getMessage(), e);
             }
-            jobs.put(spec.gpid(), job);
+            Integer early;
+            synchronized (earlyEnds) {
+                jobs.put(spec.gpid(), job);
+                early = earlyEnds.remove(spec.gpid());
+            }
+            if (early != null) {
+                onEnd(spec.gpid(), early, k);
+            }
             return job;
         } finally {
-            synchronized (jobs) {
+            synchronized (earlyEnds) {
                 starting.remove(spec.gpid());
+                earlyEnds.remove(spec.gpid());
             }
         }
     }
 
-    /** The spawn server's pid, or -1 when none runs (for tests). */
-    long spawnServerPid() {
-        return spawnServer == null ? -1 : spawnServer.serverPid();
+    private Path logDir(String gpid) {
+        return stateDir.resolve("logs").resolve(gpid);
     }
 
-    private LocalJob spawn(LaunchSpec spec, List<String> chain, Path logDir) throws Exception {
-        if (spec.tty()) {
-            PtyProcess pty = spawner.spawn(spec.umask(), () -> {
-                PtyProcess p = new PtyProcessBuilder(chain.toArray(String[]::new))
-                        .setEnvironment(spec.env())
-                        .setDirectory(spec.cwd().toString())
-                        .setInitialColumns(spec.cols())
-                        .setInitialRows(spec.rows())
-                        .setRedirectErrorStream(true)
-                        .setConsole(false)
-                        .start();
-                p.setWinSize(new WinSize(spec.cols(), spec.rows())); // the first size may read 0x0
-                return p;
-            });
-            return new LocalJob(spec, pty, pty, privileged, logDir);
-        }
-        if (logDir == null && spawnServer != null) {
-            Process process = spawnServer.start(chain.subList(1, chain.size()), spec.env(), spec.cwd(), spec.umask());
-            return new LocalJob(spec, process, null, privileged, null);
-        }
-        ProcessBuilder pb = new ProcessBuilder(chain).directory(spec.cwd().toFile());
-        pb.environment().clear();
-        pb.environment().putAll(spec.env());
-        if (logDir != null) {
-            pb.redirectInput(new File("/dev/null"))
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve(LogStream.STDOUT.fileName()).toFile()))
-                    .redirectError(ProcessBuilder.Redirect.appendTo(logDir.resolve(LogStream.STDERR.fileName()).toFile()));
-        }
-        Process process = spawner.spawn(spec.umask(), pb::start);
-        return new LocalJob(spec, process, null, privileged, logDir);
-    }
-
-    private Path createLogDir(String gpid) throws LaunchException {
-        Path dir = stateDir.resolve("logs").resolve(gpid);
-        try {
-            Files.createDirectories(dir);
-            for (LogStream s : LogStream.values()) {
-                Path f = dir.resolve(s.fileName());
-                if (!Files.exists(f)) {
-                    Files.createFile(f);
-                }
-            }
-            return dir;
-        } catch (IOException e) {
-            throw new LaunchException(255, "cannot create the log folder " + dir + ": " + e.getMessage(), e);
-        }
+    /** The keeper's pid, or -1 when none is connected (for tests). */
+    long keeperPid() {
+        Keeper k = keeper;
+        return k == null || !k.isOpen() ? -1 : k.pid();
     }
 
     /** The job of a gpid, running or ended but not removed. */
@@ -179,8 +302,8 @@ public final class Supervisor implements AutoCloseable {
 
     /** Forgets an ended job; a running one is kept (and not returned). */
     public Optional<Job> remove(String gpid) {
-        LocalJob job = jobs.get(gpid);
-        if (job == null || job.isAlive() || !job.exit().isDone()) {
+        Job job = jobs.get(gpid);
+        if (job == null || !job.exit().isDone()) {
             return Optional.empty();
         }
         jobs.remove(gpid, job);
@@ -202,25 +325,47 @@ public final class Supervisor implements AutoCloseable {
         return out;
     }
 
-    /** Kills every job (detached ones too), waits a little for them, stops the threads. */
+    /**
+     * A deliberate stop: every job ends (SIGTERM, SIGKILL two seconds later), detached ones too,
+     * which are named in the log first; the keeper exits.
+     */
     @Override
     public void close() {
         closed = true;
-        for (LocalJob job : jobs.values()) {
-            job.signal(Signals.SIGKILL);
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        for (LocalJob job : jobs.values()) {
-            try {
-                job.exit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (Exception e) {
-                // still going: ending the spawner thread below sends it SIGKILL (parent death)
+        List<String> detached = new ArrayList<>();
+        for (LocalJob j : running()) {
+            if (j.detached() && j.isAlive()) {
+                detached.add(j.gpid() + " (" + String.join(" ", j.spec().argv()) + ")");
             }
         }
-        sampler.close();
-        if (spawnServer != null) {
-            spawnServer.close();
+        if (!detached.isEmpty()) {
+            LOG.info("stopping: ending " + detached.size() + " detached jobs: " + String.join(", ", detached));
         }
-        spawner.close();
+        Keeper k = keeper;
+        if (k != null) {
+            k.stop(STOP_MILLIS);
+        }
+        for (LocalJob j : running()) {
+            j.release();
+        }
+        sampler.close();
+        journal.close();
+    }
+
+    /**
+     * Lets go of the keeper without stopping it, as a daemon that dies would: the jobs run on,
+     * and the next supervisor of this state folder re-adopts them (for tests).
+     */
+    void abandon() {
+        closed = true;
+        Keeper k = keeper;
+        if (k != null) {
+            k.close();
+        }
+        for (LocalJob j : running()) {
+            j.release();
+        }
+        sampler.close();
+        journal.close();
     }
 }

@@ -1,18 +1,19 @@
 /**
  * The supervisor: starts and holds the local processes of a node.
  *
- * <p>Every job starts through {@code gestalt-exec} (src/main/c/gestalt-exec.c, one static
- * binary in the jar), chosen so that it can later be checkpointed and migrated with CRIU:
- * <pre>
- * gestalt-exec [-w ROWS,COLS] -p -s|-c [-r RES=SOFT:HARD]... [-G GROUPS -g GID -u UID [-i]] -- CMD ARGS
- * </pre>
- * It sets the parent-death signal, makes a PID namespace whose PID 1 is a minimal init (new
- * session, reaps, forwards signals to the program's group, as {@code tini -s -g} does) and
- * runs the program as PID 2 with the caller's limits and identity: what {@code setpriv
- * --pdeathsig}, {@code unshare --pid --fork --kill-child}, {@code setsid}, {@code tini},
- * {@code prlimit} and {@code setpriv --reuid} did in six execs, in one (1.3 ms instead of 4.7).
- * Exit codes are the shell's (N, or 128+N when killed by signal N). Processes are spawned from
- * one long-lived platform thread, so that the parent-death signal only fires when the daemon dies.
- * {@link dev.gestalt.process.supervisor.Supervisor} is the entry point.
+ * <p>Every job is started by the node's keeper ({@code gestalt-exec --keeper}, src/main/c: one
+ * small static program, copied out of the jar by {@link dev.gestalt.process.supervisor.ExecHelper}),
+ * a process apart from the daemon that is the parent of every job's init, records their ends,
+ * and outlives the daemon ({@link dev.gestalt.process.supervisor.Keeper} is the daemon's side of
+ * it). A job is an init and below it the program (src/main/c/job.c): the init has a PID
+ * namespace of its own (as root), a session, the caller's limits and ids; it forwards signals
+ * to the program's group and reaps; the program enters its working directory and finds its
+ * command as the caller, and execs it with exactly the caller's environment — the shape
+ * checkpointing with CRIU needs. Exit codes are the shell's (N, or 128+N when killed by signal N).
+ *
+ * <p>{@link dev.gestalt.process.supervisor.Supervisor} is the entry point;
+ * {@link dev.gestalt.process.supervisor.Job} is what the rest of the code sees of a job;
+ * {@link dev.gestalt.process.supervisor.JobJournal} keeps the record that lets a restarted daemon
+ * re-adopt its jobs.
  */
 package dev.gestalt.process.supervisor;

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** gestalt-exec itself: installed once per binary, refuses bad usage with 255 and one line, reaps what it adopts. */
+/** gestalt-exec itself, in the foreground: installed once per binary, refuses bad usage with 255 and one line, reaps what it adopts. */
 class ExecHelperTest {
     @TempDir
     static Path state;
@@ -44,7 +44,8 @@ class ExecHelperTest {
     @Test
     void badUsageIs255WithOneLineAndAUsage() throws Exception {
         for (String[] bad : List.of(new String[] {"-x", "--", "true"}, new String[] {"-r", "99=1:1", "--", "true"},
-                new String[] {"-u", "5", "--", "true"}, new String[] {"-s"}, new String[] {"-w", "24x80", "--", "true"})) {
+                new String[] {"-u", "5", "--", "true"}, new String[] {"-p"}, new String[] {"-t", "24x80", "--", "true"},
+                new String[] {"-d", "--", "true"}, new String[] {"-C", "relative", "--", "true"}, new String[] {"--keeper"})) {
             Result r = run(bad);
             assertEquals(255, r.code(), String.join(" ", bad));
             assertTrue(r.err().startsWith("gestalt-exec: "), r.err());
@@ -54,17 +55,19 @@ class ExecHelperTest {
 
     @Test
     void runsTheProgramWithLimitsAndReturnsItsStatus() throws Exception {
-        Result r = run("-s", "-r", "7=100:200", "--", "sh", "-c", "ulimit -n; ulimit -Hn; exit 9");
+        Result r = run("-r", "7=100:200", "--", "sh", "-c", "ulimit -n; ulimit -Hn; exit 9");
         assertEquals(9, r.code(), r.err());
         assertEquals("100\n200\n", r.out());
-        assertEquals(127, run("-s", "--", "/nonexistent/prog").code());
+        Result missing = run("--", "/nonexistent/prog");
+        assertEquals(127, missing.code());
+        assertEquals("gestalt-exec: /nonexistent/prog: No such file or directory\n", missing.err());
     }
 
     @Test
     void orphansOfTheProgramAreReapedNotLeftAsZombies() throws Exception {
         // Without -p the wrapper is a child subreaper: a background sleep whose parent (a subshell)
         // ended at once is re-parented to it and must be reaped when it ends, while the program runs on.
-        Result r = run("-s", "--", "sh", "-c", "p=$( (sleep 0.3 >/dev/null 2>&1 & echo $!) ); echo $PPID $(cut -d' ' -f4 /proc/$p/stat);"
+        Result r = run("--", "sh", "-c", "p=$( (sleep 0.3 >/dev/null 2>&1 & echo $!) ); echo $PPID $(cut -d' ' -f4 /proc/$p/stat);"
                 + " sleep 1; if [ -e /proc/$p ]; then cut -d' ' -f3 /proc/$p/stat; else echo gone; fi; exit 4");
         assertEquals(4, r.code(), r.err());
         List<String> lines = r.out().lines().toList();

@@ -1,0 +1,547 @@
+/*
+ * A job's first two processes: its init and its program.
+ *
+ *   init     (the keeper's child; PID 1 of its own namespace with -p)
+ *     - a new session; a terminal (-t) as its controlling terminal
+ *     - its own working directory is /
+ *     - the job's umask and resource limits, then the caller's groups, gid and uid (-G -g -u):
+ *       from here on nothing runs with more privilege than the caller has; -i clears the
+ *       inheritable and ambient capabilities
+ *     - parent-death signal SIGKILL: a job dies with its keeper (a PID 1 takes its namespace)
+ *     - without -p: a child subreaper, so the job's orphans are reaped here
+ *     - forks the program; forwards every signal it receives to the program's process group,
+ *       and what the keeper queues to it (keeper_signal(), the signal in its value: any signal,
+ *       SIGKILL and SIGSTOP included; SIGKILL ends every process of the job); reaps every
+ *       child; exits when the program ends, with its status as a shell gives it
+ *   program  (PID 2 of the namespace)
+ *     - its own process group, in the terminal's foreground if it has one
+ *     - every signal at its default action and none blocked (as a login gives)
+ *     - enters the working directory, as the caller: "cd: DIR: REASON", exit 1, as bash
+ *     - finds the command in the PATH of the job's environment (bash's search and messages:
+ *       127 "NAME: command not found", 126 "NAME: Permission denied" or "Is a directory")
+ *     - execve with exactly the job's environment: nothing before it reads that environment
+ *
+ * Why an init in front of the program, in a PID namespace: see CRIU-NOTES (a job must be its
+ * namespace's init and a session leader to be checkpointed; the user's program must not be PID 1).
+ * Signals reach a job only through its init, which is the keeper's child: the keeper never
+ * signals a pid it has reaped, and the init never one it has reaped, so no signal can reach a
+ * recycled pid.
+ */
+#define _GNU_SOURCE
+#include "job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* capget/capset's structures (<linux/capability.h>), spelled out: the file also builds against
+   musl, whose sysroot has no kernel headers */
+#define CAPABILITY_VERSION_3 0x20080522
+struct cap_header { uint32_t version; int pid; };
+struct cap_data { uint32_t effective, permitted, inheritable; };
+
+/* bash's PATH when the environment has none */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+int keeper_signal(void) {
+    return SIGRTMIN + 3;
+}
+
+int shell_status(int status) {
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* ---- options ---- */
+
+static int number(const char *s, long min, long max, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int limit_value(const char *s, rlim_t *out) {
+    if (strcmp(s, "-1") == 0) {
+        *out = RLIM_INFINITY;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || *s == '-') {
+        return -1;
+    }
+    *out = (rlim_t) v;
+    return 0;
+}
+
+#define REFUSE(...) do { snprintf(why, whylen, __VA_ARGS__); return -1; } while (0)
+
+static int parse_limit(const char *v, struct job_spec *s, char *why, size_t whylen) {
+    char spec[128];
+    if (s->nlimits == MAX_LIMITS) {
+        REFUSE("too many limits");
+    }
+    if (strlen(v) >= sizeof spec) {
+        REFUSE("bad limit");
+    }
+    strcpy(spec, v);
+    char *eq = strchr(spec, '='), *colon = eq ? strchr(eq, ':') : NULL;
+    long res;
+    if (!eq || !colon) {
+        REFUSE("-r takes RES=SOFT:HARD");
+    }
+    *eq = *colon = 0;
+    if (number(spec, 0, RLIM_NLIMITS - 1, &res) < 0) {
+        REFUSE("bad resource");
+    }
+    s->limits[s->nlimits].resource = (int) res;
+    if (limit_value(eq + 1, &s->limits[s->nlimits].value.rlim_cur) < 0
+            || limit_value(colon + 1, &s->limits[s->nlimits].value.rlim_max) < 0) {
+        REFUSE("bad limit value");
+    }
+    s->nlimits++;
+    return 0;
+}
+
+static int parse_groups(const char *v, struct job_spec *s, char *why, size_t whylen) {
+    s->ngroups = 0;
+    if (strcmp(v, "-") == 0) {
+        return 0;
+    }
+    for (const char *p = v; *p;) {
+        char item[16];
+        size_t n = strcspn(p, ",");
+        long g;
+        if (n == 0 || n >= sizeof item || s->ngroups == MAX_GROUPS) {
+            REFUSE("bad group list");
+        }
+        memcpy(item, p, n);
+        item[n] = 0;
+        if (number(item, 0, INT_MAX, &g) < 0) {
+            REFUSE("bad group");
+        }
+        s->groups[s->ngroups++] = (gid_t) g;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+int job_parse(int n, char **args, struct job_spec *s, char *why, size_t whylen) {
+    memset(s, 0, sizeof *s);
+    s->ngroups = -1;
+    s->umask = 022;
+    long uid = -1, gid = -1, v;
+    int i = 0;
+    for (; i < n && strcmp(args[i], "--") != 0; i++) {
+        const char *a = args[i];
+        const char *val = i + 1 < n ? args[i + 1] : NULL;
+        if (strcmp(a, "-p") == 0) {
+            s->pidns = 1;
+            continue;
+        }
+        if (strcmp(a, "-d") == 0) {
+            s->detached = 1;
+            continue;
+        }
+        if (strcmp(a, "-i") == 0) {
+            s->clear_caps = 1;
+            continue;
+        }
+        if (!strchr("trGgumC", a[0] == '-' && a[1] && !a[2] ? a[1] : '?')) {
+            REFUSE("unknown option %s", a);
+        }
+        if (val == NULL) {
+            REFUSE("option %s needs a value", a);
+        }
+        i++;
+        switch (a[1]) {
+        case 't': {
+            const char *comma = strchr(val, ',');
+            char rows[16];
+            size_t len = comma ? (size_t) (comma - val) : 0;
+            long r, c;
+            if (!comma || len == 0 || len >= sizeof rows) {
+                REFUSE("-t takes ROWS,COLS");
+            }
+            memcpy(rows, val, len);
+            rows[len] = 0;
+            if (number(rows, 0, 65535, &r) < 0 || number(comma + 1, 0, 65535, &c) < 0) {
+                REFUSE("-t takes ROWS,COLS");
+            }
+            s->tty = 1;
+            s->rows = (int) r;
+            s->cols = (int) c;
+            break;
+        }
+        case 'r':
+            if (parse_limit(val, s, why, whylen) < 0) {
+                return -1;
+            }
+            break;
+        case 'G':
+            if (parse_groups(val, s, why, whylen) < 0) {
+                return -1;
+            }
+            s->switch_ids = 1;
+            break;
+        case 'g':
+        case 'u':
+            if (number(val, 0, INT_MAX, &v) < 0) {
+                REFUSE("bad %s", a[1] == 'u' ? "uid" : "gid");
+            }
+            *(a[1] == 'u' ? &uid : &gid) = v;
+            s->switch_ids = 1;
+            break;
+        case 'm': {
+            char *end;
+            errno = 0;
+            unsigned long m = strtoul(val, &end, 8);
+            if (errno || end == val || *end || m > 0777) {
+                REFUSE("bad umask");
+            }
+            s->umask = (mode_t) m;
+            break;
+        }
+        case 'C':
+            if (*val != '/') {
+                REFUSE("-C takes an absolute path");
+            }
+            s->cwd = val;
+            break;
+        }
+    }
+    if (i >= n - 1) {
+        REFUSE("no command");
+    }
+    if (s->switch_ids && (uid < 0 || gid < 0 || s->ngroups < 0)) {
+        REFUSE("-u, -g and -G go together");
+    }
+    s->uid = (uid_t) uid;
+    s->gid = (gid_t) gid;
+    s->argv = args + i + 1;
+    return 0;
+}
+
+/* ---- starting ---- */
+
+pid_t job_fork(const struct job_spec *s) {
+    if (!s->pidns) {
+        return fork();
+    }
+    /* A fork into a new PID namespace: the child is its PID 1. (unshare would move every later
+       child of the keeper there too.) The keeper is single-threaded, so a raw clone is a fork. */
+    return (pid_t) syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+}
+
+/* A failure to start: "CODE MESSAGE" to the report pipe, and exit with CODE. */
+static void refuse(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+static void refuse(int code, const char *fmt, ...) {
+    char line[PATH_MAX + 256];
+    int n = snprintf(line, sizeof line, "%d ", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - (size_t) n, fmt, ap);
+    va_end(ap);
+    ssize_t ignored = write(REPORT_FD, line, strlen(line));
+    (void) ignored;
+    _exit(code);
+}
+
+/* Every signal at its default action, through the raw system call: libc's sigaction refuses the
+   signals it reserves, and an ignored signal is inherited across exec (the keeper ignores some). */
+static void default_signals(void) {
+    struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; } dfl = {SIG_DFL, 0, NULL, 0};
+    for (int s = 1; s <= 64; s++) {
+        if (s != SIGKILL && s != SIGSTOP) {
+            syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof dfl.mask);
+        }
+    }
+}
+
+static void unblock_all(void) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Whether path names a regular file this process may execute (it runs as the caller by now). */
+static int executable(const char *path, int *exists) {
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+        return 0;
+    }
+    *exists = 1;
+    return access(path, X_OK) == 0;
+}
+
+static void exec_failed(const char *name, int err) __attribute__((noreturn));
+static void exec_failed(const char *name, int err) {
+    refuse(err == ENOENT ? 127 : 126, "%s: %s", name, strerror(err));
+}
+
+/* bash's command search: a name with a slash as it is; else the first executable regular file in
+   PATH; else the first one found that is not executable (Permission denied); else not found. */
+static void exec_command(const struct job_spec *s) {
+    const char *name = s->argv[0];
+    if (strchr(name, '/')) {
+        struct stat st;
+        if (stat(name, &st) == 0 && S_ISDIR(st.st_mode)) {
+            refuse(126, "%s: Is a directory", name);
+        }
+        execve(name, s->argv, s->envp);
+        exec_failed(name, errno);
+    }
+    const char *path = DEFAULT_PATH;
+    for (char **e = s->envp; *e; e++) {
+        if (strncmp(*e, "PATH=", 5) == 0) {
+            path = *e + 5;
+        }
+    }
+    char candidate[PATH_MAX], forbidden[PATH_MAX] = "";
+    size_t namelen = strlen(name);
+    for (const char *dir = path; *name && dir;) {
+        const char *colon = strchr(dir, ':');
+        size_t len = colon ? (size_t) (colon - dir) : strlen(dir);
+        if (len == 0) {
+            dir = ".", len = 1; /* an empty entry is the working directory */
+        }
+        if (len + 1 + namelen < sizeof candidate) {
+            memcpy(candidate, dir, len);
+            candidate[len] = '/';
+            memcpy(candidate + len + 1, name, namelen + 1);
+            int exists = 0;
+            if (executable(candidate, &exists)) {
+                execve(candidate, s->argv, s->envp);
+                exec_failed(name, errno);
+            }
+            if (exists && !*forbidden) {
+                strcpy(forbidden, candidate);
+            }
+        }
+        dir = colon ? colon + 1 : NULL;
+    }
+    if (*forbidden) {
+        refuse(126, "%s: Permission denied", name);
+    }
+    refuse(127, "%s: command not found", name);
+}
+
+/* In the program's process, forked by the init (which runs as the caller already). */
+static void run_program(const struct job_spec *s) {
+    if (setpgid(0, 0) < 0) {
+        refuse(FAILED, "setpgid: %s", strerror(errno));
+    }
+    if (s->tty && tcgetpgrp(STDIN_FILENO) >= 0) {
+        /* Take the terminal's foreground, as a shell does for its job; SIGTTOU is blocked. */
+        tcsetpgrp(STDIN_FILENO, getpgrp());
+    }
+    default_signals();
+    unblock_all();
+    if (s->cwd && chdir(s->cwd) < 0) {
+        refuse(1, "cd: %s: %s", s->cwd, strerror(errno));
+    }
+    exec_command(s);
+}
+
+/* Drops to the caller's groups, gid and uid; from here on the job can do only what the caller can. */
+static void become_caller(const struct job_spec *s) {
+    if (!s->switch_ids) {
+        return;
+    }
+    if (setgroups((size_t) s->ngroups, s->groups) < 0) {
+        refuse(FAILED, "setgroups: %s", strerror(errno));
+    }
+    if (setresgid(s->gid, s->gid, s->gid) < 0) {
+        refuse(FAILED, "setresgid: %s", strerror(errno));
+    }
+    if (setresuid(s->uid, s->uid, s->uid) < 0) {
+        refuse(FAILED, "setresuid: %s", strerror(errno));
+    }
+    if (s->clear_caps) {
+        struct cap_header h = {CAPABILITY_VERSION_3, 0};
+        struct cap_data d[2];
+        if (syscall(SYS_capget, &h, d) < 0) {
+            refuse(FAILED, "capget: %s", strerror(errno));
+        }
+        d[0].inheritable = d[1].inheritable = 0;
+        if (syscall(SYS_capset, &h, d) < 0) {
+            refuse(FAILED, "capset: %s", strerror(errno));
+        }
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    }
+}
+
+/* The init's children (it is single-threaded: its own task lists them all). */
+static int kill_children(void) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int) getpid());
+    int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0;
+    if (fd < 0) {
+        return 0;
+    }
+    ssize_t len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[len > 0 ? len : 0] = 0;
+    for (char *p = buf, *end; *p; p = end) {
+        long pid = strtol(p, &end, 10);
+        if (end == p) {
+            break;
+        }
+        if (pid > 0) {
+            kill((pid_t) pid, SIGKILL);
+            n++;
+        }
+    }
+    return n;
+}
+
+static void forward(pid_t program, int sig) {
+    if (kill(-program, sig) < 0 && errno == ESRCH) {
+        kill(program, sig); /* before the program has its own group */
+    }
+}
+
+/* The init: forks the program, forwards signals, reaps, exits with the program's status. */
+static void init(const struct job_spec *s) __attribute__((noreturn));
+static void init(const struct job_spec *s) {
+    if (setsid() < 0) {
+        refuse(FAILED, "setsid: %s", strerror(errno));
+    }
+    if (s->tty && ioctl(STDIN_FILENO, TIOCSCTTY, 1) < 0) {
+        refuse(FAILED, "TIOCSCTTY: %s", strerror(errno));
+    }
+    if (chdir("/") < 0) {
+        refuse(FAILED, "chdir /: %s", strerror(errno));
+    }
+    umask(s->umask);
+    for (int i = 0; i < s->nlimits; i++) {
+        if (setrlimit(s->limits[i].resource, &s->limits[i].value) < 0) {
+            /* above the keeper's own hard limit without CAP_SYS_RESOURCE: the most it may give */
+            struct rlimit own;
+            if (errno != EPERM || getrlimit(s->limits[i].resource, &own) < 0) {
+                refuse(FAILED, "setrlimit: %s", strerror(errno));
+            }
+            struct rlimit capped = s->limits[i].value;
+            if (capped.rlim_max > own.rlim_max) {
+                capped.rlim_max = own.rlim_max;
+            }
+            if (capped.rlim_cur > capped.rlim_max) {
+                capped.rlim_cur = capped.rlim_max;
+            }
+            if (setrlimit(s->limits[i].resource, &capped) < 0) {
+                refuse(FAILED, "setrlimit: %s", strerror(errno));
+            }
+        }
+    }
+    become_caller(s);
+    /* after the change of ids, which clears it */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getpid() != 1) {
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+    /* Every signal waits in sigtimedwait below, except those that mean a fault of this code. */
+    sigset_t all;
+    sigfillset(&all);
+    int own[] = {SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP, SIGSYS, SIGTTIN, SIGTTOU};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        sigdelset(&all, own[i]);
+    }
+    signal(SIGTTOU, SIG_IGN); /* tcsetpgrp from a background group of the terminal */
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    pid_t program = fork();
+    if (program < 0) {
+        refuse(FAILED, "fork: %s", strerror(errno));
+    }
+    if (program == 0) {
+        run_program(s);
+    }
+    close(REPORT_FD); /* the program's copy closes at its execve */
+    int killing = 0, status = 0, program_ended = 0;
+    for (;;) {
+        siginfo_t info;
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(&all, &info, &tick);
+        if (sig == keeper_signal() && info.si_code == SI_QUEUE) {
+            sig = info.si_value.sival_int;
+            if (sig == SIGKILL) {
+                killing = 1;
+            } else if (sig > 0 && sig < 65 && !program_ended) {
+                forward(program, sig);
+            }
+        } else if (sig > 0 && sig != SIGCHLD && !program_ended) {
+            forward(program, sig);
+        }
+        if (killing) {
+            /* every process of the job: in a namespace all but this one; else each child, and each
+               orphan that comes to this subreaper when its parent dies, until none is left */
+            if (getpid() == 1) {
+                kill(-1, SIGKILL);
+            } else if (kill_children() == 0 && program_ended) {
+                _exit(shell_status(status));
+            }
+        }
+        int st;
+        pid_t pid;
+        while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+            if (pid == program) {
+                program_ended = 1;
+                status = st;
+            }
+        }
+        if (program_ended && !killing) {
+            _exit(shell_status(status));
+        }
+        if (pid < 0 && errno == ECHILD && program_ended) {
+            _exit(shell_status(status));
+        }
+    }
+}
+
+/* Moves fd to at least 10, so that the dup2s below never overwrite a descriptor still needed. */
+static int lift(int fd) {
+    if (fd < 0) {
+        return fd;
+    }
+    int high = fcntl(fd, F_DUPFD, 10);
+    if (high < 0) {
+        _exit(FAILED);
+    }
+    return high;
+}
+
+void job_child(const struct job_spec *s, int in, int out, int err, int report) {
+    int fds[4] = {lift(in), lift(out), lift(err), lift(report)};
+    for (int i = 0; i < 4; i++) {
+        if (dup2(fds[i], i) < 0) {
+            _exit(FAILED);
+        }
+    }
+    fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC); /* closes at the program's execve: the sign it started */
+    if (syscall(SYS_close_range, 4, ~0U, 0) < 0) {
+        for (int fd = 4; fd < 65536; fd++) {
+            close(fd);
+        }
+    }
+    default_signals(); /* the init blocks them all, and an ignored signal would never reach it */
+    unblock_all();
+    init(s);
+}

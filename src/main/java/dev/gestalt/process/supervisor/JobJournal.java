@@ -1,0 +1,226 @@
+package dev.gestalt.process.supervisor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.logging.Logger;
+
+/**
+ * The node's record of its jobs, so that they outlive a restart of the daemon: who started
+ * what and when, and how and when it ended. One line per event appended to
+ * {@code STATE/jobs/journal} (folder 0700, file 0600, the daemon's own): a start ({@code S}), a
+ * hang-up ({@code D}: the job goes on detached), an end ({@code E}). Appending costs a write(2)
+ * per event; reading it back rebuilds the table; {@link #compact} rewrites it with only what is
+ * still wanted. Not fsync'd: a record is lost only with the machine, and its jobs with it.
+ */
+final class JobJournal implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(JobJournal.class.getName());
+
+    /**
+     * One job as recorded.
+     *
+     * @param endMillis 0 while it runs
+     */
+    record Entry(String gpid, long startMillis, int uid, int gid, String user, List<String> argv, boolean tty,
+                 boolean detached, long endMillis, int code) {
+        boolean ended() {
+            return endMillis != 0;
+        }
+
+        Entry hungUp() {
+            return new Entry(gpid, startMillis, uid, gid, user, argv, tty, true, endMillis, code);
+        }
+
+        Entry end(long millis, int exitCode) {
+            return new Entry(gpid, startMillis, uid, gid, user, argv, tty, detached, millis, exitCode);
+        }
+    }
+
+    private final Path file;
+    private final Map<String, Entry> entries = new LinkedHashMap<>();
+    private FileChannel out;
+
+    /** Opens (creating) the journal of a state folder and reads what it holds. */
+    JobJournal(Path stateDir) throws IOException {
+        Path dir = stateDir.resolve("jobs");
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        file = dir.resolve("journal");
+        try {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                apply(line);
+            }
+        } catch (NoSuchFileException e) {
+            // a new node
+        }
+        out = open(file);
+    }
+
+    private static FileChannel open(Path file) throws IOException {
+        return FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.APPEND,
+            StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(
+            PosixFilePermissions.fromString("rw-------")));
+    }
+
+    /** Every recorded job, oldest first. */
+    synchronized List<Entry> entries() {
+        return List.copyOf(entries.values());
+    }
+
+    synchronized Entry get(String gpid) {
+        return entries.get(gpid);
+    }
+
+    synchronized void started(LaunchSpec spec, long millis) {
+        Entry e = new Entry(spec.gpid(), millis, spec.uid(), spec.gid(), spec.user(), spec.argv(), spec.tty(),
+            spec.detached(), 0, 0);
+        entries.put(e.gpid(), e);
+        List<String> f = new ArrayList<>(List.of("S", e.gpid(), Long.toString(millis), Integer.toString(e.uid()),
+            Integer.toString(e.gid()), (e.tty() ? "t" : "") + (e.detached() ? "d" : "") + "-", e.user(),
+            Integer.toString(e.argv().size())));
+        f.addAll(e.argv());
+        append(f);
+    }
+
+    synchronized void hungUp(String gpid) {
+        Entry e = entries.get(gpid);
+        if (e != null && !e.detached()) {
+            entries.put(gpid, e.hungUp());
+            append(List.of("D", gpid));
+        }
+    }
+
+    synchronized void ended(String gpid, long millis, int code) {
+        Entry e = entries.get(gpid);
+        if (e != null && !e.ended()) {
+            entries.put(gpid, e.end(millis, code));
+            append(List.of("E", gpid, Long.toString(millis), Integer.toString(code)));
+        }
+    }
+
+    /** Keeps only the jobs {@code keep} accepts, and rewrites the file with them. */
+    synchronized void compact(Predicate<Entry> keep) throws IOException {
+        entries.values().removeIf(keep.negate());
+        Path tmp = file.resolveSibling("journal.tmp");
+        Files.deleteIfExists(tmp);
+        try (FileChannel w = open(tmp)) {
+            for (Entry e : entries.values()) {
+                List<String> f = new ArrayList<>(List.of("S", e.gpid(), Long.toString(e.startMillis()),
+                    Integer.toString(e.uid()), Integer.toString(e.gid()),
+                    (e.tty() ? "t" : "") + (e.detached() ? "d" : "") + "-", e.user(), Integer.toString(e.argv().size())));
+                f.addAll(e.argv());
+                write(w, f);
+                if (e.ended()) {
+                    write(w, List.of("E", e.gpid(), Long.toString(e.endMillis()), Integer.toString(e.code())));
+                }
+            }
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        out.close();
+        out = open(file);
+    }
+
+    private void append(List<String> fields) {
+        try {
+            write(out, fields);
+        } catch (IOException e) {
+            // the job runs on; only its record after a restart is missing
+            LOG.warning("cannot append to " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static void write(FileChannel ch, List<String> fields) throws IOException {
+        StringBuilder sb = new StringBuilder(128);
+        for (String s : fields) {
+            if (!sb.isEmpty()) {
+                sb.append('\t');
+            }
+            escape(s, sb);
+        }
+        ByteBuffer b = ByteBuffer.wrap(sb.append('\n').toString().getBytes(StandardCharsets.UTF_8));
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+
+    private void apply(String line) {
+        String[] f = line.split("\t", -1);
+        for (int i = 0; i < f.length; i++) {
+            f[i] = unescape(f[i]);
+        }
+        try {
+            switch (f[0]) {
+                case "S" -> {
+                    int argc = Integer.parseInt(f[7]);
+                    entries.put(f[1], new Entry(f[1], Long.parseLong(f[2]), Integer.parseInt(f[3]), Integer.parseInt(f[4]),
+                        f[6], List.of(f).subList(8, 8 + argc), f[5].contains("t"), f[5].contains("d"), 0, 0));
+                }
+                case "D" -> entries.computeIfPresent(f[1], (k, e) -> e.hungUp());
+                case "E" -> entries.computeIfPresent(f[1], (k, e) -> e.end(Long.parseLong(f[2]), Integer.parseInt(f[3])));
+                default -> throw new IllegalArgumentException("unknown record");
+            }
+        } catch (RuntimeException e) {
+            LOG.warning("skipping a damaged line of " + file + ": " + e);
+        }
+    }
+
+    private static void escape(String s, StringBuilder sb) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '\\' -> sb.append("\\\\");
+                case '\t' -> sb.append("\\t");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                default -> sb.append(c);
+            }
+        }
+    }
+
+    private static String unescape(String s) {
+        if (s.indexOf('\\') < 0) {
+            return s;
+        }
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 1 < s.length()) {
+                char n = s.charAt(++i);
+                sb.append(switch (n) {
+                    case 't' -> '\t';
+                    case 'n' -> '\n';
+                    case 'r' -> '\r';
+                    default -> n;
+                });
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            out.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,423 @@
+package dev.gestalt.process.supervisor;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.logging.Logger;
+
+/**
+ * The daemon's connection to the node's keeper ({@code gestalt-exec --keeper}, see
+ * src/main/c/keeper.c for what it is and its protocol): the process that starts, holds and
+ * reaps every job of the node, and outlives the daemon. {@link #open} connects to the keeper
+ * of a state folder, starting one when none runs.
+ *
+ * <p>One thread writes requests and another reads replies, and neither waits for the other
+ * (the keeper's replies are read while requests queue). A job's descriptors are the keeper's:
+ * the daemon opens them as {@code /proc/KEEPER/fd/N} ({@link #fd}), the same pipe, so the keeper
+ * keeps a copy of each while the daemon comes and goes.
+ */
+final class Keeper implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Keeper.class.getName());
+    /** The protocol's version: keep in step with KEEPER_VERSION in src/main/c/keeper.h. */
+    static final String VERSION = "1";
+    private static final long ANSWER_SECONDS = 10;
+    private static final byte[] END = new byte[0];
+
+    /** A job as the keeper started it: its init's and program's pids, the keeper's descriptors (-1: none). */
+    record Started(long root, long program, int stdin, int stdout, int stderr) {}
+
+    /** A job the keeper holds, as it lists them to a daemon that connects. */
+    record Held(String gpid, long root, long program, boolean tty, boolean detached, int stdin,
+                boolean running, int code, int uid, int gid) {}
+
+    /** What the keeper says on its own. Called from the reader thread, one call at a time. */
+    interface Listener {
+        /** A job ended (its output is in its log files by now): its shell status. */
+        void ended(String gpid, int code);
+
+        /** The connection ended without a stop: the keeper died, or dropped this daemon. */
+        void lost();
+    }
+
+    private final SocketChannel channel;
+    private final long pid;
+    private final Listener listener;
+    private final LinkedBlockingQueue<byte[]> outbox = new LinkedBlockingQueue<>();
+    private final Map<String, CompletableFuture<Started>> starting = new ConcurrentHashMap<>();
+    private final Object listLock = new Object();
+    private volatile CompletableFuture<List<Held>> listing;
+    private final List<Held> held = new ArrayList<>();
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    private volatile boolean stopping;
+
+    private Keeper(SocketChannel channel, long pid, Listener listener) {
+        this.channel = channel;
+        this.pid = pid;
+        this.listener = listener;
+    }
+
+    /**
+     * Connects to the keeper of {@code stateDir}, starting one with {@code helper} when none
+     * listens.
+     */
+    static Keeper open(Path helper, Path stateDir, Listener listener) throws IOException {
+        Path socket = stateDir.toAbsolutePath().resolve("keeper").resolve("keeper.sock");
+        SocketChannel ch;
+        try {
+            ch = connect(socket);
+        } catch (IOException e) {
+            startKeeper(helper, stateDir.toAbsolutePath());
+            ch = connect(socket);
+        }
+        try {
+            List<String> hello = read(ch);
+            if (hello == null || hello.isEmpty()) {
+                throw new IOException("the keeper closed the connection");
+            }
+            if (hello.getFirst().equals("N")) {
+                throw new IOException("the keeper refused this daemon: " + String.join(" ", hello.subList(1, hello.size())));
+            }
+            if (!hello.getFirst().equals("H") || hello.size() < 3) {
+                throw new IOException("the keeper said " + hello);
+            }
+            if (!hello.get(2).equals(VERSION)) {
+                throw new IOException("the keeper of " + stateDir + " (pid " + hello.get(1) + ") speaks version "
+                    + hello.get(2) + ", this daemon " + VERSION + ": let its jobs end (or stop it), then start again");
+            }
+            Keeper k = new Keeper(ch, Long.parseLong(hello.get(1)), listener);
+            Thread.ofPlatform().daemon().name("keeper-requests").start(k::writeRequests);
+            Thread.ofPlatform().daemon().name("keeper-replies").start(k::readReplies);
+            return k;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    private static SocketChannel connect(Path socket) throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            return ch;
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** Runs {@code gestalt-exec --keeper}: it returns once the keeper listens, or says why not on stdout. */
+    private static void startKeeper(Path helper, Path stateDir) throws IOException {
+        var pb = new ProcessBuilder(helper.toString(), "--keeper", stateDir.toString())
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .redirectError(ProcessBuilder.Redirect.INHERIT); // the keeper's own diagnostics: the daemon's log
+        pb.environment().clear(); // the keeper reads no environment, and gives none to its jobs
+        Process p = pb.start();
+        String why = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        try {
+            if (!p.waitFor(ANSWER_SECONDS, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException("the keeper did not start within " + ANSWER_SECONDS + " s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting the keeper");
+        }
+        if (p.exitValue() != 0) {
+            throw new IOException(why.isEmpty() ? "the keeper did not start (exit " + p.exitValue() + ")" : why);
+        }
+    }
+
+    /** The keeper's pid. */
+    long pid() {
+        return pid;
+    }
+
+    /** One of the keeper's descriptors, to be opened by the daemon (the same pipe, not a copy). */
+    Path fd(int n) {
+        return Path.of("/proc", Long.toString(pid), "fd", Integer.toString(n));
+    }
+
+    /**
+     * Starts a job: {@code args} are gestalt-exec's options, {@code --} and the command; {@code env}
+     * the program's whole environment.
+     *
+     * @throws LaunchException with bash's status and message when the program cannot be started
+     *                         (working directory, command), 255 when the keeper cannot start it
+     */
+    Started start(String gpid, List<String> args, Map<String, String> env) throws LaunchException {
+        List<String> f = new ArrayList<>(args.size() + env.size() + 4);
+        f.add("S");
+        f.add(gpid);
+        f.add(Integer.toString(args.size()));
+        f.addAll(args);
+        f.add(Integer.toString(env.size()));
+        for (var e : env.entrySet()) {
+            f.add(e.getKey() + "=" + e.getValue());
+        }
+        byte[] request;
+        try {
+            request = frame(f);
+        } catch (IllegalArgumentException e) {
+            throw new LaunchException(255, e.getMessage());
+        }
+        var answer = new CompletableFuture<Started>();
+        if (starting.putIfAbsent(gpid, answer) != null) {
+            throw new LaunchException(255, "gpid " + gpid + " is being started");
+        }
+        try {
+            send(request);
+            return answer.get(ANSWER_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof LaunchException l) {
+                throw l;
+            }
+            throw new LaunchException(255, e.getCause().getMessage(), e.getCause());
+        } catch (IOException e) {
+            throw new LaunchException(255, "the node's keeper is gone", e);
+        } catch (TimeoutException e) {
+            throw new LaunchException(255, "the keeper did not answer within " + ANSWER_SECONDS + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LaunchException(255, "interrupted");
+        } finally {
+            starting.remove(gpid);
+        }
+    }
+
+    void signal(String gpid, int sig) {
+        sendQuietly("K", gpid, Integer.toString(sig));
+    }
+
+    void resize(String gpid, int rows, int cols) {
+        sendQuietly("W", gpid, Integer.toString(rows), Integer.toString(cols));
+    }
+
+    /** The daemon closed its end of the job's stdin: the keeper closes its copy, and the job reads EOF. */
+    void endInput(String gpid) {
+        sendQuietly("E", gpid);
+    }
+
+    /** The job's client is gone: SIGHUP, and its further output to its log files. */
+    void hangUp(String gpid) {
+        sendQuietly("D", gpid);
+    }
+
+    /** The end of the job is recorded: the keeper may forget it. */
+    void forget(String gpid) {
+        sendQuietly("F", gpid);
+    }
+
+    /** Every job the keeper holds, running or ended and not yet forgotten. */
+    List<Held> list() throws IOException {
+        CompletableFuture<List<Held>> answer;
+        synchronized (listLock) {
+            answer = new CompletableFuture<>();
+            listing = answer;
+            send(frame(List.of("L")));
+        }
+        try {
+            return answer.get(ANSWER_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException("the keeper did not list its jobs: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+    }
+
+    /**
+     * Stops the keeper and every job: SIGTERM, SIGKILL two seconds later; returns once it has
+     * exited (or after {@code millis}).
+     */
+    void stop(long millis) {
+        stopping = true;
+        sendQuietly("Q");
+        try {
+            closed.get(millis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warning("the keeper (pid " + pid + ") did not stop within " + millis + " ms");
+        }
+        close();
+    }
+
+    /** Closes the connection and leaves the keeper and its jobs running, as a daemon that dies would. */
+    @Override
+    public void close() {
+        stopping = true;
+        outbox.add(END);
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+    }
+
+    boolean isOpen() {
+        return !closed.isDone();
+    }
+
+    private void sendQuietly(String... fields) {
+        try {
+            send(frame(List.of(fields)));
+        } catch (IOException | IllegalArgumentException e) {
+            LOG.fine("request " + fields[0] + " not sent: " + e.getMessage());
+        }
+    }
+
+    private void send(byte[] request) throws IOException {
+        if (closed.isDone()) {
+            throw new IOException("the keeper is gone");
+        }
+        outbox.add(request);
+    }
+
+    /** A message: the length, then each field and a NUL. */
+    static byte[] frame(List<String> fields) {
+        var out = new ByteArrayOutputStream(256);
+        out.writeBytes(new byte[4]);
+        for (String s : fields) {
+            if (s.indexOf('\0') >= 0) {
+                // fields end at a NUL, and exec could not pass one either
+                throw new IllegalArgumentException("invalid null character in command or environment");
+            }
+            out.writeBytes(s.getBytes(StandardCharsets.UTF_8));
+            out.write(0);
+        }
+        byte[] b = out.toByteArray();
+        int len = b.length - 4;
+        b[0] = (byte) (len >>> 24);
+        b[1] = (byte) (len >>> 16);
+        b[2] = (byte) (len >>> 8);
+        b[3] = (byte) len;
+        return b;
+    }
+
+    /** The next message's fields, or null at the end of the connection. */
+    private static List<String> read(SocketChannel ch) throws IOException {
+        ByteBuffer head = ByteBuffer.allocate(4);
+        if (!fill(ch, head)) {
+            return null;
+        }
+        int len = head.flip().getInt();
+        if (len <= 0 || len > (64 << 20)) {
+            throw new IOException("a reply of " + len + " bytes from the keeper");
+        }
+        ByteBuffer body = ByteBuffer.allocate(len);
+        if (!fill(ch, body)) {
+            throw new IOException("the keeper closed the connection in the middle of a reply");
+        }
+        List<String> fields = new ArrayList<>(8);
+        byte[] b = body.array();
+        for (int start = 0, i = 0; i < len; i++) {
+            if (b[i] == 0) {
+                fields.add(new String(b, start, i - start, StandardCharsets.UTF_8));
+                start = i + 1;
+            }
+        }
+        return fields;
+    }
+
+    private static boolean fill(SocketChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            if (ch.read(b) < 0) {
+                if (b.position() == 0) {
+                    return false;
+                }
+                throw new IOException("the keeper closed the connection in the middle of a reply");
+            }
+        }
+        return true;
+    }
+
+    private void writeRequests() {
+        try {
+            while (true) {
+                byte[] b = outbox.take();
+                if (b == END) {
+                    return;
+                }
+                ByteBuffer buf = ByteBuffer.wrap(b);
+                while (buf.hasRemaining()) {
+                    channel.write(buf);
+                }
+            }
+        } catch (IOException | InterruptedException e) {
+            // the keeper is gone: the reader sees the end and says so
+        }
+    }
+
+    private void readReplies() {
+        try {
+            List<String> f;
+            while ((f = read(channel)) != null) {
+                try {
+                    handle(f);
+                } catch (RuntimeException e) {
+                    LOG.warning("keeper: cannot handle " + f + ": " + e);
+                }
+            }
+        } catch (IOException e) {
+            // ended
+        } finally {
+            closed.complete(null);
+            var failure = new LaunchException(255, "the node's keeper is gone");
+            starting.values().forEach(s -> s.completeExceptionally(failure));
+            var l = listing;
+            if (l != null) {
+                l.completeExceptionally(new IOException("the keeper is gone"));
+            }
+            if (!stopping) {
+                listener.lost();
+            }
+        }
+    }
+
+    private void handle(List<String> f) {
+        switch (f.getFirst()) {
+            case "S" -> {
+                var s = starting.get(f.get(1));
+                if (s != null) {
+                    s.complete(new Started(Long.parseLong(f.get(2)), Long.parseLong(f.get(3)),
+                        Integer.parseInt(f.get(4)), Integer.parseInt(f.get(5)), Integer.parseInt(f.get(6))));
+                } else {
+                    hangUp(f.get(1)); // nobody waits for it any more (the start timed out): it goes on detached
+                }
+            }
+            case "F" -> {
+                var s = starting.get(f.get(1));
+                if (s != null) {
+                    s.completeExceptionally(new LaunchException(Integer.parseInt(f.get(2)), f.get(3)));
+                }
+            }
+            case "X" -> listener.ended(f.get(1), Integer.parseInt(f.get(2)));
+            case "J" -> held.add(new Held(f.get(1), Long.parseLong(f.get(2)), Long.parseLong(f.get(3)),
+                f.get(4).contains("t"), f.get(4).contains("d"), Integer.parseInt(f.get(5)), f.get(6).equals("R"),
+                Integer.parseInt(f.get(7)), Integer.parseInt(f.get(8)), Integer.parseInt(f.get(9))));
+            case "L" -> {
+                var l = listing;
+                if (l != null) {
+                    l.complete(List.copyOf(held));
+                }
+                held.clear();
+            }
+            case "Q" -> { } // stopping: the connection ends next
+            default -> LOG.warning("the keeper said " + f);
+        }
+    }
+}

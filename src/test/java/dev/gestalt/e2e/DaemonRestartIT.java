@@ -1,0 +1,143 @@
+package dev.gestalt.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gestalt.testkit.Cli;
+import dev.gestalt.testkit.Eventually;
+import dev.gestalt.testkit.LocalClusterFixture;
+import dev.gestalt.testkit.Procs;
+import dev.gestalt.testkit.TinyJson;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A node daemon killed with SIGKILL (its keeper is not) and started again: its jobs live on
+ * under the keeper, and the new daemon re-adopts them. What must survive: every detached job
+ * (its log complete, and going on), an attached job that survives the SIGHUP of its lost
+ * session (it goes on detached), the keeper; what must not: an attached job that does not
+ * survive SIGHUP, and the attached clients (255, "node node2 lost"). After the restart, ps,
+ * logs, attach, kill and wait work on the re-adopted jobs, and new GPIDs never repeat old ones.
+ */
+@Tag("e2e")
+@Timeout(value = 6, unit = TimeUnit.MINUTES)
+class DaemonRestartIT {
+
+    @RegisterExtension
+    static final LocalClusterFixture cluster = LocalClusterFixture.perClass(3);
+
+    @AfterAll
+    static void noLeftovers() {
+        for (String pattern : List.of("^sleep 321$", "gst-restart-")) {
+            Procs.pgrep(pattern).forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        }
+    }
+
+    private static Cli home() {
+        return cluster.cli(1);
+    }
+
+    private static Map<String, Object> row(String gpid) {
+        var r = home().run("ps", "--json");
+        assertEquals(0, r.exitCode(), r::describe);
+        return TinyJson.rows(r.out()).stream().filter(m -> gpid.equals(m.get("gpid"))).findFirst().orElse(null);
+    }
+
+    private static String gpidOf(String commandFragment) {
+        var r = home().run("ps", "--json");
+        return TinyJson.rows(r.out()).stream().filter(m -> String.valueOf(m.get("command")).contains(commandFragment))
+            .map(m -> (String) m.get("gpid")).findFirst().orElseThrow(() -> new AssertionError("no " + commandFragment + " in " + r.out()));
+    }
+
+    /** The numbers of "line N" in a log, which must run 0, 1, 2... without a gap. */
+    private static int checkConsecutive(String log) {
+        var lines = log.lines().toList();
+        for (int i = 0; i < lines.size(); i++) {
+            assertEquals("line " + i, lines.get(i), "the log is complete: line " + i + " of\n" + log);
+        }
+        return lines.size();
+    }
+
+    @Test
+    void jobsOutliveTheirDaemonAndTheRestartedOneAdoptsThem() {
+        var d = home().run("run", "-d", "-n", "node2", "--", "sh", "-c",
+            "i=0; while :; do echo line $i; i=$((i+1)); sleep 0.1; done; : gst-restart-d");
+        assertEquals(0, d.exitCode(), d::describe);
+        String detached = d.out().strip();
+        var t = home().run("run", "-d", "-t", "-n", "node2", "--", "sh", "-c",
+            "while read l; do echo \"got $l\"; done; : gst-restart-t");
+        assertEquals(0, t.exitCode(), t::describe);
+        String terminal = t.out().strip();
+        var survivor = home().start("run", "-n", "node2", "--", "sh", "-c",
+            "trap '' HUP; echo ready; while :; do echo tick; sleep 0.2; done; : gst-restart-a");
+        var hungUp = home().start("run", "-n", "node2", "--", "sh", "-c", "echo ready; exec sleep 321");
+        Eventually.holds(Duration.ofSeconds(60), "both attached jobs run",
+            () -> survivor.stdoutSoFar().contains("ready") && hungUp.stdoutSoFar().contains("ready"));
+        String attached = gpidOf("gst-restart-a");
+        long keeper = Procs.withCommandLine("--keeper " + cluster.dir().resolve("node2")).getFirst();
+
+        cluster.kill9(2);
+
+        var s = survivor.await(Duration.ofSeconds(30));
+        assertEquals(255, s.exitCode(), s::describe);
+        assertTrue(s.stderr().contains("node node2 lost"), s::describe);
+        var h = hungUp.await(Duration.ofSeconds(30));
+        assertEquals(255, h.exitCode(), h::describe);
+        assertTrue(h.stderr().contains("node node2 lost"), h::describe);
+        Eventually.holds(Duration.ofSeconds(30), "the attached sleep that did not survive SIGHUP ends",
+            () -> Procs.pgrep("^sleep 321$").isEmpty());
+        assertTrue(Procs.alive(keeper), "the keeper outlives its daemon");
+        assertTrue(!Procs.pgrep("gst-restart-a").isEmpty(), "the attached job that survived SIGHUP runs on");
+
+        var up = cluster.restart();
+        assertEquals(0, up.exitCode(), up::describe);
+
+        for (String gpid : List.of(detached, terminal, attached)) {
+            Map<String, Object> p = row(gpid);
+            assertTrue(p != null, gpid + " is listed again");
+            assertEquals("node2", p.get("node"));
+            assertEquals(Boolean.TRUE, p.get("detached"), gpid + " is detached now: " + p);
+            assertNotEquals("exited", p.get("state"), gpid + " runs: " + p);
+        }
+        var log = home().run("logs", detached);
+        assertEquals(0, log.exitCode(), log::describe);
+        int before = checkConsecutive(log.out());
+        Eventually.holds(Duration.ofSeconds(30), "the detached job's log goes on", () -> {
+            var again = home().run("logs", detached);
+            return checkConsecutive(again.out()) > before + 5;
+        });
+        var ticks = home().run("logs", attached);
+        assertEquals(0, ticks.exitCode(), ticks::describe);
+        assertTrue(ticks.out().contains("tick"), "the hung-up job's further output is in its log: " + ticks.describe());
+
+        var attach = home().start("attach", "-T", terminal);
+        attach.writeStdin("hello\n".getBytes());
+        Eventually.holds(Duration.ofSeconds(30), "attach types into the re-adopted terminal and shows its output",
+            () -> attach.stdoutSoFar().contains("got hello"));
+
+        for (String gpid : List.of(detached, attached, terminal)) {
+            var kill = home().run("kill", gpid);
+            assertEquals(0, kill.exitCode(), kill::describe);
+        }
+        var waitD = home().run("wait", detached);
+        assertEquals(143, waitD.exitCode(), waitD::describe);
+        var waitA = home().run("wait", attached);
+        assertEquals(143, waitA.exitCode(), waitA::describe);
+        assertEquals(143, home().run("wait", terminal).exitCode());
+        var attachEnd = attach.await(Duration.ofSeconds(30));
+        assertEquals(143, attachEnd.exitCode(), attachEnd::describe);
+        assertTrue(Procs.pgrep("gst-restart-").isEmpty(), "nothing of the jobs is left");
+
+        var next = cluster.cli(2).run("run", "-d", "--", "true");
+        assertEquals(0, next.exitCode(), next::describe);
+        assertTrue(!List.of(detached, terminal, attached).contains(next.out().strip()), "a new GPID: " + next.out());
+    }
+}
