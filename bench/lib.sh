@@ -47,7 +47,7 @@ gestalt_up() {
   export GESTALT_HOME=$BENCH_TMP/gestalt-home
   mkdir -p "$GESTALT_HOME"
   "$GESTALT" --version >/dev/null || die "gestalt does not build/start"
-  bench_on_exit "GESTALT_HOME=$GESTALT_HOME '$GESTALT' cluster down"
+  bench_on_exit "GESTALT_HOME=$GESTALT_HOME '$GESTALT' cluster down --force"
   log "gestalt: cluster up (3 nodes, GESTALT_HOME=$GESTALT_HOME)"
   timeout 120 "$GESTALT" cluster up --nodes 3 >"$BENCH_TMP/cluster-up.log" 2>&1 \
     || { cat "$BENCH_TMP/cluster-up.log" >&2; die "gestalt cluster up failed"; }

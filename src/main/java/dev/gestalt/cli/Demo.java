@@ -49,7 +49,7 @@ public final class Demo {
         out.println("  ./gestalt run -t -- bash                        # a remote terminal; exit to come back");
         out.println("  ./gestalt kill -s KILL GPID                     # GPIDs are in 'gestalt ps'");
         out.println("  ./gestalt top                                   # live view (Ctrl-C quits)");
-        out.println("  ./gestalt cluster down                          # stop the daemons");
+        out.println("  ./gestalt cluster down --force                  # stop the daemons (and the sleeps above)");
         return 0;
     }
 

@@ -26,7 +26,7 @@ final class LocalCommands {
                 var cluster = new LocalCluster(Paths.home(env), a.get("name", "local"), out, err);
                 yield switch (a.positionals().getFirst()) {
                     case "up" -> cluster.up(a.has("nodes") ? a.intValue("nodes", 3, 1, 64) : null, false);
-                    case "down" -> cluster.down();
+                    case "down" -> cluster.down(a.has("force"));
                     default -> cluster.status(a.has("json"));
                 };
             }

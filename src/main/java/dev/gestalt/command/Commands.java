@@ -43,12 +43,16 @@ public final class Commands {
                 opt((char) 0, "mem", "SIZE", "only nodes with at least SIZE free memory (e.g. 512M, 2G)"),
                 flag((char) 0, "explain", "say why the node was chosen (on stderr)")),
             true, false, false),
-        new CommandSpec("ps", "[-e] [-u USER] [-n NODE] [--json]", "list the processes of the cluster",
+        new CommandSpec("ps", "[-a] [-e] [-u USER] [-n NODE] [--json]", "list the processes of the cluster",
             """
             Lists every process started by Gestalt on any node: global PID, node, user,
-            state, %CPU, RSS, CPU time, start time, command. With -e, lists every process
-            of every node instead, as NODE:PID. Unreachable nodes are reported on stderr.""",
-            List.of(flag('e', "every", "every OS process of every node"),
+            state, %CPU, RSS, CPU time, start time, command. With -a, also every process
+            that has ended, as long as its node keeps its record (node.conf job_history,
+            24 hours by default), with its exit code and end time, as sacct does. With -e,
+            lists every process of every node instead, as NODE:PID. Unreachable nodes are
+            reported on stderr.""",
+            List.of(flag('a', "all", "also processes that have ended (exit code, end time)"),
+                flag('e', "every", "every OS process of every node"),
                 opt('u', "user", "USER", "only USER's processes"),
                 opt('n', "node", "NODE", "only processes running on NODE"),
                 flag((char) 0, "json", "JSON for scripts")),
@@ -95,16 +99,19 @@ public final class Commands {
                 flag('k', "keep-order", "print outputs in the order of the arguments"),
                 opt((char) 0, "retries", "N", "rerun a failed task up to N times, on another node")),
             true, false, false),
-        new CommandSpec("cluster", "up [--nodes N] [--name NAME] | down | status [--json]",
+        new CommandSpec("cluster", "up [--nodes N] [--name NAME] | down [--force] | status [--json]",
             "start, stop or show a local cluster on this machine",
             """
             up:     starts N real node daemons on this machine (default 3), creating
                     credentials if needed, and waits until all see each other. Idempotent:
                     on a running cluster it restarts any node that is down.
-            down:   stops the local cluster's daemons.
+            down:   stops the local cluster's daemons, which ends their processes;
+                    when detached processes run, names them and stops nothing
+                    (exit 1) unless --force.
             status: each local node's name, pid, socket and state.""",
             List.of(opt((char) 0, "nodes", "N", "number of nodes (up)"),
                 opt((char) 0, "name", "NAME", "cluster name (default: local)"),
+                flag((char) 0, "force", "stop even when detached processes run, ending them (down)"),
                 flag((char) 0, "json", "JSON for scripts (status)")),
             false, false, true),
         new CommandSpec("init", "--dir DIR --nodes NAME[=ADDR],... [--name CLUSTER]",

@@ -5,6 +5,7 @@ import java.io.Reader;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -23,10 +24,21 @@ import java.util.Properties;
  * rpc_port    = 7900                  # gRPC (process streams, queries), mutual TLS
  * seeds       = 10.0.0.1:7800,10.0.0.2:7800   # gossip addresses of some members
  * credentials = /etc/gestalt/credentials      # from 'gestalt init'
+ * job_history = 24h                   # how long ended jobs stay on record (ps --all): s, m, h or d
  * </pre>
  */
 public record NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
-                         int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials) {
+                         int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials,
+                         Duration jobHistory) {
+
+    /** How long a node keeps the record of an ended job, unless its config says otherwise. */
+    public static final Duration DEFAULT_JOB_HISTORY = dev.gestalt.process.supervisor.Supervisor.DEFAULT_HISTORY;
+
+    /** With the default job history. */
+    public NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
+                      int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials) {
+        this(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials, DEFAULT_JOB_HISTORY);
+    }
 
     public static NodeConfig load(Path file) throws IOException {
         Properties p = new Properties();
@@ -45,7 +57,38 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             intValue(p, "gossip_port", file),
             intValue(p, "rpc_port", file),
             seeds(p.getProperty("seeds", ""), file),
-            base.resolve(p.getProperty("credentials", "credentials").trim()));
+            base.resolve(p.getProperty("credentials", "credentials").trim()),
+            duration(p, "job_history", DEFAULT_JOB_HISTORY, file));
+    }
+
+    /** A duration written as a number and a unit (s, m, h, d), e.g. {@code 90m} or {@code 7d}. */
+    private static Duration duration(Properties p, String key, Duration fallback, Path file) throws IOException {
+        String v = p.getProperty(key);
+        if (v == null || v.isBlank()) {
+            return fallback;
+        }
+        v = v.trim();
+        try {
+            long n = Long.parseLong(v.substring(0, v.length() - 1));
+            Duration d = switch (v.charAt(v.length() - 1)) {
+                case 's' -> Duration.ofSeconds(n);
+                case 'm' -> Duration.ofMinutes(n);
+                case 'h' -> Duration.ofHours(n);
+                case 'd' -> Duration.ofDays(n);
+                default -> throw new NumberFormatException();
+            };
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return d;
+        } catch (RuntimeException e) {
+            throw new IOException(file + ": '" + key + "' must be a number and a unit (s, m, h, d), not '" + v + "'");
+        }
+    }
+
+    private static String render(Duration d) {
+        long s = d.toSeconds();
+        return s % 86400 == 0 ? s / 86400 + "d" : s % 3600 == 0 ? s / 3600 + "h" : s % 60 == 0 ? s / 60 + "m" : s + "s";
     }
 
     /** The text of a config file for these values, as {@code load} reads it. */
@@ -64,7 +107,8 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             + "gossip_port = " + gossipPort + "\n"
             + "rpc_port = " + rpcPort + "\n"
             + "seeds = " + seedText + "\n"
-            + "credentials = " + credentials + "\n";
+            + "credentials = " + credentials + "\n"
+            + "job_history = " + render(jobHistory) + "\n";
     }
 
     private static String required(Properties p, String key, Path file) throws IOException {

@@ -72,7 +72,7 @@ public final class NodeDaemon implements AutoCloseable {
         if (!creds.exists()) {
             throw new IOException("no credentials in " + config.credentials() + " (create them with 'gestalt init')");
         }
-        supervisor = new Supervisor(config.stateDir());
+        supervisor = new Supervisor(config.stateDir(), config.jobHistory());
         exec = new ExecService(config.name(), supervisor);
         var procs = new ProcsService(config.name(), supervisor);
         var executor = Executors.newVirtualThreadPerTaskExecutor();

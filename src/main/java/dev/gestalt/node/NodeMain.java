@@ -31,10 +31,19 @@ public final class NodeMain {
             daemon.close();
             return 1;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            daemon.close();
-            stopped.countDown();
-        }, "shutdown"));
+        var once = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable stop = () -> {
+            if (once.compareAndSet(false, true)) {
+                daemon.close();
+                stopped.countDown();
+            }
+        };
+        // SIGTERM and SIGINT stop the node themselves, before any shutdown hook runs: the JDK's own
+        // hook resets logging, and what the stop says last (the detached jobs it ends) must be logged
+        for (String name : java.util.List.of("TERM", "INT")) {
+            sun.misc.Signal.handle(new sun.misc.Signal(name), s -> Thread.ofPlatform().name("stop").start(stop));
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(stop, "shutdown"));
         try {
             stopped.await();
         } catch (InterruptedException e) {

@@ -19,9 +19,14 @@ public final class ProcessQueries {
     public record Listing(List<ProcInfo> procs, List<String> unreachable) {}
 
     public static Listing list(ProcessSpace space, boolean everyOsProcess) {
+        return list(space, everyOsProcess, false);
+    }
+
+    /** @param ended also every ended job the nodes keep on record ({@code ps --all}) */
+    public static Listing list(ProcessSpace space, boolean everyOsProcess, boolean ended) {
         var answers = Fanout.ask(space, space.members(), (ch, timeout) -> ProcsGrpc.newBlockingStub(ch)
             .withDeadlineAfter(timeout, TimeUnit.MILLISECONDS)
-            .list(ListRequest.newBuilder().setAllOsProcesses(everyOsProcess).build()).getProcsList());
+            .list(ListRequest.newBuilder().setAllOsProcesses(everyOsProcess).setEnded(ended).build()).getProcsList());
         List<ProcInfo> procs = new ArrayList<>();
         List<String> unreachable = new ArrayList<>();
         for (var a : answers) {

@@ -35,7 +35,8 @@ public final class PsCommand implements CommandHandler {
         ParsedArgs a = ArgParser.parse(Commands.find("ps"), s.request().args());
         Validation.check(Commands.find("ps"), a);
         boolean every = a.has("every");
-        var listing = ProcessQueries.list(space, every);
+        boolean ended = a.has("all") && !every;
+        var listing = ProcessQueries.list(space, every, ended);
         List<ProcInfo> procs = new ArrayList<>();
         for (ProcInfo p : listing.procs()) {
             if (a.has("user") && !a.get("user").equals(p.getUser()) && !a.get("user").equals(String.valueOf(p.getUid()))) {
@@ -55,12 +56,19 @@ public final class PsCommand implements CommandHandler {
             }
             s.out(Json.write(out) + "\n");
         } else {
-            Table t = new Table(every ? "ID" : "GPID", "NODE", "USER", "STATE", ">%CPU", ">RSS", ">TIME", "START", "COMMAND");
+            Table t = ended
+                ? new Table("GPID", "NODE", "USER", "STATE", ">%CPU", ">RSS", ">TIME", "START", "END", "COMMAND")
+                : new Table(every ? "ID" : "GPID", "NODE", "USER", "STATE", ">%CPU", ">RSS", ">TIME", "START", "COMMAND");
             for (ProcInfo p : procs) {
-                t.row(every ? p.getNode() + ":" + p.getPid() : p.getGpid(), p.getNode(), p.getUser(),
-                    p.getState().equals("exited") ? "exit " + p.getExitCode() : p.getState(),
+                List<String> cells = new ArrayList<>(List.of(every ? p.getNode() + ":" + p.getPid() : p.getGpid(),
+                    p.getNode(), p.getUser(), p.getState().equals("exited") ? "exit " + p.getExitCode() : p.getState(),
                     String.format(Locale.ROOT, "%.1f", p.getCpuPercent()), Sizes.human(p.getRssBytes()),
-                    cpuTime(p.getCpuMillis()), start(p.getStartEpochMillis()), p.getCommand());
+                    cpuTime(p.getCpuMillis()), start(p.getStartEpochMillis())));
+                if (ended) {
+                    cells.add(start(p.getEndEpochMillis()));
+                }
+                cells.add(p.getCommand());
+                t.row(cells.toArray(String[]::new));
             }
             s.out(t.toString());
         }
@@ -85,6 +93,7 @@ public final class PsCommand implements CommandHandler {
         m.put("state", p.getState());
         if (p.getState().equals("exited")) {
             m.put("exit_code", p.getExitCode());
+            m.put("end", p.getEndEpochMillis() == 0 ? null : Instant.ofEpochMilli(p.getEndEpochMillis()).toString());
         }
         m.put("cpu_percent", p.getCpuPercent());
         m.put("rss_bytes", p.getRssBytes());

@@ -248,7 +248,7 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
             return;
         }
         try {
-            cli().call("cluster", "down", "--name", name).timeout(Duration.ofSeconds(90)).run();
+            cli().call("cluster", "down", "--force", "--name", name).timeout(Duration.ofSeconds(90)).run();
         } catch (AssertionError | RuntimeException e) {
             System.err.println("cluster down " + name + " failed: " + e.getMessage());
         }

@@ -1,6 +1,7 @@
 package dev.gestalt.cluster.local;
 
 import dev.gestalt.format.Json;
+import dev.gestalt.format.JsonReader;
 import dev.gestalt.format.Table;
 import dev.gestalt.node.NodeConfig;
 import dev.gestalt.rpc.local.LocalClient;
@@ -205,11 +206,28 @@ public final class LocalCluster {
         }
     }
 
-    public int down() throws InterruptedException {
+    /**
+     * Stops the cluster's daemons, which ends every job. Detached jobs still running are named
+     * first, and without {@code force} the cluster is left up (exit 1): they would end with it.
+     */
+    public int down(boolean force) throws InterruptedException {
         int n = size();
         if (n == 0) {
             out.println("No local cluster '" + layout.name() + "'.");
             return 0;
+        }
+        List<Map<String, Object>> detached = detachedJobs(n);
+        if (!detached.isEmpty()) {
+            Table t = new Table("GPID", "NODE", "USER", "COMMAND");
+            for (Map<String, Object> p : detached) {
+                t.row(p.get("gpid"), p.get("node"), p.get("user"), p.get("command"));
+            }
+            (force ? out : err).print((force ? "Ending " : "gestalt cluster: these ") + detached.size()
+                + " detached processes" + (force ? ":" : " would end with the cluster:") + "\n" + t);
+            if (!force) {
+                err.println("Stop them first, or run 'gestalt cluster down --force' to end them with the cluster.");
+                return 1;
+            }
         }
         int stopped = 0;
         for (int i = 1; i <= n; i++) {
@@ -219,6 +237,32 @@ public final class LocalCluster {
         }
         out.println("Cluster '" + layout.name() + "' is down (" + stopped + " of " + n + " nodes were running).");
         return 0;
+    }
+
+    /** The detached jobs still running, as a node that answers lists them (none when none answers). */
+    private List<Map<String, Object>> detachedJobs(int n) {
+        for (int i = 1; i <= n; i++) {
+            LocalNode node = new LocalNode(layout, i);
+            if (node.pid().isEmpty()) {
+                continue;
+            }
+            try {
+                var r = LocalClient.call(node.socket(), "ps", List.of("--json"));
+                if (r.exitCode() != 0) {
+                    continue;
+                }
+                List<Map<String, Object>> out = new ArrayList<>();
+                for (Map<String, Object> p : JsonReader.rows(r.stdout())) {
+                    if (Boolean.TRUE.equals(p.get("detached")) && !"exited".equals(p.get("state"))) {
+                        out.add(p);
+                    }
+                }
+                return out;
+            } catch (IOException | IllegalArgumentException e) {
+                // this node does not answer: ask the next
+            }
+        }
+        return List.of();
     }
 
     public int status(boolean json) {

@@ -79,20 +79,13 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         return session;
     }
 
-    /** How long an ended detached job stays listed (ps, wait, logs) before it is forgotten. */
-    static final long DETACHED_RETENTION_MINUTES = 60;
-
     /**
-     * An attached job is forgotten when it ends (its client got the code); a
-     * detached one (or one hung up, detached by then) an hour later, so that
-     * ps, wait and logs still see it.
+     * An attached job is forgotten when it ends (its client got the code); a detached one (or
+     * one hung up, detached by then) stays listed a while (see {@link Supervisor#jobs()}).
      */
     private void forgetWhenDone(Job j) {
         j.exit().whenComplete((code, t) -> {
-            if (j.detached()) {
-                java.util.concurrent.CompletableFuture.delayedExecutor(DETACHED_RETENTION_MINUTES, TimeUnit.MINUTES)
-                    .execute(() -> supervisor.remove(j.gpid()));
-            } else {
+            if (!j.detached()) {
                 supervisor.remove(j.gpid());
             }
         });

@@ -48,8 +48,17 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
                 reply.addProcs(info(p).setNode(nodeName));
             }
         } else {
+            java.util.Set<String> listed = new java.util.HashSet<>();
             for (Job j : supervisor.jobs()) {
+                listed.add(j.gpid());
                 reply.addProcs(info(j));
+            }
+            if (req.getEnded()) {
+                for (Job j : supervisor.history()) {
+                    if (listed.add(j.gpid())) {
+                        reply.addProcs(info(j));
+                    }
+                }
             }
         }
         out.onNext(reply.build());
@@ -63,6 +72,9 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
             .setCommand(String.join(" ", j.spec().argv()));
         if (j.exit().isDone()) {
             b.setState("exited").setExitCode(j.exit().join());
+            if (j.endTime() != null) {
+                b.setEndEpochMillis(j.endTime().toEpochMilli());
+            }
         }
         return b;
     }

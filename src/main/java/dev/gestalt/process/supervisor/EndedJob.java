@@ -87,6 +87,11 @@ final class EndedJob implements Job {
     }
 
     @Override
+    public Instant endTime() {
+        return Instant.ofEpochMilli(entry.endMillis());
+    }
+
+    @Override
     public ProcSnapshot stats() {
         return new ProcSnapshot(-1, entry.user(), 'X', 0, 0, 0, Instant.ofEpochMilli(entry.startMillis()),
             String.join(" ", entry.argv()));

@@ -74,6 +74,9 @@ public interface Job {
     /** Completes with the shell's view of the end: the program's code, 128+N when killed by N. */
     CompletableFuture<Integer> exit();
 
+    /** When it ended; null while it runs. */
+    java.time.Instant endTime();
+
     /** State, CPU, memory and command of the program's process tree, now. */
     ProcSnapshot stats();
 

@@ -53,6 +53,7 @@ final class JobJournal implements AutoCloseable {
     private final Path file;
     private final Map<String, Entry> entries = new LinkedHashMap<>();
     private FileChannel out;
+    private int lines;
 
     /** Opens (creating) the journal of a state folder and reads what it holds. */
     JobJournal(Path stateDir) throws IOException {
@@ -91,11 +92,7 @@ final class JobJournal implements AutoCloseable {
         Entry e = new Entry(spec.gpid(), millis, spec.uid(), spec.gid(), spec.user(), spec.argv(), spec.tty(),
             spec.detached(), 0, 0);
         entries.put(e.gpid(), e);
-        List<String> f = new ArrayList<>(List.of("S", e.gpid(), Long.toString(millis), Integer.toString(e.uid()),
-            Integer.toString(e.gid()), (e.tty() ? "t" : "") + (e.detached() ? "d" : "") + "-", e.user(),
-            Integer.toString(e.argv().size())));
-        f.addAll(e.argv());
-        append(f);
+        append(startFields(e));
     }
 
     synchronized void hungUp(String gpid) {
@@ -114,18 +111,35 @@ final class JobJournal implements AutoCloseable {
         }
     }
 
-    /** Keeps only the jobs {@code keep} accepts, and rewrites the file with them. */
-    synchronized void compact(Predicate<Entry> keep) throws IOException {
-        entries.values().removeIf(keep.negate());
+    /** Lines appended since the journal was last rewritten (or read). */
+    synchronized int lines() {
+        return lines;
+    }
+
+    /**
+     * Keeps only the jobs {@code keep} accepts, and of those that ended only the {@code maxEnded}
+     * that ended last; rewrites the file with them. Returns the jobs dropped.
+     */
+    synchronized List<Entry> compact(Predicate<Entry> keep, int maxEnded) throws IOException {
+        List<Entry> dropped = new ArrayList<>();
+        List<Entry> ended = new ArrayList<>();
+        for (Entry e : entries.values()) {
+            if (!keep.test(e)) {
+                dropped.add(e);
+            } else if (e.ended()) {
+                ended.add(e);
+            }
+        }
+        ended.sort(java.util.Comparator.comparingLong(Entry::endMillis));
+        dropped.addAll(ended.subList(0, Math.max(0, ended.size() - maxEnded)));
+        for (Entry e : dropped) {
+            entries.remove(e.gpid());
+        }
         Path tmp = file.resolveSibling("journal.tmp");
         Files.deleteIfExists(tmp);
         try (FileChannel w = open(tmp)) {
             for (Entry e : entries.values()) {
-                List<String> f = new ArrayList<>(List.of("S", e.gpid(), Long.toString(e.startMillis()),
-                    Integer.toString(e.uid()), Integer.toString(e.gid()),
-                    (e.tty() ? "t" : "") + (e.detached() ? "d" : "") + "-", e.user(), Integer.toString(e.argv().size())));
-                f.addAll(e.argv());
-                write(w, f);
+                write(w, startFields(e));
                 if (e.ended()) {
                     write(w, List.of("E", e.gpid(), Long.toString(e.endMillis()), Integer.toString(e.code())));
                 }
@@ -134,10 +148,21 @@ final class JobJournal implements AutoCloseable {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         out.close();
         out = open(file);
+        lines = 0;
+        return dropped;
+    }
+
+    private static List<String> startFields(Entry e) {
+        List<String> f = new ArrayList<>(List.of("S", e.gpid(), Long.toString(e.startMillis()), Integer.toString(e.uid()),
+            Integer.toString(e.gid()), (e.tty() ? "t" : "") + (e.detached() ? "d" : "") + "-", e.user(),
+            Integer.toString(e.argv().size())));
+        f.addAll(e.argv());
+        return f;
     }
 
     private void append(List<String> fields) {
         try {
+            lines++;
             write(out, fields);
         } catch (IOException e) {
             // the job runs on; only its record after a restart is missing

@@ -45,6 +45,7 @@ final class LocalJob implements Job {
     private volatile FileChannel out;
     private volatile FileChannel err;
     private volatile boolean detached;
+    private volatile long endMillis;
     private final LogReader logs;
 
     /**
@@ -72,8 +73,14 @@ final class LocalJob implements Job {
     }
 
     /** The keeper says the job ended (and its output is in its logs). */
-    void ended(int code) {
+    void ended(int code, long millis) {
+        endMillis = millis;
         exit.complete(code);
+    }
+
+    @Override
+    public java.time.Instant endTime() {
+        return exit.isDone() ? java.time.Instant.ofEpochMilli(endMillis) : null;
     }
 
     /** The wrappers' root process: the job's init, the keeper's child. */

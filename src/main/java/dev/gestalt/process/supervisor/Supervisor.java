@@ -14,6 +14,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import java.util.logging.Logger;
 
 /**
@@ -33,6 +37,12 @@ import java.util.logging.Logger;
 public final class Supervisor implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Supervisor.class.getName());
     private static final long STOP_MILLIS = 8000;
+    /** How long a node keeps the record of an ended job, by default. */
+    public static final Duration DEFAULT_HISTORY = Duration.ofHours(24);
+    /** Ended jobs on record at most (the newest are kept): the records are bounded in number too. */
+    static final int MAX_ENDED = 10_000;
+    /** How long an ended detached job stays in {@link #jobs()} (ps, wait, logs without --all). */
+    public static final Duration LISTED_AFTER_END = Duration.ofHours(1);
 
     private final Path stateDir;
     private final boolean privileged;
@@ -45,6 +55,9 @@ public final class Supervisor implements AutoCloseable {
     private final Map<String, Integer> earlyEnds = new HashMap<>();
     private boolean adopting;
     private final LoadSampler sampler;
+    private final Duration history;
+    private final ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("gestalt-records").daemon(true).factory());
     private volatile Keeper keeper;
     private volatile boolean closed;
 
@@ -53,13 +66,23 @@ public final class Supervisor implements AutoCloseable {
      *                 detached jobs ({@code logs/GPID/{stdout,stderr}}), the job records ({@code jobs/})
      */
     public Supervisor(Path stateDir) {
-        this(stateDir, Posix.geteuid() == 0);
+        this(stateDir, DEFAULT_HISTORY);
+    }
+
+    /** @param history how long an ended job stays on record ({@link #history()}) */
+    public Supervisor(Path stateDir, Duration history) {
+        this(stateDir, Posix.geteuid() == 0, history);
     }
 
     /** With the privileged chain or not; tests use this to run the unprivileged chain as root. */
     Supervisor(Path stateDir, boolean privileged) {
+        this(stateDir, privileged, DEFAULT_HISTORY);
+    }
+
+    private Supervisor(Path stateDir, boolean privileged, Duration history) {
         this.stateDir = stateDir.toAbsolutePath();
         this.privileged = privileged;
+        this.history = history;
         try {
             this.helper = ExecHelper.install(stateDir);
             this.journal = new JobJournal(this.stateDir);
@@ -72,6 +95,13 @@ public final class Supervisor implements AutoCloseable {
         } catch (LaunchException e) {
             throw new IllegalStateException(e.getMessage(), e);
         }
+        long listedSince = System.currentTimeMillis() - LISTED_AFTER_END.toMillis();
+        for (JobJournal.Entry e : journal.entries()) {
+            if (e.ended() && e.detached() && e.endMillis() >= listedSince) {
+                jobs.putIfAbsent(e.gpid(), new EndedJob(e, logDir(e.gpid())));
+            }
+        }
+        housekeeping.scheduleWithFixedDelay(this::prune, 0, 10, TimeUnit.MINUTES);
     }
 
     private List<LocalJob> running() {
@@ -162,7 +192,7 @@ public final class Supervisor implements AutoCloseable {
             journal.hungUp(h.gpid());
             LocalJob adopted = new LocalJob(spec, k, h.root(), h.program(), true, logDir(h.gpid()), h.stdin(), -1, -1);
             if (jobs.put(h.gpid(), adopted) instanceof LocalJob before) {
-                adopted.exit().thenAccept(before::ended); // whoever waits on the object from before the loss
+                adopted.exit().thenAccept(c -> before.ended(c, System.currentTimeMillis())); // whoever waits on the object from before the loss
             }
         }
         for (JobJournal.Entry e : journal.entries()) {
@@ -212,9 +242,10 @@ public final class Supervisor implements AutoCloseable {
                 return;
             }
         }
-        journal.ended(gpid, System.currentTimeMillis(), code);
+        long now = System.currentTimeMillis();
+        journal.ended(gpid, now, code);
         if (j instanceof LocalJob l) {
-            l.ended(code);
+            l.ended(code, now);
         } else if (j == null) {
             JobJournal.Entry e = journal.get(gpid);
             if (e != null) {
@@ -248,6 +279,9 @@ public final class Supervisor implements AutoCloseable {
         try {
             Keeper k = keeper();
             journal.started(spec, System.currentTimeMillis());
+            if (journal.lines() == 4 * MAX_ENDED) {
+                housekeeping.execute(this::prune); // once per so many lines: the journal stays bounded
+            }
             Keeper.Started s;
             try {
                 s = k.start(spec.gpid(), LaunchChain.build(own, privileged), spec.env());
@@ -295,9 +329,65 @@ public final class Supervisor implements AutoCloseable {
         return Optional.ofNullable(jobs.get(gpid));
     }
 
-    /** Every job, running or ended but not removed. */
+    /**
+     * Every job running, and those ended but not removed: a detached one stays for
+     * {@link #LISTED_AFTER_END} after its end, so that ps, wait and logs still see it.
+     */
     public Collection<Job> jobs() {
-        return List.copyOf(jobs.values());
+        long listedSince = System.currentTimeMillis() - LISTED_AFTER_END.toMillis();
+        List<Job> out = new ArrayList<>(jobs.size());
+        for (Job j : jobs.values()) {
+            var end = j.endTime();
+            if (end != null && j.detached() && end.toEpochMilli() < listedSince) {
+                jobs.remove(j.gpid(), j);
+            } else {
+                out.add(j);
+            }
+        }
+        return out;
+    }
+
+    /** Every ended job on record (for the node's configured history), as {@code ps --all} lists them. */
+    public List<Job> history() {
+        List<Job> out = new ArrayList<>();
+        for (JobJournal.Entry e : journal.entries()) {
+            if (e.ended()) {
+                out.add(new EndedJob(e, logDir(e.gpid())));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Drops the records (and the log folders) of jobs that ended longer ago than the history, or
+     * beyond the newest {@link #MAX_ENDED}; every ten minutes, and when the journal has grown.
+     */
+    private void prune() {
+        long cutoff = System.currentTimeMillis() - history.toMillis();
+        try {
+            for (JobJournal.Entry e : journal.compact(e -> !e.ended() || e.endMillis() >= cutoff, MAX_ENDED)) {
+                jobs.remove(e.gpid());
+                if (e.detached()) {
+                    deleteLogs(logDir(e.gpid()));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("cannot prune the job records: " + e);
+        }
+    }
+
+    /** A job's log folder and files (a link in it is removed, never followed). */
+    private static void deleteLogs(Path dir) {
+        try (var files = java.nio.file.Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                java.nio.file.Files.deleteIfExists(f);
+            }
+            java.nio.file.Files.deleteIfExists(dir);
+        } catch (java.nio.file.NoSuchFileException e) {
+            // never written, or gone
+        } catch (IOException e) {
+            LOG.warning("cannot delete " + dir + ": " + e.getMessage());
+        }
     }
 
     /** Forgets an ended job; a running one is kept (and not returned). */
@@ -349,6 +439,7 @@ public final class Supervisor implements AutoCloseable {
             j.release();
         }
         sampler.close();
+        housekeeping.shutdownNow();
         journal.close();
     }
 
@@ -366,6 +457,7 @@ public final class Supervisor implements AutoCloseable {
             j.release();
         }
         sampler.close();
+        housekeeping.shutdownNow();
         journal.close();
     }
 }
