@@ -37,10 +37,14 @@ class PermissionsIT {
     static int uid;
     static int gid;
     static String rootsProcess;
+    /** A folder only root may enter (0700), with an open folder and a script in it. */
+    static Path privateDir;
 
     @BeforeAll
     static void createUser() {
         assumeTrue("root".equals(System.getProperty("user.name")), "creating a user needs root");
+        // a JVM client run as root first: the launcher refreshes its AOT cache, which the user cannot write
+        root().run("--version");
         user = "gste2e" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
         var add = Procs.exec(30, "useradd", "--no-create-home", "--user-group", "--shell", "/bin/sh", user);
         assertEquals(0, add.exitCode(), add.stderr());
@@ -49,10 +53,23 @@ class PermissionsIT {
         var r = root().run("run", "-d", "-n", "node2", "--", "sleep", "319");
         assertEquals(0, r.exitCode(), r::describe);
         rootsProcess = r.out().strip();
+        try {
+            privateDir = java.nio.file.Files.createTempDirectory("gst-private-");
+            java.nio.file.Files.setPosixFilePermissions(privateDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+            java.nio.file.Path inner = java.nio.file.Files.createDirectory(privateDir.resolve("inner"));
+            java.nio.file.Files.setPosixFilePermissions(inner, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            java.nio.file.Path script = java.nio.file.Files.writeString(privateDir.resolve("script"), "#!/bin/sh\necho ran\n");
+            java.nio.file.Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @AfterAll
     static void deleteUser() {
+        if (privateDir != null) {
+            Procs.exec(30, "rm", "-rf", privateDir.toString());
+        }
         if (rootsProcess != null) {
             root().run("kill", "-9", rootsProcess);
         }
@@ -110,5 +127,37 @@ class PermissionsIT {
         var kill = root().run("kill", "-9", gpid);
         assertEquals(0, kill.exitCode(), kill::describe);
         assertEquals(137, root().run("wait", gpid).exitCode());
+    }
+
+    /**
+     * The working directory is entered as the caller, after the change of ids, on every path
+     * (pipes, terminal, detached): a folder under one the caller cannot traverse is refused as
+     * bash's cd refuses it, exit 1. (It used to be entered as root.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"-T", "-t", "-d"})
+    void aWorkingDirectoryTheCallerCannotEnterIsRefusedAsBashWould(String mode) {
+        Path cwd = privateDir.resolve("inner");
+        // the CLI itself can sit in such a folder: setpriv drops the ids after the test's chdir
+        var r = asUser().withCwd(cwd).withEnv("PWD", null).run("run", mode, "-n", "node2", "--", "pwd");
+        assertEquals(1, r.exitCode(), r::describe);
+        assertEquals("gestalt: cd: " + cwd + ": Permission denied\n", r.stderr(), r::describe);
+        assertEquals("", r.out(), "nothing ran: " + r.describe());
+        var asRoot = root().withCwd(cwd).run("run", "-T", "-n", "node2", "--", "pwd");
+        assertEquals(cwd + "\n", asRoot.out(), "root may: " + asRoot.describe());
+    }
+
+    /** The program is looked up as the caller: a path under a folder it cannot enter says nothing about what is there. */
+    @ParameterizedTest
+    @ValueSource(strings = {"-T", "-t", "-d"})
+    void whatLiesUnderAFolderTheCallerCannotEnterIsNotRevealed(String mode) {
+        var existing = asUser().run("run", mode, "-n", "node3", "--", privateDir.resolve("script").toString());
+        var missing = asUser().run("run", mode, "-n", "node3", "--", privateDir.resolve("no-such-script").toString());
+        assertEquals(126, existing.exitCode(), existing::describe);
+        assertEquals("gestalt: " + privateDir.resolve("script") + ": Permission denied\n", existing.stderr());
+        assertEquals(126, missing.exitCode(), "the same answer for a file that is not there: " + missing.describe());
+        assertEquals("gestalt: " + privateDir.resolve("no-such-script") + ": Permission denied\n", missing.stderr());
+        var asRoot = root().run("run", mode, "-n", "node3", "--", privateDir.resolve("script").toString());
+        assertEquals(0, asRoot.exitCode(), "root may: " + asRoot.describe());
     }
 }

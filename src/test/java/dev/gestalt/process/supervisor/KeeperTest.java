@@ -56,6 +56,23 @@ class KeeperTest {
     }
 
     @Test
+    void theEnvironmentIsTheProgramsAloneNothingAboveItRunsWithIt() throws Exception {
+        // the keeper and each job's init run with no environment at all; the job's is applied at
+        // the program's execve only (and its PATH is what finds the program)
+        var env = new java.util.HashMap<>(Specs.ENV);
+        env.put("PATH", "/gst-nowhere:/usr/bin:/bin");
+        env.put("LD_PRELOAD", "/gst-nowhere/lib.so");
+        Job job = fixture.get().start(Specs.builder("sh", "-c", "echo \"$LD_PRELOAD\"; read x; exit 0").env(env).build());
+        assertEquals("/gst-nowhere/lib.so", Specs.readUntil(job.stdout(), "\n", Duration.ofSeconds(30)).strip());
+        long init = ((LocalJob) job).rootPid();
+        assertEquals("", Files.readString(Path.of("/proc", Long.toString(init), "environ")), "the init's environment");
+        assertEquals("", Files.readString(Path.of("/proc", Long.toString(fixture.get().keeperPid()), "environ")),
+                "the keeper's environment");
+        job.closeStdin();
+        assertEquals(0, exitOf(job));
+    }
+
+    @Test
     void manyConcurrentStartsEachGetTheirOwnPipesAndStatus() throws Exception {
         var pool = Executors.newFixedThreadPool(16);
         try {
