@@ -6,7 +6,8 @@
  * in a millisecond. It speaks the same local protocol as the JVM client (dev.gestalt.rpc.local:
  * frames of {int length, byte type, payload} on the node's Unix socket; see Frame.java and
  * Request.java) and does the same thing, byte for byte: it sends the request with the caller's
- * environment, working directory, umask and limits, streams stdin within the node's credit,
+ * environment, working directory and umask (the node reads its identity, groups and limits from
+ * the kernel), streams stdin within the node's credit,
  * writes stdout and stderr as they come, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT, and exits
  * with the code the node sends. Everything else, parsing included, is the node's work.
  *
@@ -27,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -39,7 +39,7 @@ enum {
     F_REQUEST = 0x01, F_STDIN = 0x02, F_STDIN_EOF = 0x03, F_SIGNAL = 0x04,
     F_STDOUT = 0x11, F_STDERR = 0x12, F_EXIT = 0x13, F_CREDIT = 0x14,
 };
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2 /* Request.java's VERSION */
 #define MAX_PAYLOAD (1 << 20)
 #define IO_BUFFER (256 * 1024) /* read-ahead from the node, and the largest stdin frame */
 #define PIPE_DEFAULT 65536
@@ -200,11 +200,6 @@ static void put32(struct buf *b, uint32_t v) {
     b->p[b->n++] = v;
 }
 
-static void put64(struct buf *b, int64_t v) {
-    put32(b, (uint32_t) ((uint64_t) v >> 32));
-    put32(b, (uint32_t) v);
-}
-
 static void put_bytes(struct buf *b, const char *s, size_t len) {
     put32(b, (uint32_t) len);
     need(b, len);
@@ -249,16 +244,6 @@ static struct buf request(int argc, char **argv, int stdout_tty) {
     mode_t mask = umask(0);
     umask(mask);
     put32(&b, mask);
-    put32(&b, RLIM_NLIMITS * 3);
-    for (int r = 0; r < RLIM_NLIMITS; r++) {
-        struct rlimit l;
-        if (getrlimit(r, &l) != 0) {
-            l.rlim_cur = l.rlim_max = RLIM_INFINITY;
-        }
-        put64(&b, r);
-        put64(&b, l.rlim_cur == RLIM_INFINITY ? -1 : (int64_t) l.rlim_cur);
-        put64(&b, l.rlim_max == RLIM_INFINITY ? -1 : (int64_t) l.rlim_max);
-    }
     put8(&b, 0); /* no terminal: those sessions are the JVM client's */
     put8(&b, stdout_tty);
     put32(&b, 0);

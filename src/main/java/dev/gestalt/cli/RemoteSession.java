@@ -74,7 +74,7 @@ final class RemoteSession {
         boolean tty = wantsTty(stdinTty, stdoutTty);
         int[] size = tty && stdinTty ? Stty.size() : new int[] {0, 0};
         var request = new Request(spec.name(), rawArgs, env, System.getProperty("user.dir"),
-            CallerContext.umask(), CallerContext.limits(), tty, stdoutTty, size[0], size[1]);
+            CallerContext.umask(), tty, stdoutTty, size[0], size[1]);
 
         FrameChannel ch = new FrameChannel(conn.channel(), IO_BUFFER, true);
         try {

@@ -5,7 +5,6 @@ import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.command.Sizes;
 import dev.gestalt.command.Validation;
-import dev.gestalt.os.Posix;
 import dev.gestalt.process.placement.Placement;
 import dev.gestalt.process.placement.PlacementRequest;
 import dev.gestalt.process.remote.RemoteExec;
@@ -71,12 +70,10 @@ public final class RunCommand implements CommandHandler {
                 : WinSize.newBuilder().setCols(req.cols()).setRows(req.rows()))
             .setDetached(detached)
             .setHomeNode(space.self());
-        for (int g : Posix.getgrouplist(caller.user(), caller.gid())) {
-            b.addGroups(g);
-        }
-        long[] l = req.limits();
-        for (int i = 0; i + 2 < l.length; i += 3) {
-            b.addLimits(Rlimit.newBuilder().setResource((int) l[i]).setSoft(l[i + 1]).setHard(l[i + 2]));
+        // the caller's groups and limits as its own process has them, from the kernel (see PeerCredentials)
+        b.addAllGroups(caller.groups());
+        for (var l : caller.limits()) {
+            b.addLimits(Rlimit.newBuilder().setResource(l.resource()).setSoft(l.soft()).setHard(l.hard()));
         }
         return b.build();
     }

@@ -86,18 +86,47 @@ class PermissionsIT {
         return cluster.cli(1).withCwd(Path.of("/tmp"));
     }
 
-    /** The CLI run as the test user, by setpriv (which execs the launcher), against node1's socket. */
-    private static Cli asUser() {
+    /** A supplementary group the test user's CLI has, which the user database does not give it. */
+    static final int CALLERS_GROUP = 4243;
+
+    /**
+     * The CLI run as the test user, by setpriv (which execs the launcher), against node1's socket,
+     * with the supplementary groups its process has, not those of the user database.
+     */
+    private static Cli asUser(String... more) {
+        java.util.List<String> prefix = new java.util.ArrayList<>(java.util.List.of(
+            "setpriv", "--reuid=" + uid, "--regid=" + gid, "--groups=" + CALLERS_GROUP));
+        prefix.addAll(java.util.List.of(more));
         return cluster.cli(1).withCwd(Path.of("/tmp")).withEnv("HOME", "/tmp").withEnv("USER", user)
-            .withEnv("LOGNAME", user)
-            .withPrefix("setpriv", "--reuid=" + uid, "--regid=" + gid, "--init-groups");
+            .withEnv("LOGNAME", user).withPrefix(prefix.toArray(String[]::new));
     }
 
-    @Test
-    void programsRunAsTheCaller() {
-        var r = asUser().run("run", "-n", "node3", "--", "sh", "-c", "id -u; id -g; id -un");
+    /** The job runs as its caller's process does: its uid, gid and supplementary groups, from the kernel. */
+    @ParameterizedTest
+    @ValueSource(strings = {"-T", "-t", "-d"})
+    void programsRunAsTheCallersProcess(String mode) {
+        var r = asUser().run("run", mode, "-n", "node3", "--", "sh", "-c", "id -u; id -g; id -un; id -G");
         assertEquals(0, r.exitCode(), r::describe);
-        assertEquals(uid + "\n" + gid + "\n" + user + "\n", r.out());
+        String out = mode.equals("-d") ? asUser().run("logs", waitFor(r.out().strip())).out() : r.out();
+        assertEquals(uid + "\n" + gid + "\n" + user + "\n" + gid + " " + CALLERS_GROUP + "\n", out.replace("\r", ""));
+    }
+
+    private static String waitFor(String gpid) {
+        assertEquals(0, asUser().run("wait", gpid).exitCode());
+        return gpid;
+    }
+
+    /** The job's resource limits are those of the caller's own process (not of a request, not root's). */
+    @ParameterizedTest
+    @ValueSource(strings = {"native", "jvm"})
+    void limitsAreTheCallersProcesses(String client) {
+        Cli c = asUser("prlimit", "--nofile=111:222", "--core=0:4096", "--");
+        if (client.equals("jvm")) {
+            c = c.withEnv("GESTALT_JVM_CLIENT", "1");
+        }
+        var r = c.run("run", "-T", "-n", "node2", "--", "sh", "-c", "ulimit -Sn; ulimit -Hn; ulimit -Sc; ulimit -Hc");
+        assertEquals(0, r.exitCode(), r::describe);
+        assertEquals("111\n222\n0\n8\n", r.out(), client + " client (core in 512-byte blocks): " + r.describe());
     }
 
     @ParameterizedTest

@@ -107,6 +107,7 @@ final class LocalNode {
         flags.add("-Xmx512m");
         flags.add("-XX:-UsePerfData");
         flags.add("--enable-native-access=ALL-UNNAMED");
+        flags.add("--add-exports=java.base/sun.nio.ch=ALL-UNNAMED"); // peer credentials: see PeerCredentials
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (a.startsWith("-Dpty4j.") || a.startsWith("-Dgestalt.")) {
                 flags.add(a);

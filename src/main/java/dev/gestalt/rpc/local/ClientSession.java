@@ -7,7 +7,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * One CLI connection on the node: the request, the caller as the kernel
- * reported it (SO_PEERCRED), and the frames back to the client.
+ * reported it (ids, groups, limits: {@link PeerCredentials}), and the frames
+ * back to the client.
  */
 public final class ClientSession {
 

@@ -25,7 +25,7 @@ public final class LocalClient {
             ch.connect(UnixDomainSocketAddress.of(socket));
             var frames = new FrameChannel(ch);
             frames.write(new Request(command, args, Map.copyOf(System.getenv()), System.getProperty("user.dir"),
-                022, new long[0], false, false, 0, 0).toFrame());
+                022, false, false, 0, 0).toFrame());
             try {
                 frames.write(Frame.of(Frame.STDIN_EOF));
             } catch (IOException e) {

@@ -17,8 +17,8 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The node's Unix socket for the CLI. The caller's identity comes from the
- * kernel (SO_PEERCRED), never from the request. A node running as root
+ * The node's Unix socket for the CLI. The caller's identity, groups and limits
+ * come from the kernel ({@link PeerCredentials}), never from the request. A node running as root
  * serves every user (socket mode 0666); a node running as a normal user
  * serves only that user (mode 0600, and the peer uid is checked).
  */

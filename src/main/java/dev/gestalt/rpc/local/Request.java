@@ -13,24 +13,25 @@ import java.util.Map;
 /**
  * What the CLI sends first: the command and its arguments as typed, and the
  * caller's context, so that a process started for it anywhere in the cluster
- * sees the environment it would see locally. The caller's identity is not
- * here: the node takes it from the socket (SO_PEERCRED).
+ * sees the environment it would see locally. The caller's identity, groups and
+ * resource limits are not here: the node takes them from the kernel (see
+ * {@link dev.gestalt.os.PeerCredentials}), never from the request.
  *
  * @param command   the subcommand (run, ps, kill, ...)
  * @param args      the arguments after the subcommand, unparsed
  * @param env       the caller's environment
  * @param cwd       the caller's working directory
  * @param umask     the caller's umask
- * @param limits    the caller's resource limits, as (resource, soft, hard) triples; -1 = unlimited
  * @param tty       whether the client wants a terminal (-t, or stdin and stdout are terminals)
  * @param stdoutTty whether the caller's stdout is a terminal
  * @param cols      terminal columns (0 when there is no terminal)
  * @param rows      terminal rows (0 when there is no terminal)
  */
 public record Request(String command, List<String> args, Map<String, String> env, String cwd,
-                      int umask, long[] limits, boolean tty, boolean stdoutTty, int cols, int rows) {
+                      int umask, boolean tty, boolean stdoutTty, int cols, int rows) {
 
-    private static final int VERSION = 1;
+    /** 2: no limits (the node reads them from the caller's process). Keep in step with gestalt-run.c. */
+    private static final int VERSION = 2;
 
     public Frame toFrame() {
         // Encoded by hand, not with a DataOutputStream: its VarHandles cost the CLI's one-shot
@@ -49,10 +50,6 @@ public record Request(String command, List<String> args, Map<String, String> env
         }
         out.writeString(cwd);
         out.writeInt(umask);
-        out.writeInt(limits.length);
-        for (long l : limits) {
-            out.writeLong(l);
-        }
         out.writeByte(tty ? 1 : 0);
         out.writeByte(stdoutTty ? 1 : 0);
         out.writeInt(cols);
@@ -80,11 +77,6 @@ public record Request(String command, List<String> args, Map<String, String> env
             ensure(4);
             Frame.putInt(buf, n, v);
             n += 4;
-        }
-
-        void writeLong(long v) {
-            writeInt((int) (v >>> 32));
-            writeInt((int) v);
         }
 
         void writeString(String s) {
@@ -123,12 +115,7 @@ public record Request(String command, List<String> args, Map<String, String> env
         }
         String cwd = readString(in);
         int umask = in.readInt();
-        long[] limits = new long[in.readInt()];
-        for (int i = 0; i < limits.length; i++) {
-            limits[i] = in.readLong();
-        }
-        return new Request(command, args, env, cwd, umask, limits,
-            in.readBoolean(), in.readBoolean(), in.readInt(), in.readInt());
+        return new Request(command, args, env, cwd, umask, in.readBoolean(), in.readBoolean(), in.readInt(), in.readInt());
     }
 
     private static String readString(DataInputStream in) throws IOException {

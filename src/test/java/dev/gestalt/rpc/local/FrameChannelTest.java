@@ -102,14 +102,13 @@ class FrameChannelTest {
         env.put("EMPTY", "");
         env.put("BIG", "x".repeat(200_000));
         var r = new Request("run", List.of("-t", "--", "echo", "a b", "\"q\"", ""), env, "/tmp/dir with space",
-            027, new long[] {7, 1024, 4096, 4, -1, -1}, true, false, 132, 43);
+            027, true, false, 132, 43);
         Request back = Request.fromFrame(r.toFrame());
         assertEquals(r.command(), back.command());
         assertEquals(r.args(), back.args());
         assertEquals(r.env(), back.env());
         assertEquals(r.cwd(), back.cwd());
         assertEquals(027, back.umask());
-        assertArrayEquals(r.limits(), back.limits());
         assertEquals(true, back.tty());
         assertEquals(false, back.stdoutTty());
         assertEquals(132, back.cols());
