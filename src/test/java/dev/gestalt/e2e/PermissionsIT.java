@@ -189,4 +189,43 @@ class PermissionsIT {
         var asRoot = root().run("run", mode, "-n", "node3", "--", privateDir.resolve("script").toString());
         assertEquals(0, asRoot.exitCode(), "root may: " + asRoot.describe());
     }
+
+    /**
+     * A signal never reaches a recycled pid: the user's detached job ends, the kernel hands its
+     * pid to a process of root (the test asks for it through ns_last_pid), and the user's
+     * {@code kill -9 NODE:PID} is refused, not delivered. (The node used to match the pid against
+     * its ended job's and kill it.)
+     */
+    @Test
+    void aSignalNeverReachesARecycledPid() throws Exception {
+        Process squatter = null;
+        long pid = -1;
+        for (int attempt = 0; attempt < 5 && squatter == null; attempt++) {
+            var d = asUser().run("run", "-d", "-n", "node2", "--", "sleep", "1");
+            assertEquals(0, d.exitCode(), d::describe);
+            String gpid = d.out().strip();
+            var ps = root().run("ps", "--json");
+            pid = dev.gestalt.testkit.TinyJson.rows(ps.out()).stream().filter(m -> gpid.equals(m.get("gpid")))
+                .map(m -> (Long) m.get("pid")).findFirst().orElseThrow();
+            assertEquals(0, asUser().run("wait", gpid).exitCode());
+            // the next pid the kernel hands out is pid (unless another process of this busy machine is faster)
+            java.nio.file.Files.writeString(Path.of("/proc/sys/kernel/ns_last_pid"), Long.toString(pid - 1));
+            Process p = new ProcessBuilder("sleep", "322").start();
+            if (p.pid() == pid) {
+                squatter = p;
+            } else {
+                p.destroyForcibly();
+            }
+        }
+        assumeTrue(squatter != null, "the kernel did not hand pid " + pid + " out again in 5 tries");
+        try {
+            var kill = asUser().run("kill", "-9", "node2:" + pid);
+            assertEquals(1, kill.exitCode(), kill::describe);
+            assertTrue(kill.stderr().contains("permission denied"), kill::describe);
+            Thread.sleep(500);
+            assertTrue(squatter.isAlive(), "root's process that got the recycled pid lives");
+        } finally {
+            squatter.destroyForcibly();
+        }
+    }
 }

@@ -123,21 +123,32 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
             return;
         }
         long pid = req.getPid();
-        if (req.getCaller().getUid() != 0 && !ownsPid(req.getCaller().getUid(), pid)) {
+        Job job = runningJobOf(pid);
+        if (job != null) {
+            // a job's program: signalled as the job, through its init, which cannot be recycled
+            // while the job runs (a bare kill could reach a pid the kernel has handed out again)
+            Permissions.check(req.getCaller(), job);
+            job.signal(req.getSignal());
+            out.onNext(SignalReply.newBuilder().setFound(true).build());
+            out.onCompleted();
+            return;
+        }
+        if (req.getCaller().getUid() != 0) {
             throw Permissions.denied(nodeName + ":" + pid);
         }
-        boolean ok = Posix.kill(pid, req.getSignal());
+        boolean ok = Posix.kill(pid, req.getSignal()); // root names any process, as kill(1) does
         out.onNext(SignalReply.newBuilder().setFound(ok).setError(ok ? "" : "no such process").build());
         out.onCompleted();
     }
 
-    private boolean ownsPid(int uid, long pid) {
+    /** The running job whose program has this pid, if any (an ended job's pid is no longer its own). */
+    private Job runningJobOf(long pid) {
         for (Job j : supervisor.jobs()) {
-            if (j.pid() == pid && j.spec().uid() == uid) {
-                return true;
+            if (j.pid() == pid && !j.exit().isDone()) {
+                return j;
             }
         }
-        return false;
+        return null;
     }
 
     @Override
