@@ -37,6 +37,9 @@ class PermissionsIT {
     static int uid;
     static int gid;
     static String rootsProcess;
+    /** A second throwaway user, who must not see the first one's output. */
+    static String other;
+    static int otherUid;
     /** A folder only root may enter (0700), with an open folder and a script in it. */
     static Path privateDir;
 
@@ -50,6 +53,10 @@ class PermissionsIT {
         assertEquals(0, add.exitCode(), add.stderr());
         uid = Integer.parseInt(Procs.exec(10, "id", "-u", user).stdout().strip());
         gid = Integer.parseInt(Procs.exec(10, "id", "-g", user).stdout().strip());
+        other = user + "o";
+        var addOther = Procs.exec(30, "useradd", "--no-create-home", "--user-group", "--shell", "/bin/sh", other);
+        assertEquals(0, addOther.exitCode(), addOther.stderr());
+        otherUid = Integer.parseInt(Procs.exec(10, "id", "-u", other).stdout().strip());
         var r = root().run("run", "-d", "-n", "node2", "--", "sleep", "319");
         assertEquals(0, r.exitCode(), r::describe);
         rootsProcess = r.out().strip();
@@ -73,12 +80,15 @@ class PermissionsIT {
         if (rootsProcess != null) {
             root().run("kill", "-9", rootsProcess);
         }
-        if (user != null) {
-            var pids = Procs.exec(10, "pgrep", "-u", user).stdout();
+        for (String u : new String[] {user, other}) {
+            if (u == null) {
+                continue;
+            }
+            var pids = Procs.exec(10, "pgrep", "-u", u).stdout();
             pids.lines().filter(l -> !l.isBlank()).forEach(p -> ProcessHandle.of(Long.parseLong(p.strip()))
                 .ifPresent(ProcessHandle::destroyForcibly));
-            Procs.exec(30, "userdel", user);
-            Procs.exec(30, "groupdel", user);
+            Procs.exec(30, "userdel", u);
+            Procs.exec(30, "groupdel", u);
         }
     }
 
@@ -227,5 +237,70 @@ class PermissionsIT {
         } finally {
             squatter.destroyForcibly();
         }
+    }
+
+    /** As {@code asUser}, for the second user. */
+    private static Procs.Exec asOther(String... command) {
+        String[] all = new String[command.length + 4];
+        all[0] = "setpriv";
+        all[1] = "--reuid=" + other;
+        all[2] = "--regid=" + other;
+        all[3] = "--init-groups";
+        System.arraycopy(command, 0, all, 4, command.length);
+        return Procs.exec(30, all);
+    }
+
+    private static void assertOwnerOnly(Path path, String mode) throws Exception {
+        var attrs = java.nio.file.Files.readAttributes(path, java.nio.file.attribute.PosixFileAttributes.class,
+            java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        assertEquals(user, attrs.owner().getName(), path + " belongs to the job's user");
+        assertEquals(mode, java.nio.file.attribute.PosixFilePermissions.toString(attrs.permissions()), path + "'s mode");
+    }
+
+    /**
+     * A detached job's output is its user's alone, on every node: its log folder (0700) and files
+     * (0600) belong to the user; another user cannot read them by path (nor with logs), the user
+     * can. The same for a job that became detached when its client went away (hung up).
+     */
+    @Test
+    void anotherUserCannotReadADetachedJobsOutputByPathOnAnyNode() throws Exception {
+        var hungUp = asUser().start("run", "-n", "node2", "--", "sh", "-c",
+            "trap '' HUP; echo ready; sleep 3; echo secret-after-hangup; exec sleep 323");
+        dev.gestalt.testkit.Eventually.holds(java.time.Duration.ofSeconds(60), "the attached job runs",
+            () -> hungUp.stdoutSoFar().contains("ready"));
+        String hungUpGpid = dev.gestalt.testkit.TinyJson.rows(root().run("ps", "--json").out()).stream()
+            .filter(m -> String.valueOf(m.get("command")).contains("secret-after-hangup"))
+            .map(m -> (String) m.get("gpid")).findFirst().orElseThrow();
+        Procs.signal(hungUp.pid(), "KILL"); // its client goes: the job is hung up, and goes on detached
+        java.util.Map<String, String> jobs = new java.util.LinkedHashMap<>();
+        for (int n = 1; n <= 3; n++) {
+            var d = asUser().run("run", "-d", "-n", "node" + n, "--", "sh", "-c", "echo secret-node" + n + "; echo err >&2");
+            assertEquals(0, d.exitCode(), d::describe);
+            assertEquals(0, asUser().run("wait", d.out().strip()).exitCode());
+            jobs.put(d.out().strip(), "node" + n);
+        }
+        dev.gestalt.testkit.Eventually.holds(java.time.Duration.ofSeconds(60), "the hung-up job's output reaches its log",
+            () -> asUser().run("logs", hungUpGpid).out().contains("secret-after-hangup"));
+        jobs.put(hungUpGpid, "node2");
+        for (var e : jobs.entrySet()) {
+            Path dir = cluster.dir().resolve(e.getValue()).resolve("state").resolve("logs").resolve(e.getKey());
+            assertOwnerOnly(dir, "rwx------");
+            for (String stream : new String[] {"stdout", "stderr"}) {
+                Path file = dir.resolve(stream);
+                assertOwnerOnly(file, "rw-------");
+                var theirs = asOther("cat", file.toString());
+                assertEquals(1, theirs.exitCode(), "another user reads " + file + ": " + theirs.stdout());
+                assertTrue(theirs.stderr().contains("Permission denied"), theirs.stderr());
+            }
+            var own = Procs.exec(30, "setpriv", "--reuid=" + uid, "--regid=" + gid, "--init-groups", "cat",
+                dir.resolve("stdout").toString());
+            assertEquals(0, own.exitCode(), own.stderr());
+            assertTrue(own.stdout().contains("secret-"), "the user reads their own log by path: " + own.stdout());
+            var logs = cluster.cli(1).withCwd(Path.of("/tmp")).withEnv("HOME", "/tmp")
+                .withPrefix("setpriv", "--reuid=" + otherUid, "--regid=" + other, "--init-groups").run("logs", e.getKey());
+            assertEquals(1, logs.exitCode(), logs::describe);
+            assertTrue(logs.stderr().contains("permission denied"), logs::describe);
+        }
+        assertEquals(0, root().run("kill", "-9", hungUpGpid).exitCode());
     }
 }
