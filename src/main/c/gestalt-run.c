@@ -288,7 +288,8 @@ static int connect_node(void) {
     char *candidates[MAX_CANDIDATES];
     int n = 0;
     const char *explicit_node = getenv("GESTALT_NODE");
-    if (explicit_node && *explicit_node) {
+    /* a socket's path; a job's GESTALT_NODE names the node it runs on, not a socket (NodeLocator) */
+    if (explicit_node && strchr(explicit_node, '/')) {
         candidates[n++] = (char *) explicit_node;
     } else {
         int root = getuid() == 0;

@@ -12,7 +12,7 @@ import java.util.Map;
 
 /**
  * Finds and connects to the node this CLI talks to: {@code GESTALT_NODE} if
- * set, else the first live node of this user's local cluster, else (for a
+ * it is a socket's path, else the first live node of this user's local cluster, else (for a
  * non-root user) the machine's cluster started by root.
  */
 public final class NodeLocator {
@@ -34,7 +34,8 @@ public final class NodeLocator {
     public static Connection connect(Map<String, String> env) throws NoNodeException {
         List<Path> candidates = new ArrayList<>();
         String explicit = env.get("GESTALT_NODE");
-        if (explicit != null && !explicit.isEmpty()) {
+        // a socket's path; a job's GESTALT_NODE names the node it runs on, not a socket: not this
+        if (explicit != null && explicit.contains("/")) {
             candidates.add(Path.of(explicit));
         } else {
             Path home = Paths.home(env);

@@ -13,7 +13,9 @@ public final class Commands {
 
         Environment:
           GESTALT_NODE   socket of the node to talk to (default: this user's local
-                         cluster, else the machine's cluster started by root)
+                         cluster, else the machine's cluster started by root); a
+                         value without '/' (a job's own GESTALT_NODE, its node's
+                         name) is not a socket and is ignored
           GESTALT_HOME   where per-user state lives (default ~/.local/state/gestalt)
         """;
 

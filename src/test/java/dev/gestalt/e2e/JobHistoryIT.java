@@ -106,6 +106,12 @@ class JobHistoryIT {
     @Test
     @Order(2)
     void theRecordsSurviveARestartOfTheNode() {
+        long lastBefore = 0;
+        for (int i = 0; i < 3; i++) {
+            var g = cluster.cli(2).run("run", "-d", "--", "true");
+            assertEquals(0, g.exitCode(), g::describe);
+            lastBefore = Long.parseLong(g.out().strip().substring(2));
+        }
         cluster.kill9(2);
         restart();
         Map<String, Object> a = Eventually.value(Duration.ofSeconds(60), "the ended job listed after the restart",
@@ -118,6 +124,10 @@ class JobHistoryIT {
         }), "wait still knows the detached job's code");
         var logs = home().run("logs", detachedGpid);
         assertEquals("kept\n", logs.out(), logs::describe);
+        var after = cluster.cli(2).run("run", "-d", "--", "true");
+        assertEquals(0, after.exitCode(), after::describe);
+        assertTrue(after.out().startsWith("2-") && Long.parseLong(after.out().strip().substring(2)) > lastBefore,
+            "node2 never hands out a GPID twice after a kill -9: " + after.out() + " after 2-" + lastBefore);
     }
 
     @Test

@@ -57,6 +57,31 @@ class RunIT {
         return b;
     }
 
+    /**
+     * The job knows who it is, as Slurm's SLURM_JOB_ID tells a job: its GPID, the node it runs on
+     * and its home node, attached and detached; and a gestalt run inside a job still finds a node
+     * (its GESTALT_NODE is a node's name, not the socket the CLI's GESTALT_NODE names).
+     */
+    @Test
+    void theJobKnowsItsGpidItsNodeAndItsHomeNode() {
+        var r = cli().run("run", "-n", "node2", "--", "sh", "-c", "echo $GESTALT_GPID $GESTALT_NODE $GESTALT_HOME_NODE");
+        assertEquals(0, r.exitCode(), r::describe);
+        String[] f = r.out().strip().split(" ");
+        assertEquals(3, f.length, r::describe);
+        assertTrue(f[0].matches("1-\\d+"), "a GPID of home node1: " + r.out());
+        assertEquals("node2", f[1]);
+        assertEquals("node1", f[2]);
+        var d = cli().run("run", "-d", "-n", "node3", "--", "sh", "-c", "echo $GESTALT_GPID $GESTALT_NODE $GESTALT_HOME_NODE");
+        assertEquals(0, d.exitCode(), d::describe);
+        String gpid = d.out().strip();
+        assertEquals(0, cli().run("wait", gpid).exitCode());
+        assertEquals(gpid + " node3 node1\n", cli().run("logs", gpid).out());
+        var nested = cli().run("run", "-n", "node2", "--", Cli.repoLauncher().toString(), "run", "-n", "node3", "--",
+            "sh", "-c", "echo nested on $GESTALT_NODE");
+        assertEquals(0, nested.exitCode(), nested::describe);
+        assertEquals("nested on node3\n", nested.out());
+    }
+
     @Test
     void stdoutIsByteExactAndSeparateFromStderr() {
         byte[] data = allByteValues(4);

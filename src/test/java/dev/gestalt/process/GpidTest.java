@@ -41,6 +41,27 @@ class GpidTest {
     }
 
     @Test
+    void aBlockThatCannotBeMadeDurableHandsNothingOut(@TempDir Path dir) throws Exception {
+        Path sub = Files.createDirectory(dir.resolve("state"));
+        Path f = sub.resolve("gpid");
+        var alloc = new GpidAllocator(4, f);
+        long last = 0;
+        for (int i = 0; i < GpidAllocator.BLOCK; i++) {
+            last = alloc.next().seq();
+        }
+        assertEquals(Long.parseLong(Files.readString(f).trim()) - 1, last, "the whole durable block was used");
+        Files.delete(f);
+        Files.delete(sub); // the next reservation cannot be written
+        for (int attempt = 0; attempt < 3; attempt++) {
+            assertThrows(java.io.UncheckedIOException.class, alloc::next,
+                "no GPID beyond the durable block is handed out, however often it is asked");
+        }
+        Files.createDirectory(sub);
+        assertEquals(last + 1, alloc.next().seq(), "once it can be written again, numbering goes on");
+        assertEquals(last + 1 + GpidAllocator.BLOCK, Long.parseLong(Files.readString(f).trim()));
+    }
+
+    @Test
     void forallSubstitutesOrAppendsTheArgumentAndTagsLines() {
         assertEquals(List.of("echo", "x-a-x", "a"), ForallCommand.substitute(List.of("echo", "x-{}-x", "{}"), "a"));
         assertEquals(List.of("gzip", "-9", "f.txt"), ForallCommand.substitute(List.of("gzip", "-9"), "f.txt"));

@@ -283,13 +283,21 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         }
     }
 
-    static LaunchSpec toLaunchSpec(ProcessSpec s) {
+    /**
+     * The job as the home node asked for it, with its own identity in its environment, as Slurm
+     * sets SLURM_JOB_ID: GESTALT_GPID, GESTALT_NODE (this execution node), GESTALT_HOME_NODE.
+     */
+    LaunchSpec toLaunchSpec(ProcessSpec s) {
         List<Limit> limits = new ArrayList<>();
         for (var l : s.getLimitsList()) {
             limits.add(new Limit(l.getResource(), l.getSoft(), l.getHard()));
         }
         int[] groups = s.getGroupsList().stream().mapToInt(Integer::intValue).toArray();
-        return new LaunchSpec(s.getGpid(), s.getArgvList(), s.getEnvMap(), Path.of(s.getCwd()),
+        var env = new java.util.HashMap<>(s.getEnvMap());
+        env.put("GESTALT_GPID", s.getGpid());
+        env.put("GESTALT_NODE", nodeName);
+        env.put("GESTALT_HOME_NODE", s.getHomeNode());
+        return new LaunchSpec(s.getGpid(), s.getArgvList(), env, Path.of(s.getCwd()),
             s.getCaller().getUid(), s.getCaller().getGid(), groups, s.getCaller().getUser(), s.getUmask(), limits,
             s.getTty(), s.getSize().getCols(), s.getSize().getRows(), s.getDetached());
     }
