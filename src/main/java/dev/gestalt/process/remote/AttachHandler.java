@@ -1,6 +1,5 @@
 package dev.gestalt.process.remote;
 
-import com.google.protobuf.ByteString;
 import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LogReader;
 import dev.gestalt.process.supervisor.LogStream;
@@ -15,7 +14,6 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -117,16 +115,7 @@ final class AttachHandler {
     }
 
     private static void follow(LogReader logs, LogStream stream, long from, FlowSender<ExecOut> sender) {
-        byte[] buf = new byte[32 * 1024];
-        try (InputStream in = logs.follow(stream, from)) {
-            int n;
-            while ((n = in.read(buf)) >= 0) {
-                ByteString b = ByteString.copyFrom(buf, 0, n);
-                sender.send(stream == LogStream.STDOUT ? ExecOut.newBuilder().setStdout(b).build()
-                    : ExecOut.newBuilder().setStderr(b).build());
-            }
-        } catch (IOException e) {
-            // detached or ended
-        }
+        OutputPump.run(logs.follow(stream, from), 32 * 1024, b -> sender.send(stream == LogStream.STDOUT
+            ? ExecOut.newBuilder().setStdout(b).build() : ExecOut.newBuilder().setStderr(b).build()), null);
     }
 }

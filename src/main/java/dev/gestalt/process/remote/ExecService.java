@@ -1,7 +1,6 @@
 package dev.gestalt.process.remote;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import dev.gestalt.os.Limit;
 import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchException;
@@ -42,8 +41,6 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
     private static final int CHUNK = Integer.getInteger("gestalt.chunk", 256 * 1024);
     /** Bytes gRPC may queue before a sender waits: a few chunks, so the pipe stays full without growing. */
     static final int ON_READY_THRESHOLD = 1 << 20;
-    /** A read or message this large filled a default pipe: bulk data, see {@link Job#bulkIo()}. */
-    private static final int BULK = 64 * 1024;
     private static final Object STDIN_EOF = new Object();
     private static final Object STDIN_STOP = new Object();
 
@@ -201,34 +198,10 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
             }
         }
 
-        /**
-         * Output of the process to the stream, a message per read(2). A large read is sent without
-         * a copy (the buffer goes with the message: the in-process transport hands the message
-         * itself to the home node's side) and a new buffer is taken; a small one is copied.
-         */
+        /** Output of the process to the stream (see {@link OutputPump}). */
         private void pump(Job j, InputStream in, boolean stdout) {
-            byte[] buf = new byte[CHUNK];
-            try (in) {
-                int n;
-                while ((n = in.read(buf, 0, CHUNK)) >= 0) {
-                    if (n == 0) {
-                        continue;
-                    }
-                    if (n >= BULK) {
-                        j.bulkIo();
-                    }
-                    ByteString b;
-                    if (n >= CHUNK / 8) {
-                        b = UnsafeByteOperations.unsafeWrap(buf, 0, n);
-                        buf = new byte[CHUNK];
-                    } else {
-                        b = ByteString.copyFrom(buf, 0, n);
-                    }
-                    sender.send(stdout ? ExecOut.newBuilder().setStdout(b).build() : ExecOut.newBuilder().setStderr(b).build());
-                }
-            } catch (IOException e) {
-                // EOF of a pty reads as EIO; a broken stream ends the pump too
-            }
+            OutputPump.run(in, CHUNK, b -> sender.send(stdout ? ExecOut.newBuilder().setStdout(b).build()
+                : ExecOut.newBuilder().setStderr(b).build()), j::bulkIo);
         }
 
         /** Until the job ends: queued input to the process, then the next message requested. */
@@ -242,7 +215,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                     if (o == STDIN_EOF) {
                         j.closeStdin();
                     } else {
-                        if (((ByteString) o).size() >= BULK) {
+                        if (((ByteString) o).size() >= OutputPump.BULK) {
                             j.bulkIo();
                         }
                         try {

@@ -21,8 +21,6 @@ import dev.gestalt.rpc.proto.WaitRequest;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.io.IOException;
-import java.io.InputStream;
 import java.util.concurrent.ExecutionException;
 
 /**
@@ -195,30 +193,13 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
         }
     }
 
+    /** A log to the stream: what it holds now, or followed until the job ends. */
     private static void send(FlowSender<LogChunk> sender, LogReader logs, LogStream stream, boolean follow) {
-        byte[] buf = new byte[32 * 1024];
         try {
-            if (follow) {
-                try (InputStream in = logs.follow(stream, 0)) {
-                    int n;
-                    while ((n = in.read(buf)) >= 0) {
-                        sender.send(chunk(stream, ByteString.copyFrom(buf, 0, n)));
-                    }
-                }
-                return;
-            }
-            long offset = 0;
-            long end = logs.size(stream);
-            while (offset < end) {
-                byte[] b = logs.read(stream, offset, (int) Math.min(buf.length, end - offset));
-                if (b.length == 0) {
-                    break;
-                }
-                sender.send(chunk(stream, ByteString.copyFrom(b)));
-                offset += b.length;
-            }
-        } catch (IOException e) {
-            // the reader went away
+            OutputPump.run(follow ? logs.follow(stream, 0) : logs.upToNow(stream), 32 * 1024,
+                b -> sender.send(chunk(stream, b)), null);
+        } catch (java.io.IOException e) {
+            // the log cannot be read: nothing to send
         }
     }
 

@@ -83,6 +83,16 @@ public final class LogReader {
 
     /** A stream over the log from {@code offset} that blocks for more until the job has ended. */
     public InputStream follow(LogStream stream, long offset) {
+        return stream(stream, offset, -1);
+    }
+
+    /** A stream over what the log holds now, from its start to its present size. */
+    public InputStream upToNow(LogStream stream) throws java.io.IOException {
+        return stream(stream, 0, size(stream));
+    }
+
+    /** From {@code offset}; to {@code end}, or (-1) following until the job has ended. */
+    private InputStream stream(LogStream stream, long offset, long end) {
         return new InputStream() {
             private long position = offset;
 
@@ -99,7 +109,12 @@ public final class LogReader {
                 }
                 byte[] chunk;
                 try {
-                    chunk = next(stream, position, len);
+                    if (end >= 0) {
+                        chunk = position >= end ? new byte[0]
+                            : LogReader.this.read(stream, position, (int) Math.min(len, end - position));
+                    } else {
+                        chunk = next(stream, position, len);
+                    }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new InterruptedIOException("interrupted while following " + path(stream));

@@ -1,6 +1,7 @@
 package dev.gestalt.process.supervisor;
 
 import dev.gestalt.os.Posix;
+import dev.gestalt.os.Signals;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -198,7 +199,7 @@ public final class Supervisor implements AutoCloseable {
         for (JobJournal.Entry e : journal.entries()) {
             if (!e.ended() && !held.contains(e.gpid())) {
                 LOG.warning("job " + e.gpid() + " ended with the node's keeper (killed): recorded as killed");
-                onEnd(e.gpid(), 128 + 9, null); // their parent-death signal
+                onEnd(e.gpid(), ExitStatus.killedBy(Signals.SIGKILL), null); // their parent-death signal
             }
         }
         return running;
@@ -216,7 +217,7 @@ public final class Supervisor implements AutoCloseable {
             for (LocalJob j : running()) {
                 j.release();
                 if (!alive && j.isAlive()) {
-                    onEnd(j.gpid(), 128 + 9, null); // their parent-death signal
+                    onEnd(j.gpid(), ExitStatus.killedBy(Signals.SIGKILL), null); // their parent-death signal
                 }
             }
             if (alive) {

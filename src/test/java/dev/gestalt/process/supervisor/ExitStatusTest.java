@@ -32,6 +32,29 @@ class ExitStatusTest {
         assertEquals(139, exitOf(fixture.get().start(Specs.of("sh", "-c", "kill -SEGV $$"))));
     }
 
+    /**
+     * The C side (the keeper's shell_status), the Java side ({@link ExitStatus}) and bash say the
+     * same of the same ending, for each way a program can end.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"HUP", "INT", "QUIT", "KILL", "SEGV", "TERM", "USR1"})
+    void theKeeperJavaAndBashAgreeOnASignalsStatus(String name) throws Exception {
+        int signal = Signals.parse(name).orElseThrow();
+        int keeper = exitOf(fixture.get().start(Specs.of("sh", "-c", "kill -" + name + " $$")));
+        Process bash = new ProcessBuilder("bash", "-c", "sh -c 'kill -" + name + " $$'; echo $?").start();
+        int shell = Integer.parseInt(new String(bash.getInputStream().readAllBytes()).strip());
+        assertEquals(shell, keeper, "keeper and bash");
+        assertEquals(ExitStatus.killedBy(signal), keeper, "keeper and Java");
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 1, 2, 126, 127, 128, 200, 255, 256, 300})
+    void theKeeperAndBashAgreeOnAnExitsStatus(int code) throws Exception {
+        int keeper = exitOf(fixture.get().start(Specs.of("sh", "-c", "exit " + code)));
+        Process bash = new ProcessBuilder("bash", "-c", "sh -c 'exit " + code + "'; echo $?").start();
+        assertEquals(Integer.parseInt(new String(bash.getInputStream().readAllBytes()).strip()), keeper);
+    }
+
     @Test
     void sigkillOfTheGroupGives137() throws Exception {
         Job job = fixture.get().start(Specs.of("sleep", "100"));
