@@ -1,6 +1,5 @@
 package dev.gestalt.process.supervisor;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -84,7 +83,7 @@ final class Keeper implements AutoCloseable {
             ch = connect(socket);
         }
         try {
-            List<String> hello = read(ch);
+            List<String> hello = KeeperWire.read(ch);
             if (hello == null || hello.isEmpty()) {
                 throw new IOException("the keeper closed the connection");
             }
@@ -170,7 +169,7 @@ final class Keeper implements AutoCloseable {
         }
         byte[] request;
         try {
-            request = frame(f);
+            request = KeeperWire.frame(f);
         } catch (IllegalArgumentException e) {
             throw new LaunchException(255, e.getMessage());
         }
@@ -227,7 +226,7 @@ final class Keeper implements AutoCloseable {
         synchronized (listLock) {
             answer = new CompletableFuture<>();
             listing = answer;
-            send(frame(List.of("L")));
+            send(KeeperWire.frame(List.of("L")));
         }
         try {
             return answer.get(ANSWER_SECONDS, TimeUnit.SECONDS);
@@ -274,7 +273,7 @@ final class Keeper implements AutoCloseable {
 
     private void sendQuietly(String... fields) {
         try {
-            send(frame(List.of(fields)));
+            send(KeeperWire.frame(List.of(fields)));
         } catch (IOException | IllegalArgumentException e) {
             LOG.fine("request " + fields[0] + " not sent: " + e.getMessage());
         }
@@ -285,64 +284,6 @@ final class Keeper implements AutoCloseable {
             throw new IOException("the keeper is gone");
         }
         outbox.add(request);
-    }
-
-    /** A message: the length, then each field and a NUL. */
-    static byte[] frame(List<String> fields) {
-        var out = new ByteArrayOutputStream(256);
-        out.writeBytes(new byte[4]);
-        for (String s : fields) {
-            if (s.indexOf('\0') >= 0) {
-                // fields end at a NUL, and exec could not pass one either
-                throw new IllegalArgumentException("invalid null character in command or environment");
-            }
-            out.writeBytes(s.getBytes(StandardCharsets.UTF_8));
-            out.write(0);
-        }
-        byte[] b = out.toByteArray();
-        int len = b.length - 4;
-        b[0] = (byte) (len >>> 24);
-        b[1] = (byte) (len >>> 16);
-        b[2] = (byte) (len >>> 8);
-        b[3] = (byte) len;
-        return b;
-    }
-
-    /** The next message's fields, or null at the end of the connection. */
-    private static List<String> read(SocketChannel ch) throws IOException {
-        ByteBuffer head = ByteBuffer.allocate(4);
-        if (!fill(ch, head)) {
-            return null;
-        }
-        int len = head.flip().getInt();
-        if (len <= 0 || len > (64 << 20)) {
-            throw new IOException("a reply of " + len + " bytes from the keeper");
-        }
-        ByteBuffer body = ByteBuffer.allocate(len);
-        if (!fill(ch, body)) {
-            throw new IOException("the keeper closed the connection in the middle of a reply");
-        }
-        List<String> fields = new ArrayList<>(8);
-        byte[] b = body.array();
-        for (int start = 0, i = 0; i < len; i++) {
-            if (b[i] == 0) {
-                fields.add(new String(b, start, i - start, StandardCharsets.UTF_8));
-                start = i + 1;
-            }
-        }
-        return fields;
-    }
-
-    private static boolean fill(SocketChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            if (ch.read(b) < 0) {
-                if (b.position() == 0) {
-                    return false;
-                }
-                throw new IOException("the keeper closed the connection in the middle of a reply");
-            }
-        }
-        return true;
     }
 
     private void writeRequests() {
@@ -365,7 +306,7 @@ final class Keeper implements AutoCloseable {
     private void readReplies() {
         try {
             List<String> f;
-            while ((f = read(channel)) != null) {
+            while ((f = KeeperWire.read(channel)) != null) {
                 try {
                     handle(f);
                 } catch (RuntimeException e) {

@@ -15,9 +15,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.time.Duration;
 import java.util.logging.Logger;
 
@@ -40,8 +37,6 @@ public final class Supervisor implements AutoCloseable {
     private static final long STOP_MILLIS = 8000;
     /** How long a node keeps the record of an ended job, by default. */
     public static final Duration DEFAULT_HISTORY = Duration.ofHours(24);
-    /** Ended jobs on record at most (the newest are kept): the records are bounded in number too. */
-    static final int MAX_ENDED = 10_000;
     /** How long an ended detached job stays in {@link #jobs()} (ps, wait, logs without --all). */
     public static final Duration LISTED_AFTER_END = Duration.ofHours(1);
 
@@ -49,16 +44,13 @@ public final class Supervisor implements AutoCloseable {
     private final boolean privileged;
     /** gestalt-exec, which the keeper is. */
     private final Path helper;
-    private final JobJournal journal;
+    private final JobRecords records;
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
     private final Set<String> starting = new HashSet<>();
     /** Ends the keeper reported before the job's start returned (a job that ends at once). */
     private final Map<String, Integer> earlyEnds = new HashMap<>();
     private boolean adopting;
     private final LoadSampler sampler;
-    private final Duration history;
-    private final ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
-        Thread.ofPlatform().name("gestalt-records").daemon(true).factory());
     private volatile Keeper keeper;
     private volatile boolean closed;
 
@@ -83,10 +75,9 @@ public final class Supervisor implements AutoCloseable {
     private Supervisor(Path stateDir, boolean privileged, Duration history) {
         this.stateDir = stateDir.toAbsolutePath();
         this.privileged = privileged;
-        this.history = history;
         try {
             this.helper = ExecHelper.install(stateDir);
-            this.journal = new JobJournal(this.stateDir);
+            this.records = new JobRecords(this.stateDir, history, jobs::remove);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot prepare " + stateDir + ": " + e.getMessage(), e);
         }
@@ -97,12 +88,11 @@ public final class Supervisor implements AutoCloseable {
             throw new IllegalStateException(e.getMessage(), e);
         }
         long listedSince = System.currentTimeMillis() - LISTED_AFTER_END.toMillis();
-        for (JobJournal.Entry e : journal.entries()) {
+        for (JobJournal.Entry e : records.entries()) {
             if (e.ended() && e.detached() && e.endMillis() >= listedSince) {
-                jobs.putIfAbsent(e.gpid(), new EndedJob(e, logDir(e.gpid())));
+                jobs.putIfAbsent(e.gpid(), records.endedJob(e));
             }
         }
-        housekeeping.scheduleWithFixedDelay(this::prune, 0, 10, TimeUnit.MINUTES);
     }
 
     private List<LocalJob> running() {
@@ -178,7 +168,7 @@ public final class Supervisor implements AutoCloseable {
         int running = 0;
         for (Keeper.Held h : k.list()) {
             held.add(h.gpid());
-            JobJournal.Entry e = journal.get(h.gpid());
+            JobJournal.Entry e = records.get(h.gpid());
             if (e == null) {
                 LOG.warning("the keeper holds " + h.gpid() + ", which has no record: adopted as uid " + h.uid());
             }
@@ -190,13 +180,13 @@ public final class Supervisor implements AutoCloseable {
                 continue;
             }
             running++;
-            journal.hungUp(h.gpid());
+            records.hungUp(h.gpid());
             LocalJob adopted = new LocalJob(spec, k, h.root(), h.program(), true, logDir(h.gpid()), h.stdin(), -1, -1);
             if (jobs.put(h.gpid(), adopted) instanceof LocalJob before) {
                 adopted.exit().thenAccept(c -> before.ended(c, System.currentTimeMillis())); // whoever waits on the object from before the loss
             }
         }
-        for (JobJournal.Entry e : journal.entries()) {
+        for (JobJournal.Entry e : records.entries()) {
             if (!e.ended() && !held.contains(e.gpid())) {
                 LOG.warning("job " + e.gpid() + " ended with the node's keeper (killed): recorded as killed");
                 onEnd(e.gpid(), ExitStatus.killedBy(Signals.SIGKILL), null); // their parent-death signal
@@ -243,14 +233,13 @@ public final class Supervisor implements AutoCloseable {
                 return;
             }
         }
-        long now = System.currentTimeMillis();
-        journal.ended(gpid, now, code);
+        long now = records.ended(gpid, code);
         if (j instanceof LocalJob l) {
             l.ended(code, now);
         } else if (j == null) {
-            JobJournal.Entry e = journal.get(gpid);
+            JobJournal.Entry e = records.get(gpid);
             if (e != null) {
-                jobs.put(gpid, new EndedJob(e, logDir(gpid)));
+                jobs.put(gpid, records.endedJob(e));
             }
         }
         if (from != null) {
@@ -279,15 +268,12 @@ public final class Supervisor implements AutoCloseable {
         }
         try {
             Keeper k = keeper();
-            journal.started(spec, System.currentTimeMillis());
-            if (journal.lines() == 4 * MAX_ENDED) {
-                housekeeping.execute(this::prune); // once per so many lines: the journal stays bounded
-            }
+            records.started(spec);
             Keeper.Started s;
             try {
                 s = k.start(spec.gpid(), LaunchChain.build(own, privileged), spec.env());
             } catch (LaunchException e) {
-                journal.ended(spec.gpid(), System.currentTimeMillis(), e.exitCode());
+                records.ended(spec.gpid(), e.exitCode());
                 throw e;
             }
             LocalJob job;
@@ -316,7 +302,7 @@ public final class Supervisor implements AutoCloseable {
     }
 
     private Path logDir(String gpid) {
-        return stateDir.resolve("logs").resolve(gpid);
+        return records.logDir(gpid);
     }
 
     /** The keeper's pid, or -1 when none is connected (for tests). */
@@ -350,45 +336,7 @@ public final class Supervisor implements AutoCloseable {
 
     /** Every ended job on record (for the node's configured history), as {@code ps --all} lists them. */
     public List<Job> history() {
-        List<Job> out = new ArrayList<>();
-        for (JobJournal.Entry e : journal.entries()) {
-            if (e.ended()) {
-                out.add(new EndedJob(e, logDir(e.gpid())));
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Drops the records (and the log folders) of jobs that ended longer ago than the history, or
-     * beyond the newest {@link #MAX_ENDED}; every ten minutes, and when the journal has grown.
-     */
-    private void prune() {
-        long cutoff = System.currentTimeMillis() - history.toMillis();
-        try {
-            for (JobJournal.Entry e : journal.compact(e -> !e.ended() || e.endMillis() >= cutoff, MAX_ENDED)) {
-                jobs.remove(e.gpid());
-                if (e.detached()) {
-                    deleteLogs(logDir(e.gpid()));
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.warning("cannot prune the job records: " + e);
-        }
-    }
-
-    /** A job's log folder and files (a link in it is removed, never followed). */
-    private static void deleteLogs(Path dir) {
-        try (var files = java.nio.file.Files.list(dir)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                java.nio.file.Files.deleteIfExists(f);
-            }
-            java.nio.file.Files.deleteIfExists(dir);
-        } catch (java.nio.file.NoSuchFileException e) {
-            // never written, or gone
-        } catch (IOException e) {
-            LOG.warning("cannot delete " + dir + ": " + e.getMessage());
-        }
+        return records.history();
     }
 
     /** Forgets an ended job; a running one is kept (and not returned). */
@@ -440,8 +388,7 @@ public final class Supervisor implements AutoCloseable {
             j.release();
         }
         sampler.close();
-        housekeeping.shutdownNow();
-        journal.close();
+        records.close();
     }
 
     /**
@@ -458,7 +405,6 @@ public final class Supervisor implements AutoCloseable {
             j.release();
         }
         sampler.close();
-        housekeeping.shutdownNow();
-        journal.close();
+        records.close();
     }
 }

@@ -1,0 +1,72 @@
+/*
+ * The keeper's jobs (keeper-jobs.c): the table, a job's start (its stdio, terminal, log files),
+ * its signals, its hang-up, the pumps that copy a terminal's or a hung-up job's output, its end.
+ * keeper.c speaks to the daemon and runs the loop; see its top for what the keeper is.
+ */
+#ifndef GESTALT_KEEPER_JOBS_H
+#define GESTALT_KEEPER_JOBS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "keeper.h"
+
+#define MAX_JOBS 4096
+#define PUMP_BUFFER 16384
+
+enum { FREE = 0, STARTING, RUNNING, ENDED };
+enum { F_TTY = 1, F_DETACHED = 2, F_PIDNS = 4, F_ABANDONED = 8 };
+
+/* Bytes from one descriptor to another: a terminal's output or input, or output to a log file. */
+struct pump {
+    int from, to;       /* from < 0: not running */
+    int output;         /* the job's output: the job is not done before this pump */
+    char *buf;
+    size_t len, off;
+};
+
+struct job {
+    int state;
+    char name[MAX_NAME + 1];
+    int flags;
+    pid_t root, program;
+    int reaped, code;
+    uid_t uid;
+    gid_t gid;
+    int report;                  /* read end of the start report pipe, while STARTING */
+    char message[512];
+    size_t message_len;
+    int in_w, out_r, err_r;      /* pipes: the daemon's ends, which the keeper keeps a copy of */
+    int master, in_relay[2], out_relay[2];  /* terminals */
+    int log_out, log_err;
+    struct pump pumps[2];
+};
+
+extern struct job jobs[MAX_JOBS];
+extern int logs_dir;             /* STATE_DIR/logs, opened at start-up */
+
+/* keeper-jobs.c */
+struct job *job_find(const char *name);
+struct job *job_by_root(pid_t pid);
+/* "S GPID ARGC ARG... ENVC ENV..." (f ends with a NULL slot): start it, or refuse with F */
+void job_start(char **f, int nf);
+void job_refuse_start(const char *name, const char *why);
+/* the start report pipe is readable, or the init was reaped */
+void job_finish_start(struct job *j);
+/* reports the end once the init is reaped and the output copied */
+void job_check_done(struct job *j);
+void job_signal(struct job *j, int sig);
+void job_hang_up(struct job *j);
+void job_close_all(struct job *j);
+void job_release(struct job *j);
+void job_pump_step(struct job *j, struct pump *p);
+
+/* keeper.c */
+void reply(int n, ...);
+const char *num(long v);
+void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int daemon_connected(void);
+void close_fd(int *fd);
+
+#endif
