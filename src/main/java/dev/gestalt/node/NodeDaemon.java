@@ -73,6 +73,17 @@ public final class NodeDaemon implements AutoCloseable {
             throw new IOException("no credentials in " + config.credentials() + " (create them with 'gestalt init')");
         }
         supervisor = new Supervisor(config.stateDir(), config.jobHistory());
+        try {
+            startServices(creds);
+        } catch (Exception | Error e) {
+            // the jobs it re-adopted were not stopped on purpose: the next start takes them over
+            supervisor.leave();
+            supervisor = null;
+            throw e;
+        }
+    }
+
+    private void startServices(NodeCredentials creds) throws Exception {
         exec = new ExecService(config.name(), supervisor);
         var procs = new ProcsService(config.name(), supervisor);
         var executor = Executors.newVirtualThreadPerTaskExecutor();

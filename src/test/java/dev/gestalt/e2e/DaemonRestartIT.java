@@ -36,7 +36,7 @@ class DaemonRestartIT {
 
     @AfterAll
     static void noLeftovers() {
-        for (String pattern : List.of("^sleep 321$", "gst-restart-")) {
+        for (String pattern : List.of("^sleep 321$", "^sleep 324$", "gst-restart-")) {
             Procs.pgrep(pattern).forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
         }
     }
@@ -139,5 +139,33 @@ class DaemonRestartIT {
         var next = cluster.cli(2).run("run", "-d", "--", "true");
         assertEquals(0, next.exitCode(), next::describe);
         assertTrue(!List.of(detached, terminal, attached).contains(next.out().strip()), "a new GPID: " + next.out());
+    }
+
+    /**
+     * A daemon that fails to start (its RPC port is taken) after it re-adopted its jobs leaves
+     * them to the keeper: a failed start is not a stop. The next start adopts them.
+     */
+    @Test
+    void aDaemonThatFailsToStartLeavesItsJobsToTheNextStart() throws Exception {
+        var d = home().run("run", "-d", "-n", "node3", "--", "sh", "-c", "echo started; exec sleep 324");
+        assertEquals(0, d.exitCode(), d::describe);
+        String gpid = d.out().strip();
+        cluster.kill9(3);
+        int rpcPort = Integer.parseInt(java.nio.file.Files.readAllLines(cluster.config(3)).stream()
+            .filter(l -> l.startsWith("rpc_port")).findFirst().orElseThrow().replaceAll("\\D", ""));
+        try (var taken = new java.net.ServerSocket(rpcPort, 1, java.net.InetAddress.getLoopbackAddress())) {
+            var failed = cluster.restart();
+            assertNotEquals(0, failed.exitCode(), "node3 cannot start while its port is taken: " + failed.describe());
+        }
+        assertTrue(!Procs.pgrep("^sleep 324$").isEmpty(), "the job lives on after the failed start");
+        var up = cluster.restart();
+        assertEquals(0, up.exitCode(), up::describe);
+        Eventually.holds(Duration.ofSeconds(60), gpid + " is adopted again", () -> {
+            Map<String, Object> p = row(gpid);
+            return p != null && !"exited".equals(p.get("state"));
+        });
+        assertEquals("started\n", home().run("logs", gpid).out());
+        assertEquals(0, home().run("kill", "-9", gpid).exitCode());
+        assertEquals(137, home().run("wait", gpid).exitCode());
     }
 }

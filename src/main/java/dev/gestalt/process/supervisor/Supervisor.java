@@ -393,9 +393,10 @@ public final class Supervisor implements AutoCloseable {
 
     /**
      * Lets go of the keeper without stopping it, as a daemon that dies would: the jobs run on,
-     * and the next supervisor of this state folder re-adopts them (for tests).
+     * and the next supervisor of this state folder re-adopts them (a daemon whose start failed;
+     * tests).
      */
-    void abandon() {
+    public void leave() {
         closed = true;
         Keeper k = keeper;
         if (k != null) {

@@ -138,7 +138,7 @@ class KeeperTest {
                 "trap 'echo hung up' HUP; echo ready; while :; do echo tick; sleep 0.2; done"));
         Specs.readUntil(attached.stdout(), "ready", Duration.ofSeconds(30));
         long keeper = first.keeperPid();
-        first.abandon();
+        first.leave();
         Supervisor second = new Supervisor(state);
         try {
             assertEquals(keeper, second.keeperPid(), "the same keeper");
@@ -164,7 +164,7 @@ class KeeperTest {
     void aJobThatEndsWhileNoDaemonIsConnectedIsReportedToTheNext(@TempDir Path state) throws Exception {
         Supervisor first = new Supervisor(state);
         Job job = first.start(Specs.builder("sh", "-c", "sleep 1; exit 5").detached().build());
-        first.abandon();
+        first.leave();
         Thread.sleep(2000);
         Supervisor second = new Supervisor(state);
         try {
