@@ -354,6 +354,9 @@ static void run_program(const struct job_spec *s) {
         /* Take the terminal's foreground, as a shell does for its job; SIGTTOU is blocked. */
         tcsetpgrp(STDIN_FILENO, getpgrp());
     }
+    if (!s->pidns) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* without a namespace, the init's death alone would leave it */
+    }
     default_signals();
     unblock_all();
     if (s->cwd && chdir(s->cwd) < 0) {

@@ -76,4 +76,15 @@ class UnprivilegedChainTest {
         Job job = supervisor.start(Specs.builder("id", "-u").as(12345, 12345, new int[] {12345}, "nobody").build());
         assertEquals(dev.gestalt.os.Posix.geteuid() + "\n", Specs.text(job.stdout()));
     }
+
+    @Test
+    void aKilledKeeperTakesTheProgramWithItWithoutANamespaceToo(@TempDir Path state) throws Exception {
+        Supervisor own = new Supervisor(state, false);
+        Job job = own.start(Specs.of("sleep", "7307"));
+        long program = job.pid();
+        assertTrue(program > 0);
+        dev.gestalt.os.Posix.kill(own.keeperPid(), Signals.SIGKILL);
+        Specs.await("the program to die with its keeper", Duration.ofSeconds(30), () -> OrphanProbe.gone(program));
+        own.leave();
+    }
 }
