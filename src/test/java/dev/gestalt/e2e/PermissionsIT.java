@@ -282,6 +282,10 @@ class PermissionsIT {
         dev.gestalt.testkit.Eventually.holds(java.time.Duration.ofSeconds(60), "the hung-up job's output reaches its log",
             () -> asUser().run("logs", hungUpGpid).out().contains("secret-after-hangup"));
         jobs.put(hungUpGpid, "node2");
+        String threads = Procs.exec(60, Path.of(System.getProperty("java.home"), "bin", "jstack").toString(),
+            Long.toString(cluster.pid(2))).stdout();
+        assertTrue(threads.contains("\"main\""), "a thread dump of node2: " + threads);
+        assertTrue(!threads.contains("\"exec-" + hungUpGpid + "\""), "no thread of node2 waits on for the hung-up job");
         for (var e : jobs.entrySet()) {
             Path dir = cluster.dir().resolve(e.getValue()).resolve("state").resolve("logs").resolve(e.getKey());
             assertOwnerOnly(dir, "rwx------");

@@ -174,6 +174,9 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                 // makes the scheduler compensate with another one, on every read.
                 Thread err = Thread.ofPlatform().daemon().name("stderr-" + spec.getGpid()).start(() -> pump(j, j.stderr(), false));
                 pump(j, j.stdout(), true);
+                if (j.detached()) {
+                    return; // hung up (the stream broke): it goes on detached, and nobody waits for its end here
+                }
                 int code = j.exit().get();
                 err.join();
                 exitSent = true;
@@ -242,6 +245,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
             }
             LOG.info("stream of " + j.gpid() + " broke: hanging it up (SIGHUP; if it lives on, it is detached)");
             j.hangUp();
+            stdin.add(STDIN_STOP); // its input ends with the stream: the writer thread goes
         }
 
         @Override
