@@ -74,7 +74,8 @@ static int foreground(int argc, char **argv) {
         return FAILED;
     }
     if (init == 0) {
-        job_child(&s, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, report[1]);
+        /* the program's end is not reported on its own here: this process waits for the init */
+        job_child(&s, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, report[1], open("/dev/null", O_WRONLY | O_CLOEXEC));
     }
     close(report[1]);
     /* signals are for the job (its init forwards them), not for this waiter */

@@ -9,10 +9,20 @@
  *       inheritable and ambient capabilities
  *     - parent-death signal SIGKILL: a job dies with its keeper (a PID 1 takes its namespace)
  *     - without -p: a child subreaper, so the job's orphans are reaped here
- *     - forks the program; forwards every signal it receives to the program's process group,
- *       and what the keeper queues to it (keeper_signal(), the signal in its value: any signal,
- *       SIGKILL and SIGSTOP included; SIGKILL ends every process of the job); reaps every
- *       child; exits when the program ends, with its status as a shell gives it
+ *     - forks the program, then lets go of the job's stdio (/dev/null instead; a terminal only
+ *       once the program has ended): the job's output reaches its end of file when the program
+ *       and whatever it started have closed it, as `CMD | cat` and ssh see it
+ *     - forwards every signal it receives, and what the keeper queues to it (keeper_signal(),
+ *       the signal in its value: any signal, SIGKILL and SIGSTOP included), to the program's
+ *       process group while the program runs (as a terminal's Ctrl-C or the shell's `kill %1`),
+ *       and to every process left in the job after it ended; SIGKILL ends every process of the job
+ *     - when the program ends: its status as a shell gives it to STATUS_FD (the keeper tells the
+ *       daemon: `run` and `wait` return with it); with a terminal, gives the terminal up
+ *       (TIOCNOTTY: SIGHUP and SIGCONT to its foreground group, as when a login's shell exits,
+ *       and the terminal is no one's controlling terminal any more)
+ *     - reaps every child, and the orphans that come to it (PID 1, or a subreaper); exits, with
+ *       the program's status, once the program and every other process of the job have ended:
+ *       what a job started in the background outlives its program, as in a shell
  *   program  (PID 2 of the namespace)
  *     - its own process group, in the terminal's foreground if it has one
  *     - every signal at its default action and none blocked (as a login gives)
@@ -393,8 +403,8 @@ static void become_caller(const struct job_spec *s) {
     }
 }
 
-/* The init's children (it is single-threaded: its own task lists them all). */
-static int kill_children(void) {
+/* Signals the init's children (it is single-threaded: its own task lists them all); how many. */
+static int signal_children(int sig) {
     char path[64], buf[4096];
     snprintf(path, sizeof path, "/proc/self/task/%d/children", (int) getpid());
     int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0;
@@ -410,7 +420,7 @@ static int kill_children(void) {
             break;
         }
         if (pid > 0) {
-            kill((pid_t) pid, SIGKILL);
+            kill((pid_t) pid, sig);
             n++;
         }
     }
@@ -423,7 +433,47 @@ static void forward(pid_t program, int sig) {
     }
 }
 
-/* The init: forks the program, forwards signals, reaps, exits with the program's status. */
+/* A signal for every process of the job but the init: in a namespace all of it; else the program's
+   group (it keeps its number while any member lives; without a namespace the init runs as the user,
+   so a number taken again since can only be one of the user's own groups) and the init's children. */
+static void signal_all(pid_t program, int sig) {
+    if (getpid() == 1) {
+        kill(-1, sig);
+        return;
+    }
+    kill(-program, sig);
+    signal_children(sig);
+}
+
+/* The descriptors 0-2 become /dev/null: the init holds none of the job's stdio from here on. */
+static void let_go_of_stdio(void) {
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3; fd++) {
+        if (null >= 0) {
+            dup2(null, fd);
+        } else {
+            close(fd);
+        }
+    }
+    if (null > 2) {
+        close(null);
+    }
+}
+
+/* The program ended: its status to the keeper; a terminal given up as a login's shell leaves it. */
+static void program_ended(const struct job_spec *s, int status) {
+    char line[16];
+    int n = snprintf(line, sizeof line, "%d\n", shell_status(status));
+    ssize_t ignored = write(STATUS_FD, line, (size_t) n);
+    (void) ignored;
+    close(STATUS_FD);
+    if (s->tty) {
+        ioctl(STDIN_FILENO, TIOCNOTTY); /* a session leader's: SIGHUP, SIGCONT to the foreground group */
+        let_go_of_stdio();
+    }
+}
+
+/* The init: forks the program, forwards signals, reaps, exits once the job's last process ended. */
 static void init(const struct job_spec *s) __attribute__((noreturn));
 static void init(const struct job_spec *s) {
     if (setsid() < 0) {
@@ -475,45 +525,52 @@ static void init(const struct job_spec *s) {
         refuse(FAILED, "fork: %s", strerror(errno));
     }
     if (program == 0) {
+        close(STATUS_FD);
         run_program(s);
     }
     close(REPORT_FD); /* the program's copy closes at its execve */
-    int killing = 0, status = 0, program_ended = 0;
+    if (!s->tty) {
+        let_go_of_stdio(); /* a terminal stays the init's until the program ends (TIOCNOTTY) */
+    }
+    int killing = 0, status = 0, ended = 0;
     for (;;) {
         siginfo_t info;
         struct timespec tick = {1, 0};
         int sig = sigtimedwait(&all, &info, &tick);
+        int group = 0;
         if (sig == keeper_signal() && info.si_code == SI_QUEUE) {
             sig = info.si_value.sival_int;
-            if (sig == SIGKILL) {
+            group = sig & KEEPER_GROUP;
+            sig &= ~KEEPER_GROUP;
+            if (sig == SIGKILL && !group) {
                 killing = 1;
-            } else if (sig > 0 && sig < 65 && !program_ended) {
+                sig = 0;
+            }
+        } else if (sig == SIGCHLD) {
+            sig = 0;
+        }
+        if (sig > 0 && sig < 65) {
+            if (ended && !group) {
+                signal_all(program, sig);
+            } else {
                 forward(program, sig);
             }
-        } else if (sig > 0 && sig != SIGCHLD && !program_ended) {
-            forward(program, sig);
         }
         if (killing) {
             /* every process of the job: in a namespace all but this one; else each child, and each
                orphan that comes to this subreaper when its parent dies, until none is left */
-            if (getpid() == 1) {
-                kill(-1, SIGKILL);
-            } else if (kill_children() == 0 && program_ended) {
-                _exit(shell_status(status));
-            }
+            signal_all(program, SIGKILL);
         }
         int st;
         pid_t pid;
         while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
             if (pid == program) {
-                program_ended = 1;
+                ended = 1;
                 status = st;
+                program_ended(s, st);
             }
         }
-        if (program_ended && !killing) {
-            _exit(shell_status(status));
-        }
-        if (pid < 0 && errno == ECHILD && program_ended) {
+        if (pid < 0 && errno == ECHILD && ended) {
             _exit(shell_status(status));
         }
     }
@@ -531,16 +588,16 @@ static int lift(int fd) {
     return high;
 }
 
-void job_child(const struct job_spec *s, int in, int out, int err, int report) {
-    int fds[4] = {lift(in), lift(out), lift(err), lift(report)};
-    for (int i = 0; i < 4; i++) {
+void job_child(const struct job_spec *s, int in, int out, int err, int report, int status) {
+    int fds[5] = {lift(in), lift(out), lift(err), lift(report), lift(status)};
+    for (int i = 0; i < 5; i++) {
         if (dup2(fds[i], i) < 0) {
             _exit(FAILED);
         }
     }
     fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC); /* closes at the program's execve: the sign it started */
-    if (syscall(SYS_close_range, 4, ~0U, 0) < 0) {
-        for (int fd = 4; fd < 65536; fd++) {
+    if (syscall(SYS_close_range, 5, ~0U, 0) < 0) {
+        for (int fd = 5; fd < 65536; fd++) {
             close(fd);
         }
     }

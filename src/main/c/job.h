@@ -13,6 +13,7 @@
 #define MAX_GROUPS 1024
 #define FAILED 255      /* gestalt-exec's own failure, as the daemon reports it */
 #define REPORT_FD 3     /* in a job's init and program: where a failure to start is reported */
+#define STATUS_FD 4     /* in a job's init: where the program's end is reported ("CODE\n") */
 
 extern const char *me;
 
@@ -49,14 +50,21 @@ int shell_status(int wait_status);
 pid_t job_fork(const struct job_spec *s);
 
 /*
- * In the child of job_fork: makes in, out, err its stdio and report its REPORT_FD, closes every
- * other descriptor, and becomes the job's init. Never returns. A failure before the program's
- * execve is written to the report pipe as "CODE MESSAGE" (then the process exits with CODE); at
- * a successful execve the pipe closes (close-on-exec) without a word.
+ * In the child of job_fork: makes in, out, err its stdio, report its REPORT_FD and status its
+ * STATUS_FD, closes every other descriptor, and becomes the job's init. Never returns. A failure
+ * before the program's execve is written to the report pipe as "CODE MESSAGE" (then the process
+ * exits with CODE); at a successful execve the pipe closes (close-on-exec) without a word. When the
+ * program ends, its shell status goes to the status pipe, and the init stays while any other
+ * process of the job lives (see job.c).
  */
-void job_child(const struct job_spec *s, int in, int out, int err, int report) __attribute__((noreturn));
+void job_child(const struct job_spec *s, int in, int out, int err, int report, int status) __attribute__((noreturn));
 
-/* The real-time signal the keeper queues to a job's init, with the signal to deliver as its value. */
+/*
+ * The real-time signal the keeper queues to a job's init, with the signal to deliver as its value;
+ * with KEEPER_GROUP in it, for the program's process group only even after the program ended (a
+ * hang-up reaches what a terminal's would, not what left the session).
+ */
 int keeper_signal(void);
+#define KEEPER_GROUP 0x100
 
 #endif

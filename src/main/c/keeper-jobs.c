@@ -53,6 +53,7 @@ void job_close_all(struct job *j) {
     pump_stop(&j->pumps[0]);
     pump_stop(&j->pumps[1]);
     close_fd(&j->report);
+    close_fd(&j->status);
     close_fd(&j->in_w);
     close_fd(&j->out_r);
     close_fd(&j->err_r);
@@ -76,7 +77,8 @@ static struct job *claim(const char *name) {
             struct job *j = &jobs[i];
             memset(j, 0, sizeof *j);
             snprintf(j->name, sizeof j->name, "%s", name);
-            j->report = j->in_w = j->out_r = j->err_r = j->master = -1;
+            j->report = j->status = j->in_w = j->out_r = j->err_r = j->master = -1;
+            j->program_code = -1;
             j->in_relay[0] = j->in_relay[1] = j->out_relay[0] = j->out_relay[1] = -1;
             j->log_out = j->log_err = -1;
             j->pumps[0].from = j->pumps[0].to = j->pumps[1].from = j->pumps[1].to = -1;
@@ -98,6 +100,14 @@ void job_signal(struct job *j, int sig) {
     }
     union sigval v = {.sival_int = sig};
     sigqueue(j->root, keeper_signal(), v);
+}
+
+/* A signal for the program's process group only, as a terminal's hang-up sends it. */
+static void job_signal_group(struct job *j, int sig) {
+    if (!j->reaped && j->root > 0) {
+        union sigval v = {.sival_int = sig | KEEPER_GROUP};
+        sigqueue(j->root, keeper_signal(), v);
+    }
 }
 
 /* The job's log folder and files, owned by its user (see the top of the file). */
@@ -136,8 +146,8 @@ void job_hang_up(struct job *j) {
         return;
     }
     j->flags |= F_DETACHED;
-    job_signal(j, SIGHUP);
-    job_signal(j, SIGCONT);
+    job_signal_group(j, SIGHUP);
+    job_signal_group(j, SIGCONT);
     if (open_logs(j) < 0) {
         log_line("job %s: cannot create its log files (%s): its output is dropped", j->name, strerror(errno));
         j->log_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -172,6 +182,37 @@ static pid_t program_of(pid_t root) {
     buf[n] = 0;
     long pid = strtol(buf, NULL, 10);
     return pid > 0 ? (pid_t) pid : -1;
+}
+
+/*
+ * An attached terminal's program ended: the terminal goes, as sshd closes a session's pty when its
+ * shell exits (what is left of the job gets EIO from it). What the program wrote before it ended
+ * is copied first: the pump closes the terminal once it has nothing more to read (see pump_step).
+ */
+static void give_up_terminal(struct job *j) {
+    if ((j->flags & F_TTY) && !(j->flags & F_DETACHED)) {
+        j->flags |= F_CLOSING;
+        pump_stop(&j->pumps[1]); /* no more input for it */
+    }
+}
+
+void job_read_status(struct job *j) {
+    char line[16];
+    ssize_t n;
+    do {
+        n = read(j->status, line, sizeof line - 1);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN && !j->reaped) {
+        return;
+    }
+    close_fd(&j->status);
+    if (n <= 0) {
+        return; /* the init ended without a word (killed): X says how */
+    }
+    line[n] = 0;
+    j->program_code = atoi(line);
+    reply(3, "P", j->name, num(j->program_code));
+    give_up_terminal(j);
 }
 
 static int done(const struct job *j) {
@@ -235,6 +276,9 @@ void job_finish_start(struct job *j) {
     int fd0 = j->flags & F_TTY ? j->in_relay[1] : j->in_w;
     int fd1 = j->flags & F_TTY ? j->out_relay[0] : j->out_r;
     reply(7, "S", j->name, num(j->root), num(j->program), num(fd0), num(fd1), num(j->err_r));
+    if (j->reaped && j->status >= 0) {
+        job_read_status(j);
+    }
     job_check_done(j);
 }
 
@@ -372,21 +416,23 @@ void job_start(char **f, int nf) {
     j->uid = s.switch_ids ? s.uid : geteuid();
     j->gid = s.switch_ids ? s.gid : getegid();
     j->flags = (s.tty ? F_TTY : 0) | (s.detached ? F_DETACHED : 0) | (s.pidns ? F_PIDNS : 0);
-    int child[3] = {-1, -1, -1}, report[2] = {-1, -1};
+    int child[3] = {-1, -1, -1}, report[2] = {-1, -1}, status[2] = {-1, -1};
     pid_t pid = -1;
     if (open_stdio(j, &s, child, why, sizeof why) == 0) {
-        if (pipe2(report, O_CLOEXEC) < 0) {
+        if (pipe2(report, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0) {
             snprintf(why, sizeof why, "pipe: %s", strerror(errno));
         } else if ((pid = job_fork(&s)) == 0) {
-            job_child(&s, child[0], child[1], child[2], report[1]);
+            job_child(&s, child[0], child[1], child[2], report[1], status[1]);
         } else if (pid < 0) {
             snprintf(why, sizeof why, "fork: %s", strerror(errno));
         }
     }
     close_child_ends(child);
     close_fd(&report[1]);
+    close_fd(&status[1]);
     if (pid < 0) {
         close_fd(&report[0]);
+        close_fd(&status[0]);
         if (s.detached) {
             unlinkat(logs_dir, j->name, AT_REMOVEDIR); /* fails while files are in it: left for the daemon's pruning */
         }
@@ -396,7 +442,9 @@ void job_start(char **f, int nf) {
     }
     j->root = pid;
     j->report = report[0];
+    j->status = status[0];
     nonblocking(j->report);
+    nonblocking(j->status);
     j->state = STARTING;
 }
 
@@ -405,6 +453,10 @@ static void pump_ended(struct job *j, struct pump *p) {
     pump_stop(p);
     if (output && (j->flags & F_TTY)) {
         pump_stop(&j->pumps[1]); /* the terminal is gone: no more input for it either */
+        if (j->flags & F_CLOSING) {
+            close_fd(&j->master);
+            close_fd(&j->out_relay[1]); /* the daemon's reader sees the end of the session's output */
+        }
     }
     job_check_done(j);
 }
@@ -416,6 +468,10 @@ void job_pump_step(struct job *j, struct pump *p) {
     }
     if (p->len == 0) {
         ssize_t n = read(p->from, p->buf, PUMP_BUFFER);
+        if (n < 0 && errno == EAGAIN && (j->flags & F_CLOSING) && p == &j->pumps[0]) {
+            pump_ended(j, p); /* all the program wrote is copied: the terminal goes */
+            return;
+        }
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
             return;
         }

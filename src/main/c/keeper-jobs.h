@@ -16,7 +16,8 @@
 #define PUMP_BUFFER 16384
 
 enum { FREE = 0, STARTING, RUNNING, ENDED };
-enum { F_TTY = 1, F_DETACHED = 2, F_PIDNS = 4, F_ABANDONED = 8 };
+/* F_CLOSING: an attached terminal whose program ended, closed once its output is copied */
+enum { F_TTY = 1, F_DETACHED = 2, F_PIDNS = 4, F_ABANDONED = 8, F_CLOSING = 16 };
 
 /* Bytes from one descriptor to another: a terminal's output or input, or output to a log file. */
 struct pump {
@@ -35,6 +36,8 @@ struct job {
     uid_t uid;
     gid_t gid;
     int report;                  /* read end of the start report pipe, while STARTING */
+    int status;                  /* read end of the status pipe: the program's end (see job.c) */
+    int program_code;            /* the program's shell status once it ended, else -1 */
     char message[512];
     size_t message_len;
     int in_w, out_r, err_r;      /* pipes: the daemon's ends, which the keeper keeps a copy of */
@@ -54,9 +57,11 @@ void job_start(char **f, int nf);
 void job_refuse_start(const char *name, const char *why);
 /* the start report pipe is readable, or the init was reaped */
 void job_finish_start(struct job *j);
-/* reports the end once the init is reaped and the output copied */
+/* reports the end (X) once the init is reaped (the job's last process ended) and the output copied */
 void job_check_done(struct job *j);
 void job_signal(struct job *j, int sig);
+/* the status pipe is readable (or the init was reaped): the program ended, P to the daemon */
+void job_read_status(struct job *j);
 void job_hang_up(struct job *j);
 void job_close_all(struct job *j);
 void job_release(struct job *j);

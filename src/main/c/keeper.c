@@ -33,9 +33,13 @@
  *   H PID VERSION                   on connecting
  *   S GPID ROOT PROGRAM FD0 FD1 FD2 started (the keeper's descriptors for stdin, stdout, stderr, -1 none)
  *   F GPID CODE MESSAGE             could not start: bash's code and message, or 255 for Gestalt's
- *   X GPID CODE                     ended (shell status; after its output is in its log files)
- *   J GPID ROOT PROGRAM FLAGS FD0 STATE CODE UID GID   one job of a list: FLAGS t (terminal)
- *                                   d (detached), STATE R running, E ended; the job's user
+ *   P GPID CODE                     the program ended (its shell status); the job goes on while any
+ *                                   other process of it lives (see job.c)
+ *   X GPID CODE                     ended: its last process (shell status of the program, or of the
+ *                                   init when it was killed; after its output is in its log files)
+ *   J GPID ROOT PROGRAM FLAGS FD0 STATE CODE UID GID PCODE   one job of a list: FLAGS t (terminal)
+ *                                   d (detached), STATE R running, E ended; the job's user; the
+ *                                   program's code once it ended, else -1
  *   N REASON                        refused (another daemon is connected)
  * Bounds: MAX_JOBS jobs, requests of MAX_REQUEST bytes; replies pending to a daemon that does
  * not read are dropped with the connection past MAX_OUTPUT. The keeper exits when no daemon is
@@ -191,9 +195,9 @@ static void list(void) {
             *p++ = 'd';
         }
         *p = 0;
-        reply(10, "J", j->name, num(j->root), num(j->program), flags,
+        reply(11, "J", j->name, num(j->root), num(j->program), flags,
               num(j->flags & F_TTY ? j->in_relay[1] : -1), j->state == RUNNING ? "R" : "E", num(j->code),
-              num((long) j->uid), num((long) j->gid));
+              num((long) j->uid), num((long) j->gid), num(j->program_code));
     }
     reply(1, "L");
 }
@@ -399,6 +403,9 @@ static void reap(void) {
         }
         j->reaped = 1;
         j->code = shell_status(status);
+        if (j->state == RUNNING && j->status >= 0) {
+            job_read_status(j); /* P before X */
+        }
         if (j->state == STARTING) {
             job_finish_start(j);
         } else if (j->state == ENDED && (j->flags & F_ABANDONED)) {
@@ -450,7 +457,7 @@ static void serve(void) {
         if (conn >= 0) {
             p[n++] = (struct pollfd) {daemon_conn.fd, (short) (POLLIN | (daemon_conn.out_len ? POLLOUT : 0)), 0};
         }
-        int first_job = n;
+        int first_job = n, closing = 0;
         for (int i = 0; i < MAX_JOBS; i++) {
             struct job *j = &jobs[i];
             if (j->state == FREE) {
@@ -460,15 +467,20 @@ static void serve(void) {
                 owner[n] = NULL, owner_job[n] = j;
                 p[n++] = (struct pollfd) {j->report, POLLIN, 0};
             }
+            if (j->state == RUNNING && j->status >= 0) {
+                owner[n] = NULL, owner_job[n] = j;
+                p[n++] = (struct pollfd) {j->status, POLLIN, 0};
+            }
             for (int k = 0; k < 2; k++) {
                 struct pump *q = &j->pumps[k];
                 if (q->from >= 0) {
                     owner[n] = q, owner_job[n] = j;
                     p[n++] = q->len ? (struct pollfd) {q->to, POLLOUT, 0} : (struct pollfd) {q->from, POLLIN, 0};
+                    closing |= (j->flags & F_CLOSING) && !q->len; /* read until nothing is left, then close */
                 }
             }
         }
-        int timeout = quitting || daemon_conn.fd < 0 ? 500 : -1;
+        int timeout = closing ? 0 : quitting || daemon_conn.fd < 0 ? 500 : -1;
         if (poll(p, (nfds_t) n, timeout) < 0) {
             if (errno == EINTR) {
                 continue;
@@ -487,12 +499,15 @@ static void serve(void) {
         }
         for (int i = first_job; i < n; i++) {
             struct job *j = owner_job[i];
-            if (!p[i].revents || j->state == FREE) {
+            int closing_pump = owner[i] && (j->flags & F_CLOSING) && !owner[i]->len;
+            if ((!p[i].revents && !closing_pump) || j->state == FREE) {
                 continue;
             }
             if (!owner[i]) {
                 if (j->state == STARTING && j->report == p[i].fd) {
                     job_finish_start(j);
+                } else if (j->state == RUNNING && j->status == p[i].fd) {
+                    job_read_status(j);
                 }
             } else if (owner[i]->from >= 0) {
                 job_pump_step(j, owner[i]);

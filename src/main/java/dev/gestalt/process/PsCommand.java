@@ -61,7 +61,7 @@ public final class PsCommand implements CommandHandler {
                 : new Table(every ? "ID" : "GPID", "NODE", "USER", "STATE", ">%CPU", ">RSS", ">TIME", "START", "COMMAND");
             for (ProcInfo p : procs) {
                 List<String> cells = new ArrayList<>(List.of(every ? p.getNode() + ":" + p.getPid() : p.getGpid(),
-                    p.getNode(), p.getUser(), p.getState().equals("exited") ? "exit " + p.getExitCode() : p.getState(),
+                    p.getNode(), p.getUser(), state(p),
                     String.format(Locale.ROOT, "%.1f", p.getCpuPercent()), Sizes.human(p.getRssBytes()),
                     cpuTime(p.getCpuMillis()), start(p.getStartEpochMillis())));
                 if (ended) {
@@ -91,7 +91,10 @@ public final class PsCommand implements CommandHandler {
         m.put("pid", p.getPid());
         m.put("user", p.getUser());
         m.put("state", p.getState());
-        if (p.getState().equals("exited")) {
+        if (p.getProgramEnded()) {
+            m.put("program_ended", true);
+        }
+        if (p.getState().equals("exited") || p.getProgramEnded()) {
             m.put("exit_code", p.getExitCode());
             m.put("end", p.getEndEpochMillis() == 0 ? null : Instant.ofEpochMilli(p.getEndEpochMillis()).toString());
         }
@@ -116,5 +119,16 @@ public final class PsCommand implements CommandHandler {
         var t = Instant.ofEpochMilli(epochMillis).atZone(ZoneId.systemDefault());
         return t.toLocalDate().equals(LocalDate.now()) ? t.format(DateTimeFormatter.ofPattern("HH:mm"))
             : t.format(DateTimeFormatter.ofPattern("MMMdd", Locale.ROOT));
+    }
+
+    /**
+     * The STATE cell: "exit N" once the job ended; while what its program started runs on after the
+     * program ended, their state and the program's code ("sleeping, exit 0").
+     */
+    private static String state(ProcInfo p) {
+        if (p.getState().equals("exited")) {
+            return "exit " + p.getExitCode();
+        }
+        return p.getProgramEnded() ? p.getState() + ", exit " + p.getExitCode() : p.getState();
     }
 }

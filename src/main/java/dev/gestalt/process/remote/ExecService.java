@@ -77,11 +77,11 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
     }
 
     /**
-     * An attached job is forgotten when it ends (its client got the code); a detached one (or
-     * one hung up, detached by then) stays listed a while (see {@link Supervisor#jobs()}).
+     * An attached job is forgotten when it ends, its last process (its client got the code); a
+     * detached one (or one hung up, detached by then) stays listed a while (see {@link Supervisor#jobs()}).
      */
     private void forgetWhenDone(Job j) {
-        j.exit().whenComplete((code, t) -> {
+        j.end().whenComplete((code, t) -> {
             if (!j.detached()) {
                 supervisor.remove(j.gpid());
             }
@@ -177,10 +177,15 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                 if (j.detached()) {
                     return; // hung up (the stream broke): it goes on detached, and nobody waits for its end here
                 }
+                // the program ended and its output reached its end of file (whatever it started
+                // closed it too), as `CMD | cat` and ssh return
                 int code = j.exit().get();
                 err.join();
                 exitSent = true;
                 sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(code)).build());
+                if (!j.end().isDone()) {
+                    j.closeStdin(); // what runs on reads the end of its input, as after ssh returned
+                }
             } catch (LaunchException e) {
                 exitSent = true;
                 try {

@@ -68,11 +68,13 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
         var b = info(p).setGpid(j.gpid()).setNode(nodeName).setUid(j.spec().uid()).setUser(j.spec().user())
             .setHomeNode(homeOf(j)).setDetached(j.detached())
             .setCommand(String.join(" ", j.spec().argv()));
-        if (j.exit().isDone()) {
+        if (j.end().isDone()) {
             b.setState("exited").setExitCode(j.exit().join());
             if (j.endTime() != null) {
                 b.setEndEpochMillis(j.endTime().toEpochMilli());
             }
+        } else if (j.exit().isDone()) {
+            b.setProgramEnded(true).setExitCode(j.exit().join()); // what it started runs on
         }
         return b;
     }
@@ -113,7 +115,7 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
             Permissions.check(req.getCaller(), j);
             if (req.hasResize()) {
                 j.resize(req.getResize().getCols(), req.getResize().getRows());
-            } else if (!j.exit().isDone()) {
+            } else if (!j.end().isDone()) {
                 j.signal(req.getSignal());
             }
             out.onNext(SignalReply.newBuilder().setFound(true).build());

@@ -87,6 +87,11 @@ final class EndedJob implements Job {
     }
 
     @Override
+    public CompletableFuture<Integer> end() {
+        return exit();
+    }
+
+    @Override
     public Instant endTime() {
         return Instant.ofEpochMilli(entry.endMillis());
     }

@@ -55,9 +55,10 @@ public interface Job {
     InputStream stderr();
 
     /**
-     * Sends a signal to the job's process group, through the job's init (see src/main/c/job.c): the
-     * init is the keeper's child and the program the init's, so no signal can reach a recycled
-     * pid. SIGKILL ends every process of the job.
+     * Sends a signal to the job, through the job's init (see src/main/c/job.c): to the program's
+     * process group while the program runs, to every process of the job after it ended. The init
+     * is the keeper's child and the program the init's, so no signal can reach a recycled pid.
+     * SIGKILL ends every process of the job.
      */
     void signal(int sig);
 
@@ -71,10 +72,19 @@ public interface Job {
     /** Sets the terminal's size (tty jobs; the program gets SIGWINCH); ignored otherwise. */
     void resize(int cols, int rows);
 
-    /** Completes with the shell's view of the end: the program's code, 128+N when killed by N. */
+    /**
+     * Completes when the program ends, with the shell's view of it: its code, 128+N when killed by
+     * N. What `run` returns (once the output has reached its end too) and `wait` waits for.
+     */
     CompletableFuture<Integer> exit();
 
-    /** When it ended; null while it runs. */
+    /**
+     * Completes when the job's last process has ended: what the program started in the background
+     * outlives it, as in a shell, and the job (ps, kill, logs) with it. The program's code.
+     */
+    CompletableFuture<Integer> end();
+
+    /** When it ended, its last process; null while any runs. */
     java.time.Instant endTime();
 
     /** State, CPU, memory and command of the program's process tree, now. */

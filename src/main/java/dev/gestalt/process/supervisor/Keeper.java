@@ -41,11 +41,14 @@ final class Keeper implements AutoCloseable {
 
     /** A job the keeper holds, as it lists them to a daemon that connects. */
     record Held(String gpid, long root, long program, boolean tty, boolean detached, int stdin,
-                boolean running, int code, int uid, int gid) {}
+                boolean running, int code, int uid, int gid, int programCode) {}
 
     /** What the keeper says on its own. Called from the reader thread, one call at a time. */
     interface Listener {
-        /** A job ended (its output is in its log files by now): its shell status. */
+        /** A job's program ended (other processes of the job may live on): its shell status. */
+        void programEnded(String gpid, int code);
+
+        /** A job ended, its last process (its output is in its log files by now): its shell status. */
         void ended(String gpid, int code);
 
         /** The connection ended without a stop: the keeper died, or dropped this daemon. */
@@ -346,10 +349,12 @@ final class Keeper implements AutoCloseable {
                     s.completeExceptionally(new LaunchException(Integer.parseInt(f.get(2)), f.get(3)));
                 }
             }
+            case "P" -> listener.programEnded(f.get(1), Integer.parseInt(f.get(2)));
             case "X" -> listener.ended(f.get(1), Integer.parseInt(f.get(2)));
             case "J" -> held.add(new Held(f.get(1), Long.parseLong(f.get(2)), Long.parseLong(f.get(3)),
                 f.get(4).contains("t"), f.get(4).contains("d"), Integer.parseInt(f.get(5)), f.get(6).equals("R"),
-                Integer.parseInt(f.get(7)), Integer.parseInt(f.get(8)), Integer.parseInt(f.get(9))));
+                Integer.parseInt(f.get(7)), Integer.parseInt(f.get(8)), Integer.parseInt(f.get(9)),
+                f.size() > 10 ? Integer.parseInt(f.get(10)) : -1)); // a keeper from before P: no program code
             case "L" -> {
                 var l = listing;
                 if (l != null) {

@@ -18,6 +18,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * (opened through /proc, see {@link Keeper#fd}), its pids, and its end as the keeper reports it.
  * Signals, window sizes and the hang-up go through the keeper; nothing here signals a pid.
  *
+ * <p>Its program's end ({@link #exit()}) and its own ({@link #end()}, its last process) are two
+ * moments: what the program started in the background outlives it, as in a shell.
+ *
  * <p>A job is attached (its stdio streamed to a client) or detached (its output in log files).
  * An attached job becomes detached when its client goes ({@link #hangUp()}), and every job the
  * daemon re-adopts after a restart is detached: its client went with the old daemon.
@@ -38,6 +41,7 @@ final class LocalJob implements Job {
     private final long program;
     private final Path logDir;
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    private final CompletableFuture<Integer> end = new CompletableFuture<>();
     private final AtomicBoolean bulk = new AtomicBoolean();
     private final AtomicBoolean hungUp = new AtomicBoolean();
     /** The daemon's ends of the job's stdio; null when it has none (closed, or detached). */
@@ -61,7 +65,7 @@ final class LocalJob implements Job {
         this.program = program;
         this.logDir = logDir;
         this.detached = detached;
-        this.logs = new LogReader(logDir, exit::isDone);
+        this.logs = new LogReader(logDir, end::isDone);
         try {
             in = stdin < 0 ? null : FileChannel.open(keeper.fd(stdin), StandardOpenOption.WRITE);
             out = stdout < 0 ? null : FileChannel.open(keeper.fd(stdout), StandardOpenOption.READ);
@@ -72,15 +76,21 @@ final class LocalJob implements Job {
         }
     }
 
-    /** The keeper says the job ended (and its output is in its logs). */
+    /** The keeper says the program ended; the job goes on while any other process of it lives. */
+    void programEnded(int code) {
+        exit.complete(code);
+    }
+
+    /** The keeper says the job ended, its last process (and its output is in its logs). */
     void ended(int code, long millis) {
         endMillis = millis;
-        exit.complete(code);
+        exit.complete(code); // when the program's end was not told apart (its init was killed)
+        end.complete(exit.join());
     }
 
     @Override
     public java.time.Instant endTime() {
-        return exit.isDone() ? java.time.Instant.ofEpochMilli(endMillis) : null;
+        return end.isDone() ? java.time.Instant.ofEpochMilli(endMillis) : null;
     }
 
     /** The wrappers' root process: the job's init, the keeper's child. */
@@ -89,7 +99,7 @@ final class LocalJob implements Job {
     }
 
     boolean isAlive() {
-        return !exit.isDone();
+        return !end.isDone();
     }
 
     @Override
@@ -189,7 +199,7 @@ final class LocalJob implements Job {
 
     @Override
     public void signal(int sig) {
-        if (!exit.isDone()) {
+        if (!end.isDone()) {
             keeper.signal(gpid(), sig);
         }
     }
@@ -208,7 +218,7 @@ final class LocalJob implements Job {
      */
     @Override
     public void hangUp() {
-        if (detached || exit.isDone() || !hungUp.compareAndSet(false, true)) {
+        if (detached || end.isDone() || !hungUp.compareAndSet(false, true)) {
             return;
         }
         detached = true;
@@ -243,9 +253,21 @@ final class LocalJob implements Job {
     }
 
     @Override
+    public CompletableFuture<Integer> end() {
+        return end.copy();
+    }
+
+    @Override
     public ProcSnapshot stats() {
         ProcTable table = ProcTable.read();
-        List<ProcTable.Stat> tree = program > 0 && !exit.isDone() ? table.tree(program) : List.of();
+        List<ProcTable.Stat> tree = List.of();
+        if (program > 0 && !exit.isDone()) {
+            tree = table.tree(program);
+        } else if (!end.isDone()) {
+            // the program ended, what it started lives on: the init's tree without the init
+            List<ProcTable.Stat> all = table.tree(root);
+            tree = all.size() > 1 ? all.subList(1, all.size()) : List.of();
+        }
         if (tree.isEmpty()) {
             // ended: state X as ps(1) names a dead process
             return new ProcSnapshot(program, spec.user(), 'X', 0, 0, 0, java.time.Instant.EPOCH,

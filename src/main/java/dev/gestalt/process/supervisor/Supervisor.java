@@ -49,6 +49,8 @@ public final class Supervisor implements AutoCloseable {
     private final Set<String> starting = new HashSet<>();
     /** Ends the keeper reported before the job's start returned (a job that ends at once). */
     private final Map<String, Integer> earlyEnds = new HashMap<>();
+    /** Like earlyEnds, for the ends of programs (P) whose jobs are not in the table yet. */
+    private final Map<String, Integer> earlyProgramEnds = new HashMap<>();
     private boolean adopting;
     private final LoadSampler sampler;
     private volatile Keeper keeper;
@@ -118,6 +120,11 @@ public final class Supervisor implements AutoCloseable {
             Keeper[] self = new Keeper[1];
             k = Keeper.open(helper, stateDir, new Keeper.Listener() {
                 @Override
+                public void programEnded(String gpid, int code) {
+                    onProgramEnd(gpid, code);
+                }
+
+                @Override
                 public void ended(String gpid, int code) {
                     onEnd(gpid, code, self[0]);
                 }
@@ -151,11 +158,15 @@ public final class Supervisor implements AutoCloseable {
             running[0] = adopt(k, held);
         } finally {
             Map<String, Integer> ends;
+            Map<String, Integer> programEnds;
             synchronized (earlyEnds) {
                 adopting = false;
                 ends = new HashMap<>(earlyEnds);
                 earlyEnds.clear();
+                programEnds = new HashMap<>(earlyProgramEnds);
+                earlyProgramEnds.clear();
             }
+            programEnds.forEach(this::onProgramEnd);
             ends.forEach((gpid, code) -> onEnd(gpid, code, k));
         }
         if (!held.isEmpty()) {
@@ -182,8 +193,13 @@ public final class Supervisor implements AutoCloseable {
             running++;
             records.hungUp(h.gpid());
             LocalJob adopted = new LocalJob(spec, k, h.root(), h.program(), true, logDir(h.gpid()), h.stdin(), -1, -1);
+            if (h.programCode() >= 0) {
+                adopted.programEnded(h.programCode());
+            }
             if (jobs.put(h.gpid(), adopted) instanceof LocalJob before) {
-                adopted.exit().thenAccept(c -> before.ended(c, System.currentTimeMillis())); // whoever waits on the object from before the loss
+                // whoever waits on the object from before the loss
+                adopted.exit().thenAccept(before::programEnded);
+                adopted.end().thenAccept(c -> before.ended(c, System.currentTimeMillis()));
             }
         }
         for (JobJournal.Entry e : records.entries()) {
@@ -220,6 +236,21 @@ public final class Supervisor implements AutoCloseable {
             } else {
                 LOG.warning("the node's keeper died: its jobs died with it; the next start starts a new keeper");
             }
+        }
+    }
+
+    /** A job's program ended: its waiters (run, wait) told; the job is held while its other processes live. */
+    private void onProgramEnd(String gpid, int code) {
+        Job j;
+        synchronized (earlyEnds) {
+            j = jobs.get(gpid);
+            if (adopting || (j == null && starting.contains(gpid))) {
+                earlyProgramEnds.put(gpid, code);
+                return;
+            }
+        }
+        if (j instanceof LocalJob l) {
+            l.programEnded(code);
         }
     }
 
@@ -285,9 +316,14 @@ public final class Supervisor implements AutoCloseable {
                 throw new LaunchException(255, "cannot open the stdio of " + spec.gpid() + ": " + e.getMessage(), e);
             }
             Integer early;
+            Integer earlyProgram;
             synchronized (earlyEnds) {
                 jobs.put(spec.gpid(), job);
                 early = earlyEnds.remove(spec.gpid());
+                earlyProgram = earlyProgramEnds.remove(spec.gpid());
+            }
+            if (earlyProgram != null) {
+                job.programEnded(earlyProgram);
             }
             if (early != null) {
                 onEnd(spec.gpid(), early, k);
@@ -297,6 +333,7 @@ public final class Supervisor implements AutoCloseable {
             synchronized (earlyEnds) {
                 starting.remove(spec.gpid());
                 earlyEnds.remove(spec.gpid());
+                earlyProgramEnds.remove(spec.gpid());
             }
         }
     }
@@ -339,10 +376,10 @@ public final class Supervisor implements AutoCloseable {
         return records.history();
     }
 
-    /** Forgets an ended job; a running one is kept (and not returned). */
+    /** Forgets an ended job; a running one (its program, or any other process of it) is kept (and not returned). */
     public Optional<Job> remove(String gpid) {
         Job job = jobs.get(gpid);
-        if (job == null || !job.exit().isDone()) {
+        if (job == null || !job.end().isDone()) {
             return Optional.empty();
         }
         jobs.remove(gpid, job);
