@@ -7,9 +7,12 @@
  *   gestalt-exec [OPTIONS] -- CMD [ARG...]
  *       one job in the foreground, on this process's stdio (for tests and by hand): the init and
  *       the program exactly as the keeper starts them, with this process waiting for the init
+ *   gestalt-exec:init [OPTIONS] -- CMD [ARG...]   (argv[0])
+ *       a job's init, executed again inside the job's mount namespace (-p; see job.c)
  *
  * A job (job.c) is an init and below it the program; the options say how:
- *   -p                a PID namespace of its own, the init its PID 1 (needs root)
+ *   -p                a PID namespace of its own, the init its PID 1, and a mount namespace
+ *                     where /proc is the job's (needs root)
  *   -t ROWS,COLS      a terminal of that size (keeper only: it opens the pty)
  *   -d                detached: output to the job's log files (keeper only)
  *   -m UMASK          the file mode creation mask (octal; default 022)
@@ -105,6 +108,9 @@ static int foreground(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    if (argc >= 1 && strcmp(argv[0], INIT_NAME) == 0) {
+        job_init_main(argc, argv); /* a job's init, executed again in the job's mount namespace (job.c) */
+    }
     if (argc >= 2 && strcmp(argv[1], "--keeper") == 0) {
         return argc == 3 ? keeper_main(argv[2]) : usage("--keeper takes the state folder");
     }

@@ -52,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -248,7 +249,178 @@ int job_parse(int n, char **args, struct job_spec *s, char *why, size_t whylen) 
     s->uid = (uid_t) uid;
     s->gid = (gid_t) gid;
     s->argv = args + i + 1;
+    s->args = args;
+    s->nargs = n;
     return 0;
+}
+
+/* ---- A /proc of the job's own ----
+ *
+ * With -p a job has a PID namespace (for CRIU: its PIDs restore on any node) and a mount namespace
+ * of its own in which only /proc differs, a proc of the job's PID namespace: the program's getpid()
+ * and /proc/<getpid()> agree (issue 11). Inside, ps, top and pgrep see the job's processes only.
+ * The recipe, and why each step (measured with CRIU 4.2: /work/notes/PROC-DESIGN.md, CRIU-NOTES):
+ *   1. mounts become slaves of the node's: later mounts of the node still reach the job, nothing
+ *      of the job's propagates out;
+ *   2. the node's namespace files (ip netns's /run/netns/NAME, nsfs) are detached: a job has no use
+ *      for them, and CRIU would need each one to exist on the target;
+ *   3. the init executes itself again, by path: its code was mapped from the node's mounts, which
+ *      CRIU cannot name in the job's namespace;
+ *   4. the re-executed init replaces /proc (detached, then a new proc mounted);
+ *   5. after it dropped to the caller's ids, it opens again, by path, its stdio that are a terminal
+ *      or an append-only file (CRIU cannot name the node's mounts of those either), and only when
+ *      the path still names the same file: nothing is opened as root on the user's behalf.
+ * Should the re-exec fail (the binary replaced by an upgrade), the job runs with the node's /proc.
+ */
+
+static void unescape(char *s) {
+    char *d = s;
+    for (; *s; s++) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
+            *d++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *d++ = *s;
+        }
+    }
+    *d = 0;
+}
+
+/* Step 2. A namespace file can sit on a mount another one covers (ip netns stacks bind mounts of
+   /run/netns): umount by path cannot reach it (EINVAL). Then the mount it sits on goes, when that
+   holds nothing but namespace files and is not the root. Again until nothing changes. */
+static void drop_nsfs_mounts(void) {
+    enum { MAX = 4096 };
+    static int id[MAX], parent[MAX], nsfs[MAX];
+    static char mp[MAX][256];
+    for (int pass = 0; pass < 16; pass++) {
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+        if (!f) {
+            return;
+        }
+        char line[8192];
+        int n = 0;
+        while (n < MAX && fgets(line, sizeof line, f)) {
+            char m[4096], fstype[256];
+            char *sep = strstr(line, " - ");
+            if (!sep || sscanf(line, "%d %d %*s %*s %4095s", &id[n], &parent[n], m) != 3
+                    || sscanf(sep + 3, "%255s", fstype) != 1) {
+                continue;
+            }
+            unescape(m);
+            if (strlen(m) >= sizeof mp[0]) {
+                continue;
+            }
+            strcpy(mp[n], m);
+            nsfs[n] = strcmp(fstype, "nsfs") == 0;
+            n++;
+        }
+        fclose(f);
+        int changed = 0;
+        for (int i = 0; i < n && !changed; i++) {
+            if (!nsfs[i]) {
+                continue;
+            }
+            if (umount2(mp[i], MNT_DETACH) == 0) {
+                changed++;
+                continue;
+            }
+            for (int p = 0; p < n; p++) {
+                if (id[p] != parent[i] || strcmp(mp[p], "/") == 0) {
+                    continue;
+                }
+                size_t len = strlen(mp[p]);
+                int only_nsfs = 1;
+                for (int c = 0; c < n; c++) {
+                    int below = strncmp(mp[c], mp[p], len) == 0 && (mp[c][len] == '/' || mp[c][len] == 0);
+                    if (below && !nsfs[c] && strcmp(mp[c], mp[p]) != 0) {
+                        only_nsfs = 0;
+                    }
+                }
+                while (only_nsfs && umount2(mp[p], MNT_DETACH) == 0) {
+                    changed++;
+                }
+            }
+        }
+        if (!changed) {
+            return;
+        }
+    }
+}
+
+/* Steps 1-3, in the child of job_fork (PID 1 of the new namespaces, still root); returns only when
+   the re-exec failed. */
+static void enter_own_mounts(const struct job_spec *s) {
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+        return;
+    }
+    drop_nsfs_mounts();
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    char **argv = calloc((size_t) s->nargs + 2, sizeof *argv);
+    if (n <= 0 || !argv) {
+        free(argv);
+        return;
+    }
+    self[n] = 0;
+    argv[0] = (char *) INIT_NAME;
+    memcpy(argv + 1, s->args, (size_t) s->nargs * sizeof *argv);
+    fcntl(REPORT_FD, F_SETFD, 0); /* the re-executed init needs both; it closes them on exec again */
+    fcntl(STATUS_FD, F_SETFD, 0);
+    execve(self, argv, s->envp);
+    fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
+    fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
+    free(argv);
+}
+
+/* Step 4, in the re-executed init (root). */
+static int own_proc(void) {
+    if (umount2("/proc", MNT_DETACH) < 0 && errno != EINVAL) {
+        return -1;
+    }
+    return mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
+/* Step 5, in the init as the caller: descriptors that were one open file stay one (kcmp). */
+static void reopen_stdio(void) {
+    int done[3] = {-1, -1, -1};
+    for (int fd = 0; fd <= 2; fd++) {
+        struct stat st, now;
+        if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+            continue; /* pipes need nothing */
+        }
+        int flags = fcntl(fd, F_GETFL);
+        if (S_ISREG(st.st_mode) && !(flags & O_APPEND)) {
+            continue; /* a second open file would not share the offset */
+        }
+        int same = -1;
+        for (int j = 0; j < fd; j++) {
+            if (done[j] >= 0 && syscall(SYS_kcmp, getpid(), getpid(), 0 /* KCMP_FILE */, j, fd) == 0) {
+                same = j;
+            }
+        }
+        if (same >= 0) {
+            dup2(same, fd);
+            done[fd] = fd;
+            continue;
+        }
+        char link[64], path[PATH_MAX];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, path, sizeof path - 1);
+        if (n <= 0 || path[0] != '/') {
+            continue;
+        }
+        path[n] = 0;
+        int nfd = open(path, (flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)) | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+        if (nfd < 0) {
+            continue; /* unreachable as the caller: the job keeps the node's (not migratable) */
+        }
+        if (fstat(nfd, &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino && now.st_rdev == st.st_rdev) {
+            dup2(nfd, fd);
+            done[fd] = fd;
+        }
+        close(nfd);
+    }
 }
 
 /* ---- starting ---- */
@@ -257,9 +429,10 @@ pid_t job_fork(const struct job_spec *s) {
     if (!s->pidns) {
         return fork();
     }
-    /* A fork into a new PID namespace: the child is its PID 1. (unshare would move every later
-       child of the keeper there too.) The keeper is single-threaded, so a raw clone is a fork. */
-    return (pid_t) syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+    /* A fork into a new PID namespace, the child its PID 1, and a mount namespace of the job's own,
+       where only /proc will differ (see "A /proc of the job's own" below). (unshare would move every
+       later child of the keeper there too.) The keeper is single-threaded, so a raw clone is a fork. */
+    return (pid_t) syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
 }
 
 /* A failure to start: "CODE MESSAGE" to the report pipe, and exit with CODE. */
@@ -506,6 +679,9 @@ static void init(const struct job_spec *s) {
         }
     }
     become_caller(s);
+    if (s->own_proc) {
+        reopen_stdio();
+    }
     /* after the change of ids, which clears it */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getpid() != 1) {
@@ -603,5 +779,27 @@ void job_child(const struct job_spec *s, int in, int out, int err, int report, i
     }
     default_signals(); /* the init blocks them all, and an ignored signal would never reach it */
     unblock_all();
+    if (s->pidns) {
+        enter_own_mounts(s);
+    }
     init(s);
+}
+
+void job_init_main(int argc, char **argv) {
+    struct job_spec s;
+    char why[256];
+    extern char **environ;
+    if (job_parse(argc - 1, argv + 1, &s, why, sizeof why) < 0 || !s.pidns || getpid() != 1) {
+        refuse(FAILED, "%s: %s", INIT_NAME, s.pidns && getpid() == 1 ? why : "not a job's init");
+    }
+    s.envp = environ;
+    fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
+    fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
+    if (own_proc() < 0) {
+        refuse(FAILED, "cannot mount the job's /proc: %s", strerror(errno));
+    }
+    s.own_proc = 1;
+    default_signals();
+    unblock_all();
+    init(&s);
 }

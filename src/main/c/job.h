@@ -34,6 +34,9 @@ struct job_spec {
     mode_t umask;        /* -m OCTAL */
     const char *cwd;     /* -C DIR (entered by the program, as the user) */
     char **argv;         /* after "--" */
+    char **args;         /* every option, "--" and the command, as parsed (for the init's re-exec) */
+    int nargs;
+    int own_proc;        /* the init runs re-executed in the job's mount namespace, with its own /proc */
     char **envp;         /* the program's environment, applied at its execve only */
 };
 
@@ -46,7 +49,8 @@ int job_parse(int n, char **args, struct job_spec *s, char *why, size_t whylen);
 /* The exit status as a shell gives it: N, or 128+N when killed by signal N. */
 int shell_status(int wait_status);
 
-/* fork(), or a fork into a new PID namespace (clone with CLONE_NEWPID) when the spec asks. */
+/* fork(), or a fork into a new PID and mount namespace (clone with CLONE_NEWPID|CLONE_NEWNS) when
+   the spec asks. */
 pid_t job_fork(const struct job_spec *s);
 
 /*
@@ -58,6 +62,15 @@ pid_t job_fork(const struct job_spec *s);
  * process of the job lives (see job.c).
  */
 void job_child(const struct job_spec *s, int in, int out, int err, int report, int status) __attribute__((noreturn));
+
+/* argv[0] of a job's init re-executed in the job's mount namespace (see job.c). */
+#define INIT_NAME "gestalt-exec:init"
+
+/*
+ * main() of the re-executed init: argv as job_child passed it, environ the program's environment,
+ * descriptors 0-4 as job_child left them. Never returns.
+ */
+void job_init_main(int argc, char **argv) __attribute__((noreturn));
 
 /*
  * The real-time signal the keeper queues to a job's init, with the signal to deliver as its value;
