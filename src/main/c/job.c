@@ -265,7 +265,8 @@ int job_parse(int n, char **args, struct job_spec *s, char *why, size_t whylen) 
  *   2. the node's namespace files (ip netns's /run/netns/NAME, nsfs) are detached: a job has no use
  *      for them, and CRIU would need each one to exist on the target;
  *   3. the init executes itself again, by path: its code was mapped from the node's mounts, which
- *      CRIU cannot name in the job's namespace;
+ *      CRIU cannot name in the job's namespace (with no environment: the program's goes along in a
+ *      memfd, ENV_FD, never in the init's own environment or command line);
  *   4. the re-executed init replaces /proc (detached, then a new proc mounted);
  *   5. after it dropped to the caller's ids, it opens again, by path, its stdio that are a terminal
  *      or an append-only file (CRIU cannot name the node's mounts of those either), and only when
@@ -348,6 +349,72 @@ static void drop_nsfs_mounts(void) {
     }
 }
 
+#define ENV_FD 5
+
+/* The program's environment into a memfd at ENV_FD, NUL-terminated strings; -1 on failure. */
+static int env_to_memfd(char **envp) {
+    int fd = (int) syscall(SYS_memfd_create, "gestalt-env", 0);
+    if (fd < 0) {
+        return -1;
+    }
+    for (char **e = envp; *e; e++) {
+        const char *p = *e;
+        size_t left = strlen(p) + 1;
+        while (left > 0) {
+            ssize_t w = write(fd, p, left);
+            if (w <= 0) {
+                close(fd);
+                return -1;
+            }
+            p += w, left -= (size_t) w;
+        }
+    }
+    if (dup2(fd, ENV_FD) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (fd != ENV_FD) {
+        close(fd);
+    }
+    lseek(ENV_FD, 0, SEEK_SET);
+    return 0;
+}
+
+/* The program's environment back from ENV_FD (closed); NULL on failure. */
+static char **env_from_memfd(void) {
+    struct stat st;
+    if (fstat(ENV_FD, &st) < 0) {
+        return NULL;
+    }
+    size_t size = (size_t) st.st_size, n = 0;
+    char *buf = malloc(size + 1);
+    if (!buf) {
+        return NULL;
+    }
+    for (size_t off = 0; off < size;) {
+        ssize_t r = read(ENV_FD, buf + off, size - off);
+        if (r <= 0) {
+            free(buf);
+            return NULL;
+        }
+        off += (size_t) r;
+    }
+    close(ENV_FD);
+    buf[size] = 0;
+    for (size_t i = 0; i < size; i++) {
+        n += buf[i] == 0;
+    }
+    char **envp = calloc(n + 1, sizeof *envp);
+    if (!envp) {
+        return NULL;
+    }
+    for (size_t i = 0, k = 0; i < size && k < n; k++) {
+        envp[k] = buf + i;
+        i += strlen(buf + i) + 1;
+    }
+    return envp;
+}
+
 /* Steps 1-3, in the child of job_fork (PID 1 of the new namespaces, still root); returns only when
    the re-exec failed. */
 static void enter_own_mounts(const struct job_spec *s) {
@@ -365,11 +432,17 @@ static void enter_own_mounts(const struct job_spec *s) {
     self[n] = 0;
     argv[0] = (char *) INIT_NAME;
     memcpy(argv + 1, s->args, (size_t) s->nargs * sizeof *argv);
+    char *none[] = {NULL};
+    if (env_to_memfd(s->envp) < 0) {
+        free(argv);
+        return;
+    }
     fcntl(REPORT_FD, F_SETFD, 0); /* the re-executed init needs both; it closes them on exec again */
     fcntl(STATUS_FD, F_SETFD, 0);
-    execve(self, argv, s->envp);
+    execve(self, argv, none);
     fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
     fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
+    close(ENV_FD);
     free(argv);
 }
 
@@ -788,11 +861,12 @@ void job_child(const struct job_spec *s, int in, int out, int err, int report, i
 void job_init_main(int argc, char **argv) {
     struct job_spec s;
     char why[256];
-    extern char **environ;
     if (job_parse(argc - 1, argv + 1, &s, why, sizeof why) < 0 || !s.pidns || getpid() != 1) {
         refuse(FAILED, "%s: %s", INIT_NAME, s.pidns && getpid() == 1 ? why : "not a job's init");
     }
-    s.envp = environ;
+    if (!(s.envp = env_from_memfd())) {
+        refuse(FAILED, "%s: cannot read the program's environment", INIT_NAME);
+    }
     fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
     fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
     if (own_proc() < 0) {
