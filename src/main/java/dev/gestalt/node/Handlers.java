@@ -1,6 +1,8 @@
 package dev.gestalt.node;
 
 import dev.gestalt.cluster.NodesCommand;
+import dev.gestalt.files.FileSpace;
+import dev.gestalt.files.FsCommand;
 import dev.gestalt.process.AttachCommand;
 import dev.gestalt.process.ForallCommand;
 import dev.gestalt.process.KillCommand;
@@ -19,7 +21,7 @@ final class Handlers {
 
     private Handlers() {}
 
-    static Map<String, CommandHandler> all(ProcessSpace space) {
+    static Map<String, CommandHandler> all(ProcessSpace space, FileSpace files) {
         var signaller = new Signaller(space);
         var run = new RunCommand(space, signaller);
         return Map.of(
@@ -31,6 +33,7 @@ final class Handlers {
             "attach", new AttachCommand(space, signaller),
             "top", new TopCommand(space),
             "nodes", new NodesCommand(space.membership()),
-            "forall", new ForallCommand(space, run));
+            "forall", new ForallCommand(space, run),
+            "fs", new FsCommand(files));
     }
 }

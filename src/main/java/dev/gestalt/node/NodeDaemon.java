@@ -4,6 +4,7 @@ import dev.gestalt.Version;
 import dev.gestalt.cluster.LoadReport;
 import dev.gestalt.cluster.Membership;
 import dev.gestalt.cluster.MembershipConfig;
+import dev.gestalt.files.FileSpace;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.GpidAllocator;
 import dev.gestalt.process.ProcessSpace;
@@ -51,6 +52,7 @@ public final class NodeDaemon implements AutoCloseable {
     private Peers peers;
     private LocalServer local;
     private ExecService exec;
+    private FileSpace files;
 
     public NodeDaemon(NodeConfig config) {
         this.config = config;
@@ -94,6 +96,8 @@ public final class NodeDaemon implements AutoCloseable {
         var mcfg = new MembershipConfig(config.cluster(), config.name(), config.id(), config.bind(),
             config.gossipPort(), config.seeds(), creds, rpcAddress, MembershipConfig.DEFAULT_GOSSIP);
         var spaceHolder = new ProcessSpace[1];
+        files = FileSpace.of(config.files(), config.name(), config.cluster(), config.bind(), config.stateDir(),
+            Posix.geteuid() == 0);
         membership = Membership.start(mcfg, () -> loadReport(rpcAddress), (members, joined, left) -> {
             if (!joined.isEmpty() || !left.isEmpty()) {
                 LOG.info("view " + members + (joined.isEmpty() ? "" : " joined " + joined) + (left.isEmpty() ? "" : " left " + left));
@@ -104,7 +108,7 @@ public final class NodeDaemon implements AutoCloseable {
                     spaceHolder[0].nodesLeft(left);
                 }
             }
-        });
+        }, files.addOns());
         peers = new Peers(config.name(), inProcessName, creds, node -> {
             var e = membership.loadTable().get(node);
             return e == null ? null : e.report().rpcAddress();
@@ -112,7 +116,8 @@ public final class NodeDaemon implements AutoCloseable {
         var space = new ProcessSpace(config.name(), config.id(), membership, peers,
             new GpidAllocator(config.id(), config.stateDir().resolve("gpid")), new LeastLoaded());
         spaceHolder[0] = space;
-        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space));
+        files.start(membership);
+        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space, files));
         local.start();
         LOG.info("node " + config.name() + " (id " + config.id() + ") of cluster " + config.cluster() + " up: gossip "
             + config.bind() + ":" + config.gossipPort() + ", rpc " + rpcAddress + ", socket " + config.socket());
@@ -130,6 +135,7 @@ public final class NodeDaemon implements AutoCloseable {
     public void close() {
         LOG.info("stopping node " + config.name());
         quietly(() -> local.close());
+        quietly(() -> files.close());
         quietly(() -> membership.close());
         quietly(() -> peers.close());
         quietly(() -> supervisor.close());

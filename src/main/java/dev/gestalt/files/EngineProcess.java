@@ -1,0 +1,196 @@
+package dev.gestalt.files;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * One engine daemon the node runs in the foreground as its child (mfsmaster, mfschunkserver,
+ * mfsmetalogger, mfsmount): started on demand, restarted by the next {@link #ensureRunning}
+ * when it died (at most once per {@link #RESTART_DELAY} after a quick death, so a daemon that
+ * cannot start does not spin), stopped with SIGTERM then SIGKILL. Its pid is kept in a file
+ * so that a node restarted after a crash finds and stops what its predecessor left running
+ * ({@link #stopLeftover}); a pid is trusted only if that process's command line names this
+ * daemon's config file. Output goes to a log file beside it.
+ */
+final class EngineProcess {
+
+    private static final Logger LOG = Logger.getLogger(EngineProcess.class.getName());
+    static final Duration RESTART_DELAY = Duration.ofSeconds(3);
+
+    private final String name;
+    private final Path pidFile;
+    private final Path log;
+    private final String marker;
+    private Process process;
+    private long lastStart;
+    private int starts;
+
+    /**
+     * @param marker a string in the daemon's command line that identifies it as this node's
+     *               (its config file's path)
+     */
+    EngineProcess(String name, Path runDir, String marker) {
+        this.name = name;
+        this.pidFile = runDir.resolve(name + ".pid");
+        this.log = runDir.resolve(name + ".log");
+        this.marker = marker;
+    }
+
+    String name() {
+        return name;
+    }
+
+    synchronized boolean running() {
+        return process != null && process.isAlive();
+    }
+
+    synchronized Optional<Long> pid() {
+        return running() ? Optional.of(process.pid()) : Optional.empty();
+    }
+
+    /** Starts the daemon if it is not running; returns true if it started it now. */
+    synchronized boolean ensureRunning(List<String> command) throws IOException {
+        if (running()) {
+            return false;
+        }
+        if (process != null) {
+            int code = process.exitValue();
+            process = null;
+            Files.deleteIfExists(pidFile);
+            if (System.currentTimeMillis() - lastStart < RESTART_DELAY.toMillis()) {
+                return false;
+            }
+            LOG.warning("file space: " + name + " ended (exit " + code + "); restarting it (see " + log + ")");
+        }
+        lastStart = System.currentTimeMillis();
+        starts++;
+        process = new ProcessBuilder(command)
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .redirectErrorStream(true)
+            .start();
+        Files.writeString(pidFile, Long.toString(process.pid()));
+        LOG.info("file space: started " + name + " (pid " + process.pid() + ")");
+        return true;
+    }
+
+    /** How many times it was started by this node. */
+    synchronized int starts() {
+        return starts;
+    }
+
+    /** Sends a signal (e.g. HUP: reload) if it runs. */
+    synchronized void signal(String sig) {
+        if (running()) {
+            run("kill", "-" + sig, Long.toString(process.pid()));
+        }
+    }
+
+    /** SIGTERM, then SIGKILL after the grace period. */
+    synchronized void stop(Duration grace) {
+        if (process == null) {
+            return;
+        }
+        Process p = process;
+        process = null;
+        if (p.isAlive()) {
+            p.destroy();
+            try {
+                if (!p.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                    LOG.warning("file space: " + name + " did not stop within " + grace.toSeconds() + " s; killing it");
+                    p.destroyForcibly();
+                    p.waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+            LOG.info("file space: stopped " + name);
+        }
+        try {
+            Files.deleteIfExists(pidFile);
+        } catch (IOException e) {
+            // left: the next start checks the pid's command line before trusting it
+        }
+    }
+
+    /** Stops a daemon of this name that a previous run of the node left behind (crash, kill -9). */
+    void stopLeftover() {
+        long pid;
+        try {
+            pid = Long.parseLong(Files.readString(pidFile).trim());
+        } catch (IOException | NumberFormatException e) {
+            return;
+        }
+        Optional<ProcessHandle> h = ProcessHandle.of(pid);
+        if (h.isPresent() && h.get().isAlive() && commandLine(pid).contains(marker)) {
+            LOG.info("file space: stopping " + name + " (pid " + pid + ") left by a previous run");
+            h.get().destroy();
+            try {
+                h.get().onExit().get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                h.get().destroyForcibly();
+            }
+        }
+        try {
+            Files.deleteIfExists(pidFile);
+        } catch (IOException e) {
+            // harmless
+        }
+    }
+
+    private static String commandLine(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")), StandardCharsets.UTF_8)
+                .replace('\0', ' ');
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** Runs a short command, returns its exit code and output (stderr merged), bounded to 60 s. */
+    static Result run(String... cmd) {
+        return run(List.of(cmd), Duration.ofSeconds(60));
+    }
+
+    static Result run(List<String> cmd, Duration timeout) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            var out = new java.io.ByteArrayOutputStream();
+            Thread pump = Thread.ofVirtual().start(() -> {
+                try (var in = p.getInputStream()) {
+                    in.transferTo(out);
+                } catch (IOException e) {
+                    // ended
+                }
+            });
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                pump.join(1000);
+                return new Result(-1, cmd.getFirst() + " did not finish within " + timeout.toSeconds() + " s");
+            }
+            pump.join(5000);
+            return new Result(p.exitValue(), out.toString(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            return new Result(-1, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Result(-1, "interrupted");
+        }
+    }
+
+    record Result(int code, String output) {
+        boolean ok() {
+            return code == 0;
+        }
+    }
+}
