@@ -17,8 +17,7 @@ import java.util.logging.Logger;
  * when it died (at most once per {@link #RESTART_DELAY} after a quick death, so a daemon that
  * cannot start does not spin), stopped with SIGTERM then SIGKILL. Its pid is kept in a file
  * so that a node restarted after a crash finds and stops what its predecessor left running
- * ({@link #stopLeftover}); a pid is trusted only if that process's command line names this
- * daemon's config file. Output goes to a log file beside it.
+ * ({@link #stopLeftover}); a pid is trusted only if that process writes to this daemon's log. Output goes to a log file beside it.
  */
 final class EngineProcess {
 
@@ -28,20 +27,14 @@ final class EngineProcess {
     private final String name;
     private final Path pidFile;
     private final Path log;
-    private final String marker;
     private Process process;
     private long lastStart;
     private int starts;
 
-    /**
-     * @param marker a string in the daemon's command line that identifies it as this node's
-     *               (its config file's path)
-     */
-    EngineProcess(String name, Path runDir, String marker) {
+    EngineProcess(String name, Path runDir) {
         this.name = name;
         this.pidFile = runDir.resolve(name + ".pid");
         this.log = runDir.resolve(name + ".log");
-        this.marker = marker;
     }
 
     String name() {
@@ -131,7 +124,7 @@ final class EngineProcess {
             return;
         }
         Optional<ProcessHandle> h = ProcessHandle.of(pid);
-        if (h.isPresent() && h.get().isAlive() && commandLine(pid).contains(marker)) {
+        if (h.isPresent() && h.get().isAlive() && isOurs(pid)) {
             LOG.info("file space: stopping " + name + " (pid " + pid + ") left by a previous run");
             h.get().destroy();
             try {
@@ -147,12 +140,15 @@ final class EngineProcess {
         }
     }
 
-    private static String commandLine(long pid) {
+    /**
+     * Whether the process is this daemon of an earlier run: its stdout is this daemon's log
+     * file. (Not its command line or environment: mfsmount overwrites both with its title.)
+     */
+    private boolean isOurs(long pid) {
         try {
-            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")), StandardCharsets.UTF_8)
-                .replace('\0', ' ');
+            return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "fd", "1")).equals(log.toAbsolutePath());
         } catch (IOException e) {
-            return "";
+            return false;
         }
     }
 

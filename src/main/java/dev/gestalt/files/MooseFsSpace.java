@@ -71,10 +71,10 @@ public final class MooseFsSpace implements FileSpace {
         });
         this.hosts = new MasterHosts(Path.of("/etc/hosts"), cluster);
         this.mountPoint = new MountPoint(cfg.mount());
-        this.master = new EngineProcess("mfsmaster", layout.run(), layout.masterCfg().toString());
-        this.chunkserver = new EngineProcess("mfschunkserver", layout.run(), layout.chunkserverCfg().toString());
-        this.metalogger = new EngineProcess("mfsmetalogger", layout.run(), layout.metaloggerCfg().toString());
-        this.mount = new EngineProcess("mfsmount", layout.run(), layout.mountCfg().toString());
+        this.master = new EngineProcess("mfsmaster", layout.run());
+        this.chunkserver = new EngineProcess("mfschunkserver", layout.run());
+        this.metalogger = new EngineProcess("mfsmetalogger", layout.run());
+        this.mount = new EngineProcess("mfsmount", layout.run());
     }
 
     static boolean installed() {
@@ -242,7 +242,7 @@ public final class MooseFsSpace implements FileSpace {
     @Override
     public FsStatus status() {
         return new MooseFsStatus(cfg, node, election.state(), membership, this::address, problem,
-            mountPoint.mountedType().isPresent()).read();
+            mount.running() && mountPoint.mountedType().isPresent()).read();
     }
 
     /** Stops everything, once the round in progress (if any) has ended or, after 10 s, been interrupted. */

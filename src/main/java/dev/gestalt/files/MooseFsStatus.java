@@ -82,7 +82,8 @@ final class MooseFsStatus {
             if (srv != null) {
                 roles.add("chunkserver");
             }
-            boolean mounted = a != null && mounts.containsKey(a) || n.equals(self) && mountedHere && mounts.isEmpty();
+            // this node knows its own mount; of the others, the master knows who has a session
+            boolean mounted = n.equals(self) ? mountedHere : a != null && mounts.containsKey(a);
             if (!mounted && membership.isMember(n)) {
                 unmounted.add(n);
             }

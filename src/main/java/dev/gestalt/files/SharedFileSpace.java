@@ -13,10 +13,9 @@ import java.util.logging.Logger;
 
 /**
  * Bring your own: the admin's shared file system (NFS, CephFS, Lustre...) mounted at the same
- * path on every node. At start each node writes a marker, {@code PATH/.gestalt/nodes/NODE},
- * holding a token new at every start; any node then sees which members' markers it can read
- * with the token they wrote (gossip carries nothing: a member's marker missing from the tree
- * this node sees means that member writes into another tree). The node does not mount
+ * path on every node. At start each node writes a marker, {@code PATH/.gestalt/nodes/NODE};
+ * {@code fs status} on any node lists the members whose marker it cannot see: they wrote
+ * theirs into another tree (a local folder, another export). The node does not mount
  * anything: the admin does.
  */
 final class SharedFileSpace implements FileSpace {

@@ -209,11 +209,11 @@ public final class LocalCluster {
         }
     }
 
-    /** Waits until every node has the file space mounted, as the engine's master sees it. */
+    /** Waits until every node says it has the file space mounted. */
     private boolean awaitFiles(List<LocalNode> nodes) throws InterruptedException {
         long deadline = System.currentTimeMillis() + FILES_MILLIS;
         while (System.currentTimeMillis() < deadline) {
-            if (allMounted(nodes.getFirst(), nodes.size())) {
+            if (nodes.stream().allMatch(LocalCluster::mountedOn)) {
                 return true;
             }
             Thread.sleep(250);
@@ -221,7 +221,7 @@ public final class LocalCluster {
         return false;
     }
 
-    private static boolean allMounted(LocalNode n, int count) {
+    private static boolean mountedOn(LocalNode n) {
         try {
             var r = LocalClient.call(n.socket(), "fs", List.of("status", "--json"));
             if (r.exitCode() != 0 || !(JsonReader.parse(r.stdout()) instanceof Map<?, ?> st)) {
@@ -230,8 +230,8 @@ public final class LocalCluster {
             if ("none".equals(st.get("engine"))) {
                 return true;
             }
-            return st.get("nodes") instanceof List<?> rows && rows.stream()
-                .filter(o -> o instanceof Map<?, ?> m && Boolean.TRUE.equals(m.get("mounted"))).count() >= count;
+            return st.get("nodes") instanceof List<?> rows && rows.stream().anyMatch(o -> o instanceof Map<?, ?> m
+                && n.name().equals(m.get("name")) && Boolean.TRUE.equals(m.get("mounted")));
         } catch (IOException | IllegalArgumentException e) {
             return false;
         }
