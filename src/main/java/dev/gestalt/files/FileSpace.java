@@ -21,6 +21,11 @@ public interface FileSpace extends AutoCloseable {
     /** The tree's path on this node. */
     Path mount();
 
+    /** The tree's path if this node has a file space (a folder there is on every node). */
+    default java.util.Optional<Path> tree() {
+        return java.util.Optional.of(mount());
+    }
+
     /** This node's view of the file space, for {@code gestalt fs status}. */
     FsStatus status();
 

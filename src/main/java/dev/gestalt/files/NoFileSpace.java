@@ -32,6 +32,11 @@ final class NoFileSpace implements FileSpace {
     }
 
     @Override
+    public java.util.Optional<Path> tree() {
+        return java.util.Optional.empty();
+    }
+
+    @Override
     public FsStatus status() {
         return FsStatus.none(reason);
     }

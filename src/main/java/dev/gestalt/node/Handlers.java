@@ -12,6 +12,7 @@ import dev.gestalt.process.PsCommand;
 import dev.gestalt.process.RunCommand;
 import dev.gestalt.process.TopCommand;
 import dev.gestalt.process.WaitCommand;
+import dev.gestalt.process.placement.WorkingDirectories;
 import dev.gestalt.process.remote.Signaller;
 import dev.gestalt.rpc.local.CommandHandler;
 import java.util.Map;
@@ -21,9 +22,9 @@ final class Handlers {
 
     private Handlers() {}
 
-    static Map<String, CommandHandler> all(ProcessSpace space, FileSpace files) {
+    static Map<String, CommandHandler> all(ProcessSpace space, FileSpace files, WorkingDirectories folders) {
         var signaller = new Signaller(space);
-        var run = new RunCommand(space, signaller);
+        var run = new RunCommand(space, signaller, folders);
         return Map.of(
             "run", run,
             "ps", new PsCommand(space),

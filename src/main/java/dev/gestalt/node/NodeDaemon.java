@@ -5,6 +5,8 @@ import dev.gestalt.cluster.LoadReport;
 import dev.gestalt.cluster.Membership;
 import dev.gestalt.cluster.MembershipConfig;
 import dev.gestalt.files.FileSpace;
+import dev.gestalt.files.FilesService;
+import dev.gestalt.files.FolderPlacement;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.GpidAllocator;
 import dev.gestalt.process.ProcessSpace;
@@ -82,6 +84,7 @@ public final class NodeDaemon implements AutoCloseable {
             .executor(executor)
             .addService(ServerInterceptors.intercept(exec.definition(), GrpcTls.peerInterceptor()))
             .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor()))
+            .addService(ServerInterceptors.intercept(new FilesService(), GrpcTls.peerInterceptor()))
             // a service that throws a StatusRuntimeException (permission denied, no such process)
             // answers with that status, not UNKNOWN ("Application error"), which reads as "node lost"
             .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
@@ -117,7 +120,8 @@ public final class NodeDaemon implements AutoCloseable {
             new GpidAllocator(config.id(), config.stateDir().resolve("gpid")), new LeastLoaded());
         spaceHolder[0] = space;
         files.start(membership);
-        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space, files));
+        var folders = new FolderPlacement(config.name(), files.tree().orElse(null), space::channel, membership::view);
+        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space, files, folders));
         local.start();
         LOG.info("node " + config.name() + " (id " + config.id() + ") of cluster " + config.cluster() + " up: gossip "
             + config.bind() + ":" + config.gossipPort() + ", rpc " + rpcAddress + ", socket " + config.socket());
