@@ -52,6 +52,7 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     private String name;
     private Thread shutdownHook;
     private boolean owner;
+    private boolean loopback;
 
     private LocalClusterFixture(int nodes, boolean shared, String prefix) {
         this(nodes, shared, prefix, null);
@@ -62,6 +63,25 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         this.shared = shared;
         this.prefix = prefix;
         this.fixedName = fixedName;
+    }
+
+    /**
+     * A cluster for one test class whose nodes all run on loopback, even as root (no hosts of
+     * their own, no file space: GESTALT_LOCAL_HOSTS=0), so that another cluster's daemon can
+     * reach them.
+     */
+    public static LocalClusterFixture perClassOnLoopback(int nodes) {
+        LocalClusterFixture f = new LocalClusterFixture(nodes, false, "e2e");
+        f.loopback = true;
+        return f;
+    }
+
+    /** As {@link #start(int, String)}, on loopback (see {@link #perClassOnLoopback}). */
+    public static LocalClusterFixture startOnLoopback(int nodes, String name) {
+        LocalClusterFixture f = new LocalClusterFixture(nodes, false, "e2e", name);
+        f.loopback = true;
+        f.up();
+        return f;
     }
 
     /** A cluster for one test class. */
@@ -142,7 +162,8 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     private Cli.Result clusterCommand(String verb, String... more) {
         String[] args = Stream.concat(Stream.of("cluster", verb, "--name", name), Stream.of(more)).toArray(String[]::new);
         // in the C locale, as under systemd: the daemons must still pass non-ASCII argv byte-exact
-        return cli().withEnv("LC_ALL", "C").call(args).timeout(UP_TIMEOUT).run();
+        return cli().withEnv("LC_ALL", "C").withEnv("GESTALT_LOCAL_HOSTS", loopback ? "0" : null).call(args)
+            .timeout(UP_TIMEOUT).run();
     }
 
     public int size() {

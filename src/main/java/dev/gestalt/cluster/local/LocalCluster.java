@@ -71,7 +71,7 @@ public final class LocalCluster {
             Files.setPosixFilePermissions(layout.home(), PosixFilePermissions.fromString("rwxr-xr-x"));
         }
         ClusterCa ca = ClusterCa.loadOrCreate(layout.ca());
-        LocalHosts hosts = root ? new LocalHosts(layout) : null;
+        LocalHosts hosts = root && ownHosts(existing) ? new LocalHosts(layout) : null;
         for (int i = existing + 1; i <= n; i++) {
             create(ca, i, hosts);
         }
@@ -129,6 +129,18 @@ public final class LocalCluster {
             hosts != null ? FilesConfig.moosefs(List.of()) : FilesConfig.none());
         Files.writeString(layout.config(i), config.render());
         reseed();
+    }
+
+    /**
+     * Whether a root cluster's nodes run on hosts of their own: decided when the cluster is
+     * created (yes, unless GESTALT_LOCAL_HOSTS=0: loopback, no file space, as a normal user's),
+     * then read back from node1's address.
+     */
+    private boolean ownHosts(int existing) throws IOException {
+        if (existing == 0) {
+            return !"0".equals(System.getenv("GESTALT_LOCAL_HOSTS"));
+        }
+        return !NodeConfig.load(layout.config(1)).bind().startsWith("127.");
     }
 
     /** Every node's config lists every node's gossip port as a seed, and every node in the file space's core. */
@@ -253,7 +265,7 @@ public final class LocalCluster {
         }
     }
 
-    public int down() throws InterruptedException {
+    public int down() throws InterruptedException, IOException {
         int n = size();
         if (n == 0) {
             out.println("No local cluster '" + layout.name() + "'.");
@@ -265,7 +277,7 @@ public final class LocalCluster {
                 stopped++;
             }
         }
-        if ("root".equals(System.getProperty("user.name"))) {
+        if ("root".equals(System.getProperty("user.name")) && ownHosts(n)) {
             new LocalHosts(layout).remove(n);
         }
         out.println("Cluster '" + layout.name() + "' is down (" + stopped + " of " + n + " nodes were running).");
