@@ -47,7 +47,9 @@ public final class MasterElection implements ChannelAddOn, StateMachine {
     @Override
     public List<Protocol> protocols() {
         try {
+            // the log holds the engine's secret: root only
             Files.createDirectories(logDir);
+            Files.setPosixFilePermissions(logDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
