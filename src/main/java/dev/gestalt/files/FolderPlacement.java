@@ -20,6 +20,7 @@ import java.util.function.Supplier;
  * lacks the folder, every live node is asked and the process is placed again among those that
  * have it, or refused, naming the folder, if none does (exit 255, as for any placement that
  * finds no node). A process pinned with {@code -n} to a node without the folder is refused.
+ * Only a node's answer "no" excludes it: one that does not answer in time is not excluded.
  */
 public final class FolderPlacement implements WorkingDirectories {
 
@@ -77,10 +78,11 @@ public final class FolderPlacement implements WorkingDirectories {
             q.addGroups(g);
         }
         try {
-            return FilesGrpc.newBlockingStub(channels.channel(node)).withDeadlineAfter(3, TimeUnit.SECONDS)
+            return FilesGrpc.newBlockingStub(channels.channel(node)).withDeadlineAfter(10, TimeUnit.SECONDS)
                 .canEnter(q.build()).getCanEnter();
         } catch (GestaltException.NodeLost | RuntimeException e) {
-            return false;
+            // no answer is not a "no": the process goes there, and a node that is really gone says so
+            return true;
         }
     }
 }

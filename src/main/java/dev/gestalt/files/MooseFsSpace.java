@@ -117,7 +117,10 @@ public final class MooseFsSpace implements FileSpace {
                 problem = "waiting for the cluster to decide (a majority of " + cfg.core() + " must be up)";
                 return;
             }
-            configure(st);
+            if (!configure(st)) {
+                problem = "waiting for the address of the master's node " + st.master();
+                return;
+            }
             boolean majority = view.stream().filter(cfg.core()::contains).count() >= cfg.majority();
             if (st.master().equals(node) && majority) {
                 new MasterPromotion(layout, master, metalogger, bind, cfg.port()).ensure(st.epoch());
@@ -160,8 +163,11 @@ public final class MooseFsSpace implements FileSpace {
         }
     }
 
-    /** Writes the configs for the current state; the master reloads its exports when they change. */
-    private void configure(FileSpaceState st) throws IOException {
+    /**
+     * Writes the configs for the current state (the master reloads its exports when they change)
+     * and points the master's name at its node; false while that node's address is unknown.
+     */
+    private boolean configure(FileSpaceState st) throws IOException {
         String secret = st.secret();
         layout.write(layout.masterCfg(), MooseFsLayout.master(layout.master(), layout.exportsCfg(), bind, cfg.port(), secret));
         if (layout.write(layout.exportsCfg(), MooseFsLayout.exports(memberAddresses(), secret))) {
@@ -177,9 +183,13 @@ public final class MooseFsSpace implements FileSpace {
             Files.setPosixFilePermissions(layout.passwordFile(), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         }
         String address = address(st.master());
-        if (address != null && hosts.point(address)) {
+        if (address == null) {
+            return false;
+        }
+        if (hosts.point(address)) {
             LOG.info("file space: " + hosts.name() + " is now " + address + " (" + st.master() + ")");
         }
+        return true;
     }
 
     private boolean prepareMount() throws IOException {

@@ -47,6 +47,9 @@ final class LocalHosts {
         umount -l /.old-root
         rmdir /.old-root
         umount -l "$root" 2>/dev/null || true
+        # the host's named network namespaces are not the node's business; copies of their
+        # mounts here would keep 'ip netns del' on the host from removing them
+        umount -l /run/netns 2>/dev/null || for f in /run/netns/*; do umount -l "$f" 2>/dev/null; done || true
         cd "$wd" 2>/dev/null || cd /
         exec "$@"
         """;
@@ -74,9 +77,10 @@ final class LocalHosts {
         return prefix + "-hub";
     }
 
-    /** Creates what is missing of the hub and of nodes 1..n. */
+    /** Creates what is missing of the hub and of nodes 1..n (a name whose namespace is gone is made anew). */
     void ensure(int n) throws IOException, InterruptedException {
-        List<String> existing = namespaces();
+        List<String> existing = new ArrayList<>(namespaces());
+        existing.removeIf(ns -> !alive(ns));
         if (!existing.contains(hub())) {
             ip("netns", "add", hub());
             ip("-n", hub(), "link", "add", "br0", "type", "bridge");
@@ -99,12 +103,34 @@ final class LocalHosts {
         }
     }
 
-    /** Deletes the namespaces of nodes 1..n and the hub (the nodes must be stopped). */
+    /**
+     * Deletes the namespaces of nodes 1..n and the hub, once the daemons are stopped: whatever
+     * still runs on a node's host (engines or jobs a crashed daemon left behind) is killed first.
+     */
     void remove(int n) {
         for (int i = 1; i <= n; i++) {
+            killAll(netns(i));
             quietly(netns(i));
         }
         quietly(hub());
+    }
+
+    private static void killAll(String ns) {
+        try {
+            Process p = new ProcessBuilder("ip", "netns", "pids", ns).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor();
+            for (String line : out.split("\n")) {
+                if (line.strip().matches("\\d+")) {
+                    ProcessHandle.of(Long.parseLong(line.strip())).ifPresent(h -> {
+                        h.destroyForcibly();
+                        h.onExit().orTimeout(5, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> h).join();
+                    });
+                }
+            }
+        } catch (IOException | InterruptedException e) {
+            // no such namespace
+        }
     }
 
     private void quietly(String ns) {
@@ -122,6 +148,21 @@ final class LocalHosts {
             "sh", "-c", ROOT_SCRIPT, "gestalt-node", layout.node(i).toAbsolutePath().toString(), mount.toString()));
         out.addAll(command);
         return out;
+    }
+
+    /** Whether a name under /run/netns still holds a namespace; a stale name is removed. */
+    private static boolean alive(String ns) {
+        try {
+            ip("-n", ns, "link", "show", "lo");
+            return true;
+        } catch (IOException | InterruptedException e) {
+            try {
+                ip("netns", "del", ns);
+            } catch (IOException | InterruptedException gone) {
+                // nothing left to remove
+            }
+            return false;
+        }
     }
 
     private static List<String> namespaces() throws IOException {
