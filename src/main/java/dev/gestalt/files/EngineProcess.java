@@ -14,21 +14,24 @@ import java.util.logging.Logger;
 /**
  * One engine daemon the node runs in the foreground as its child (mfsmaster, mfschunkserver,
  * mfsmetalogger, mfsmount): started on demand, restarted by the next {@link #ensureRunning}
- * when it died (at most once per {@link #RESTART_DELAY} after a quick death, so a daemon that
- * cannot start does not spin), stopped with SIGTERM then SIGKILL. Its pid is kept in a file
+ * when it died (with a growing delay after quick deaths, so a daemon that cannot start does
+ * not spin), stopped with SIGTERM then SIGKILL. Its pid is kept in a file
  * so that a node restarted after a crash finds and stops what its predecessor left running
  * ({@link #stopLeftover}); a pid is trusted only if that process writes to this daemon's log. Output goes to a log file beside it.
  */
 final class EngineProcess {
 
     private static final Logger LOG = Logger.getLogger(EngineProcess.class.getName());
-    static final Duration RESTART_DELAY = Duration.ofSeconds(3);
+    /** A daemon that ends sooner than this after its start is restarted with a growing delay. */
+    static final Duration QUICK = Duration.ofSeconds(10);
 
     private final String name;
     private final Path pidFile;
     private final Path log;
     private Process process;
     private long lastStart;
+    private long notBefore;
+    private int quickDeaths;
     private int starts;
 
     EngineProcess(String name, Path runDir) {
@@ -54,16 +57,23 @@ final class EngineProcess {
         if (running()) {
             return false;
         }
+        long now = System.currentTimeMillis();
         if (process != null) {
             int code = process.exitValue();
             process = null;
             Files.deleteIfExists(pidFile);
-            if (System.currentTimeMillis() - lastStart < RESTART_DELAY.toMillis()) {
-                return false;
-            }
-            LOG.warning("file space: " + name + " ended (exit " + code + "); restarting it (see " + log + ")");
+            // a daemon that dies soon after its start (no master to reach yet...) is restarted
+            // after 2, 4, 8... up to 32 s, so that it does not spin on a busy machine
+            quickDeaths = now - lastStart < QUICK.toMillis() ? quickDeaths + 1 : 0;
+            long delay = quickDeaths == 0 ? 0 : 1000L << Math.min(quickDeaths, 5);
+            notBefore = now + delay;
+            LOG.warning("file space: " + name + " ended (exit " + code + "); restarting it"
+                + (delay > 0 ? " in " + delay / 1000 + " s" : "") + " (see " + log + ")");
         }
-        lastStart = System.currentTimeMillis();
+        if (now < notBefore) {
+            return false;
+        }
+        lastStart = now;
         starts++;
         process = new ProcessBuilder(command)
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))

@@ -36,8 +36,11 @@ import java.util.logging.Logger;
 
 /**
  * One node: wires the spaces to the engines and runs until stopped.
- * Start order: state folder (locked), supervisor, gRPC servers, membership,
- * then the CLI socket last, so a CLI never reaches a half-started node.
+ * Start order: state folder (locked), supervisor, gRPC servers, membership
+ * (with the file space's Raft on its channel), the file space (its engines and
+ * mount come up in the background), then the CLI socket last, so a CLI never
+ * reaches a half-started node. On stop the file space goes right after the CLI
+ * socket, while the node is still in the view.
  * Stop order is the reverse; a graceful stop leaves the view at once.
  */
 public final class NodeDaemon implements AutoCloseable {

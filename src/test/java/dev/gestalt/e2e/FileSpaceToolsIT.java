@@ -82,11 +82,16 @@ class FileSpaceToolsIT {
     @Test
     void aFlockHeldOnOneNodeExcludesAnother() {
         String lock = "/gestalt/lock-" + System.nanoTime();
-        var holder = cluster.cli(1).withCwd(Path.of("/tmp")).run("run", "-d", "-n", "node1", "--",
-            "flock", lock, "sleep", "15");
-        assertEquals(0, holder.exitCode(), holder::describe);
-        Eventually.holds(Duration.ofSeconds(20), "node2 finds the lock taken", () -> on(2, "flock -n " + lock + " true; echo $?").out().equals("1\n"));
-        cluster.cli(1).run("kill", holder.out().strip());
+        // attached, not detached: an ended detached process stays in the shared cluster's ps for an hour
+        var holder = cluster.cli(1).withCwd(Path.of("/tmp")).start("run", "-n", "node1", "--",
+            "flock", lock, "sleep", "60");
+        try {
+            Eventually.holds(Duration.ofSeconds(30), "node2 finds the lock taken",
+                () -> on(2, "flock -n " + lock + " true; echo $?").out().equals("1\n"));
+        } finally {
+            holder.signal("TERM");
+            holder.await(Duration.ofSeconds(30));
+        }
         Eventually.holds(Duration.ofSeconds(30), "node2 takes the lock once node1 let it go",
             () -> on(2, "flock -n " + lock + " true; echo $?").out().equals("0\n"));
         on(1, "rm -f " + lock);
