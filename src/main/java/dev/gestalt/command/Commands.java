@@ -83,6 +83,14 @@ public final class Commands {
             "Lists each node: name, id, address, state, CPUs, load, free memory, processes, version.",
             List.of(flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
+        new CommandSpec("fs", "status [--json]", "show the file space (one tree at the same path on every node)",
+            """
+            status: the engine and its health, the mount point, the master and metaloggers,
+                    copies wanted and chunks lacking copies (a progress line while copies are
+                    restored), and per node its roles, whether it has the tree mounted, and the
+                    space its chunkserver uses.""",
+            List.of(flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
         new CommandSpec("forall", "[-j N] [--tag] [--keep-order] [--retries N] -- CMD [{}...] [::: ARG...]",
             "run a command once per argument, spread over the cluster",
             """

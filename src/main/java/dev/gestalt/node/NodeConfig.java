@@ -1,5 +1,6 @@
 package dev.gestalt.node;
 
+import dev.gestalt.files.FilesConfig;
 import java.io.IOException;
 import java.io.Reader;
 import java.net.InetSocketAddress;
@@ -23,10 +24,23 @@ import java.util.Properties;
  * rpc_port    = 7900                  # gRPC (process streams, queries), mutual TLS
  * seeds       = 10.0.0.1:7800,10.0.0.2:7800   # gossip addresses of some members
  * credentials = /etc/gestalt/credentials      # from 'gestalt init'
+ * files.*     = ...                   # the file space: see {@link FilesConfig}
  * </pre>
  */
 public record NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
-                         int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials) {
+                         int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials,
+                         FilesConfig files) {
+
+    /** A node with the default file space (MooseFS at /gestalt, this node alone in its core). */
+    public NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
+                      int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials) {
+        this(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials,
+            FilesConfig.moosefs(List.of(name)));
+    }
+
+    public NodeConfig withFiles(FilesConfig f) {
+        return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials, f);
+    }
 
     public static NodeConfig load(Path file) throws IOException {
         Properties p = new Properties();
@@ -35,6 +49,12 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
         }
         Path base = file.toAbsolutePath().getParent();
         String name = required(p, "name", file);
+        FilesConfig files;
+        try {
+            files = FilesConfig.load(p, name);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage());
+        }
         return new NodeConfig(
             p.getProperty("cluster", "gestalt").trim(),
             name,
@@ -45,7 +65,8 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             intValue(p, "gossip_port", file),
             intValue(p, "rpc_port", file),
             seeds(p.getProperty("seeds", ""), file),
-            base.resolve(p.getProperty("credentials", "credentials").trim()));
+            base.resolve(p.getProperty("credentials", "credentials").trim()),
+            files);
     }
 
     /** The text of a config file for these values, as {@code load} reads it. */
@@ -64,7 +85,8 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             + "gossip_port = " + gossipPort + "\n"
             + "rpc_port = " + rpcPort + "\n"
             + "seeds = " + seedText + "\n"
-            + "credentials = " + credentials + "\n";
+            + "credentials = " + credentials + "\n"
+            + files.render();
     }
 
     private static String required(Properties p, String key, Path file) throws IOException {

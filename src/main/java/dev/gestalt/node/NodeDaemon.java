@@ -4,6 +4,9 @@ import dev.gestalt.Version;
 import dev.gestalt.cluster.LoadReport;
 import dev.gestalt.cluster.Membership;
 import dev.gestalt.cluster.MembershipConfig;
+import dev.gestalt.files.FileSpace;
+import dev.gestalt.files.FilesService;
+import dev.gestalt.files.FolderPlacement;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.GpidAllocator;
 import dev.gestalt.process.ProcessSpace;
@@ -33,8 +36,11 @@ import java.util.logging.Logger;
 
 /**
  * One node: wires the spaces to the engines and runs until stopped.
- * Start order: state folder (locked), supervisor, gRPC servers, membership,
- * then the CLI socket last, so a CLI never reaches a half-started node.
+ * Start order: state folder (locked), supervisor, gRPC servers, membership
+ * (with the file space's Raft on its channel), the file space (its engines and
+ * mount come up in the background), then the CLI socket last, so a CLI never
+ * reaches a half-started node. On stop the file space goes right after the CLI
+ * socket, while the node is still in the view.
  * Stop order is the reverse; a graceful stop leaves the view at once.
  */
 public final class NodeDaemon implements AutoCloseable {
@@ -51,6 +57,7 @@ public final class NodeDaemon implements AutoCloseable {
     private Peers peers;
     private LocalServer local;
     private ExecService exec;
+    private FileSpace files;
 
     public NodeDaemon(NodeConfig config) {
         this.config = config;
@@ -80,6 +87,7 @@ public final class NodeDaemon implements AutoCloseable {
             .executor(executor)
             .addService(ServerInterceptors.intercept(exec.definition(), GrpcTls.peerInterceptor()))
             .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor()))
+            .addService(ServerInterceptors.intercept(new FilesService(), GrpcTls.peerInterceptor()))
             // a service that throws a StatusRuntimeException (permission denied, no such process)
             // answers with that status, not UNKNOWN ("Application error"), which reads as "node lost"
             .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
@@ -94,6 +102,8 @@ public final class NodeDaemon implements AutoCloseable {
         var mcfg = new MembershipConfig(config.cluster(), config.name(), config.id(), config.bind(),
             config.gossipPort(), config.seeds(), creds, rpcAddress, MembershipConfig.DEFAULT_GOSSIP);
         var spaceHolder = new ProcessSpace[1];
+        files = FileSpace.of(config.files(), config.name(), config.cluster(), config.bind(), config.stateDir(),
+            Posix.geteuid() == 0);
         membership = Membership.start(mcfg, () -> loadReport(rpcAddress), (members, joined, left) -> {
             if (!joined.isEmpty() || !left.isEmpty()) {
                 LOG.info("view " + members + (joined.isEmpty() ? "" : " joined " + joined) + (left.isEmpty() ? "" : " left " + left));
@@ -104,7 +114,7 @@ public final class NodeDaemon implements AutoCloseable {
                     spaceHolder[0].nodesLeft(left);
                 }
             }
-        });
+        }, files.addOns());
         peers = new Peers(config.name(), inProcessName, creds, node -> {
             var e = membership.loadTable().get(node);
             return e == null ? null : e.report().rpcAddress();
@@ -112,7 +122,9 @@ public final class NodeDaemon implements AutoCloseable {
         var space = new ProcessSpace(config.name(), config.id(), membership, peers,
             new GpidAllocator(config.id(), config.stateDir().resolve("gpid")), new LeastLoaded());
         spaceHolder[0] = space;
-        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space));
+        files.start(membership);
+        var folders = new FolderPlacement(config.name(), files.tree().orElse(null), space::channel, membership::view);
+        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space, files, folders));
         local.start();
         LOG.info("node " + config.name() + " (id " + config.id() + ") of cluster " + config.cluster() + " up: gossip "
             + config.bind() + ":" + config.gossipPort() + ", rpc " + rpcAddress + ", socket " + config.socket());
@@ -130,6 +142,7 @@ public final class NodeDaemon implements AutoCloseable {
     public void close() {
         LOG.info("stopping node " + config.name());
         quietly(() -> local.close());
+        quietly(() -> files.close());
         quietly(() -> membership.close());
         quietly(() -> peers.close());
         quietly(() -> supervisor.close());

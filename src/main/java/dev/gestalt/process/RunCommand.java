@@ -8,6 +8,7 @@ import dev.gestalt.command.Validation;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.placement.Placement;
 import dev.gestalt.process.placement.PlacementRequest;
+import dev.gestalt.process.placement.WorkingDirectories;
 import dev.gestalt.process.remote.RemoteExec;
 import dev.gestalt.process.remote.Signaller;
 import dev.gestalt.rpc.local.ClientSession;
@@ -33,9 +34,17 @@ public final class RunCommand implements CommandHandler {
     private final ProcessSpace space;
     private final Signaller signaller;
 
+    private final WorkingDirectories folders;
+
     public RunCommand(ProcessSpace space, Signaller signaller) {
+        this(space, signaller, WorkingDirectories.ANYWHERE);
+    }
+
+    /** With {@code folders}, a process goes only to a node that has its working directory. */
+    public RunCommand(ProcessSpace space, Signaller signaller, WorkingDirectories folders) {
         this.space = space;
         this.signaller = signaller;
+        this.folders = folders;
     }
 
     @Override
@@ -46,6 +55,9 @@ public final class RunCommand implements CommandHandler {
         var placementRequest = new PlacementRequest(a.get("node"), a.intValue("cpus", 0, 0, 1_000_000),
             a.has("mem") ? Sizes.parse("run", a.get("mem")) : 0);
         Placement placement = space.place(placementRequest);
+        var caller = s.caller();
+        placement = folders.check(placement, placementRequest, req.cwd(), caller.uid(), caller.gid(),
+            Posix.getgrouplist(caller.user(), caller.gid()), space::place);
         if (a.has("explain")) {
             s.err(placement.explanation() + "\n");
         }
