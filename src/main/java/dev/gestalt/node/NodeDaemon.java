@@ -13,6 +13,7 @@ import dev.gestalt.process.remote.ProcsService;
 import dev.gestalt.process.supervisor.LoadSample;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.rpc.Peers;
+import dev.gestalt.rpc.local.Frame;
 import dev.gestalt.rpc.local.LocalServer;
 import dev.gestalt.security.GrpcTls;
 import dev.gestalt.security.NodeCredentials;
@@ -78,6 +79,8 @@ public final class NodeDaemon implements AutoCloseable {
         var executor = Executors.newVirtualThreadPerTaskExecutor();
         grpc = GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds)
             .executor(executor)
+            // a start carries the caller's arguments and environment, up to what the local socket takes
+            .maxInboundMessageSize(Frame.MAX_REQUEST + (1 << 20))
             .addService(ServerInterceptors.intercept(exec.definition(), GrpcTls.peerInterceptor()))
             .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor()))
             // a service that throws a StatusRuntimeException (permission denied, no such process)
@@ -112,7 +115,7 @@ public final class NodeDaemon implements AutoCloseable {
         var space = new ProcessSpace(config.name(), config.id(), membership, peers,
             new GpidAllocator(config.id(), config.stateDir().resolve("gpid")), new LeastLoaded());
         spaceHolder[0] = space;
-        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space));
+        local = new LocalServer(config.socket(), config.name(), Posix.geteuid(), Handlers.all(space));
         local.start();
         LOG.info("node " + config.name() + " (id " + config.id() + ") of cluster " + config.cluster() + " up: gossip "
             + config.bind() + ":" + config.gossipPort() + ", rpc " + rpcAddress + ", socket " + config.socket());
