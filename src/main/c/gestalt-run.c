@@ -488,28 +488,8 @@ static void check_stuck_write(void) {
     }
 }
 
-/* Sends the request; a node that refuses it closes early, and says why in the frames to read next. */
-static void send_request(const unsigned char *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(sock, p, n);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                check_stuck_write();
-                continue;
-            }
-            request_failed = 1;
-            return;
-        }
-        p += w;
-        n -= (size_t) w;
-    }
-}
-
-/* Writes the whole buffer to the node; a signal does not cut a frame. */
-static void send_all(const void *p, size_t n) {
+/* Writes the whole buffer to the node (a signal does not cut a frame): 0, or the errno that stopped it. */
+static int write_all(const void *p, size_t n) {
     const char *c = p;
     while (n > 0) {
         ssize_t w = write(sock, c, n);
@@ -521,10 +501,18 @@ static void send_all(const void *p, size_t n) {
                 check_stuck_write();
                 continue;
             }
-            lost(strerror(errno));
+            return errno;
         }
         c += w;
         n -= (size_t) w;
+    }
+    return 0;
+}
+
+static void send_all(const void *p, size_t n) {
+    int e = write_all(p, n);
+    if (e) {
+        lost(strerror(e));
     }
 }
 
@@ -714,7 +702,8 @@ int main(int argc, char **argv) {
     /* writes give up now and then to see whether the node is still there (check_stuck_write) */
     struct timeval tv = {0, 500 * 1000};
     setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    send_request(req.p, req.n);
+    /* a node that refuses the request closes before it took it all, and says why in the frames read next */
+    request_failed = write_all(req.p, req.n) != 0;
     free(req.p);
 
     /* after the request, as the JVM client does: a signal before it has nowhere to go */

@@ -81,11 +81,6 @@ final class RemoteSession {
     }
 
     int run() {
-        try {
-            link = NodeLocator.connect(env, IO_BUFFER, true);
-        } catch (NodeLocator.NoNodeException e) {
-            return fail("gestalt: " + e.getMessage(), e, failureCode());
-        }
         boolean stdinTty = CallerContext.isTerminal(0);
         boolean stdoutTty = CallerContext.isTerminal(1);
         boolean tty = wantsTty(stdinTty, stdoutTty);
@@ -94,9 +89,13 @@ final class RemoteSession {
         Frame request = new Request(spec.name(), rawArgs, env, System.getProperty("user.dir"),
             CallerContext.umask(), CallerContext.limits(), tty, stdoutTty, size[0], size[1]).toFrame();
         if (request.payload().length > Frame.MAX_REQUEST) {
-            link.close();
             return fail("gestalt " + spec.name() + ": arguments and environment take " + request.payload().length
                 + " bytes, more than the " + Frame.MAX_REQUEST + " a node takes", null, failureCode());
+        }
+        try {
+            link = NodeLocator.connect(env, IO_BUFFER, true);
+        } catch (NodeLocator.NoNodeException e) {
+            return fail("gestalt: " + e.getMessage(), e, failureCode());
         }
         link.onVerdict(this::verdictWhileBlocked);
         FrameChannel ch = link.frames();

@@ -138,7 +138,7 @@ public final class LocalServer implements AutoCloseable {
         try {
             request = Request.fromFrame(first);
         } catch (IOException e) {
-            fail(frames, "gestalt: bad request: " + e + "\n", 2);
+            fail(frames, "gestalt: bad request: " + (e.getMessage() != null ? e.getMessage() : "truncated") + "\n", 2);
             return null;
         }
         if (ownerUid != 0 && caller.uid() != ownerUid) {
