@@ -167,7 +167,7 @@ class ResourceLimitsIT {
     void connectionsWithoutARequestAreBoundedAndTimedOut() throws IOException {
         List<RawSession> open = new ArrayList<>();
         try {
-            for (int i = 0; i < 64; i++) {
+            for (int i = 0; i < 128; i++) { // a user's most
                 open.add(RawSession.open());
             }
             try (var s = RawSession.open()) {

@@ -23,7 +23,7 @@ final class Admission {
      */
     record Limits(int pendingPerUser, int sessionsPerUser, int sessions, int largeRequest,
                   long largeBytesPerUser, long largeBytes) {
-        static final Limits DEFAULT = new Limits(64, 256, 2048, 64 << 10, 32 << 20, 64 << 20);
+        static final Limits DEFAULT = new Limits(128, 256, 2048, 64 << 10, 32 << 20, 64 << 20);
     }
 
     /** Why a connection or a request was refused, in one line for the user. */
