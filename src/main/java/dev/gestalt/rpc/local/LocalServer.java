@@ -39,7 +39,8 @@ public final class LocalServer implements AutoCloseable {
     static final long REQUEST_TIMEOUT_MILLIS = 10_000;
 
     private final Path socket;
-    private final String nodeName;
+    /** The greeting, encoded once: written by the accepting thread itself, so a client waits for no thread start. */
+    private final byte[] hello;
     private final int ownerUid;
     private final Map<String, CommandHandler> handlers;
     private final Admission admission = new Admission(Admission.Limits.DEFAULT);
@@ -50,7 +51,8 @@ public final class LocalServer implements AutoCloseable {
 
     public LocalServer(Path socket, String nodeName, int ownerUid, Map<String, CommandHandler> handlers) {
         this.socket = socket;
-        this.nodeName = nodeName;
+        byte[] name = nodeName.getBytes(StandardCharsets.UTF_8);
+        this.hello = java.nio.ByteBuffer.allocate(5 + name.length).putInt(name.length + 1).put(Frame.HELLO).put(name).array();
         this.ownerUid = ownerUid;
         this.handlers = handlers;
     }
@@ -74,6 +76,12 @@ public final class LocalServer implements AutoCloseable {
         while (!closed) {
             try {
                 SocketChannel ch = server.accept();
+                try {
+                    ch.write(java.nio.ByteBuffer.wrap(hello)); // a new socket's buffer is empty: this never waits
+                } catch (IOException e) {
+                    ch.close();
+                    continue;
+                }
                 Thread.ofVirtual().name("local-session").start(() -> serve(ch));
             } catch (IOException e) {
                 if (!closed) {
@@ -86,8 +94,6 @@ public final class LocalServer implements AutoCloseable {
     private void serve(SocketChannel ch) {
         try (FrameChannel frames = new FrameChannel(ch)) {
             PeerCredentials caller = PeerCredentials.of(ch);
-            byte[] hello = nodeName.getBytes(StandardCharsets.UTF_8);
-            frames.write(Frame.HELLO, hello, 0, hello.length);
             Admission.Ticket ticket;
             try {
                 ticket = admission.connect(caller.uid());
