@@ -4,7 +4,6 @@ import dev.gestalt.command.CommandSpec;
 import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
 
-import dev.gestalt.os.Pipes;
 import dev.gestalt.os.Signals;
 import dev.gestalt.rpc.local.Credit;
 import dev.gestalt.rpc.local.Frame;
@@ -12,12 +11,10 @@ import dev.gestalt.rpc.local.FrameChannel;
 import dev.gestalt.rpc.local.NodeLink;
 import dev.gestalt.rpc.local.Request;
 import java.io.FileDescriptor;
-import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.util.List;
 import java.util.Map;
@@ -40,14 +37,10 @@ import sun.misc.Signal;
  */
 final class RemoteSession {
 
-    /** Ctrl-]: leaves an attached session, the process keeps running. */
-    private static final int DETACH_KEY = 0x1d;
-
     private static final List<String> FORWARDED = List.of("INT", "TERM", "HUP", "QUIT");
 
-    /** Read-ahead from the node, and the largest stdin read (and frame). */
+    /** Read-ahead from the node. */
     private static final int IO_BUFFER = 256 * 1024;
-    private static final int PIPE_DEFAULT = 64 * 1024;
     /** Exit code when stdout or stderr is closed under us, as a program killed by SIGPIPE has. */
     private static final int SIGPIPE_CODE = 128 + 13;
 
@@ -263,60 +256,7 @@ final class RemoteSession {
     }
 
     private void startStdinPump(FrameChannel ch, boolean detachKey) {
-        Thread t = new Thread(() -> {
-            // straight from fd 0 into a direct buffer, and from there to the socket with the frame header
-            FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
-            ByteBuffer buf = ByteBuffer.allocateDirect(IO_BUFFER);
-            boolean resized = false;
-            try {
-                while (true) {
-                    int allowed = stdinCredit.take(buf.capacity());
-                    if (allowed < 0) {
-                        return;
-                    }
-                    buf.clear().limit(allowed);
-                    int n = in.read(buf);
-                    if (n <= 0) {
-                        break;
-                    }
-                    stdinCredit.giveBack(allowed - n);
-                    if (n == PIPE_DEFAULT && !resized) {
-                        // a full default pipe: bulk input. A bigger pipe gives bigger reads, and
-                        // fewer frames and messages per byte all the way (not done for a trickle:
-                        // binding libc costs start-up time).
-                        resized = true;
-                        Pipes.resize(0, IO_BUFFER * 4);
-                    }
-                    buf.flip();
-                    if (detachKey) {
-                        int k = indexOf(buf, DETACH_KEY);
-                        if (k >= 0) {
-                            if (k > 0) {
-                                ch.write(Frame.STDIN, buf.limit(buf.position() + k));
-                            }
-                            detachedByKey = true;
-                            ch.close(); // the node keeps the process; pump() sees the end
-                            return;
-                        }
-                    }
-                    ch.write(Frame.STDIN, buf);
-                }
-                ch.write(Frame.of(Frame.STDIN_EOF));
-            } catch (IOException | InterruptedException e) {
-                // the session ended; pump() reports it
-            }
-        }, "stdin");
-        t.setDaemon(true);
-        t.start();
-    }
-
-    private static int indexOf(ByteBuffer b, int value) {
-        for (int i = b.position(); i < b.limit(); i++) {
-            if (b.get(i) == value) {
-                return i - b.position();
-            }
-        }
-        return -1;
+        StdinPump.start(ch, stdinCredit, detachKey ? () -> detachedByKey = true : null);
     }
 
     private static boolean sendQuietly(FrameChannel ch, Frame f) {
