@@ -136,6 +136,25 @@ public final class Commands {
         new CommandSpec("version", "", "print the version", "Prints the CLI's version.",
             List.of(), false, false, true));
 
+    /**
+     * The exit code of a failure of Gestalt itself in command {@code name}: 255 where the code is
+     * otherwise a program's (run, attach, wait, forall), as ssh does; 1 for the others.
+     */
+    public static int failureCode(String name) {
+        return switch (name) {
+            case "run", "forall", "attach", "wait" -> 255;
+            default -> 1;
+        };
+    }
+
+    /** The arguments of command {@code name}, parsed and checked as the CLI checks them. */
+    public static ParsedArgs parse(String name, List<String> args) throws UsageException {
+        CommandSpec spec = find(name);
+        ParsedArgs a = ArgParser.parse(spec, args);
+        Validation.check(spec, a);
+        return a;
+    }
+
     public static CommandSpec find(String name) {
         for (CommandSpec c : ALL) {
             if (c.name().equals(name)) {

@@ -16,6 +16,7 @@ import dev.gestalt.process.remote.ProcsService;
 import dev.gestalt.process.supervisor.LoadSample;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.rpc.Peers;
+import dev.gestalt.rpc.local.Frame;
 import dev.gestalt.rpc.local.LocalServer;
 import dev.gestalt.security.GrpcTls;
 import dev.gestalt.security.NodeCredentials;
@@ -85,6 +86,8 @@ public final class NodeDaemon implements AutoCloseable {
         var executor = Executors.newVirtualThreadPerTaskExecutor();
         grpc = GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds)
             .executor(executor)
+            // a start carries the caller's arguments and environment, up to what the local socket takes
+            .maxInboundMessageSize(Frame.MAX_REQUEST + (1 << 20))
             .addService(ServerInterceptors.intercept(exec.definition(), GrpcTls.peerInterceptor()))
             .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor()))
             .addService(ServerInterceptors.intercept(new FilesService(), GrpcTls.peerInterceptor()))
@@ -124,7 +127,7 @@ public final class NodeDaemon implements AutoCloseable {
         spaceHolder[0] = space;
         files.start(membership);
         var folders = new FolderPlacement(config.name(), files.tree().orElse(null), space::channel, membership::view);
-        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space, files, folders));
+        local = new LocalServer(config.socket(), config.name(), Posix.geteuid(), Handlers.all(space, files, folders));
         local.start();
         LOG.info("node " + config.name() + " (id " + config.id() + ") of cluster " + config.cluster() + " up: gossip "
             + config.bind() + ":" + config.gossipPort() + ", rpc " + rpcAddress + ", socket " + config.socket());

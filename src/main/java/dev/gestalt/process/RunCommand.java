@@ -1,10 +1,7 @@
 package dev.gestalt.process;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.command.Sizes;
-import dev.gestalt.command.Validation;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.placement.Placement;
 import dev.gestalt.process.placement.PlacementRequest;
@@ -50,8 +47,7 @@ public final class RunCommand implements CommandHandler {
     @Override
     public int handle(ClientSession s) throws Exception {
         Request req = s.request();
-        ParsedArgs a = ArgParser.parse(Commands.find("run"), req.args());
-        Validation.check(Commands.find("run"), a);
+        ParsedArgs a = s.args();
         var placementRequest = new PlacementRequest(a.get("node"), a.intValue("cpus", 0, 0, 1_000_000),
             a.has("mem") ? Sizes.parse("run", a.get("mem")) : 0);
         Placement placement = space.place(placementRequest);
@@ -108,6 +104,9 @@ public final class RunCommand implements CommandHandler {
                     return 0;
                 }
                 return code;
+            }
+            if (spec.getTty()) {
+                started.thenAccept(st -> s.terminal(true));
             }
             InputRelay.start(s, exec, node, spec.getGpid(), signaller, STDIN_WINDOW);
             return done.get();

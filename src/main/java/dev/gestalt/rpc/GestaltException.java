@@ -2,6 +2,8 @@ package dev.gestalt.rpc;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Gestalt's own failures, in one table: each kind maps to one gRPC status
@@ -9,6 +11,8 @@ import io.grpc.StatusRuntimeException;
  * program's code through, so Gestalt's failures there are 255, as in ssh.
  */
 public sealed class GestaltException extends Exception {
+
+    private static final Logger LOG = Logger.getLogger(GestaltException.class.getName());
 
     private final Status.Code status;
     private final int exitCode;
@@ -62,7 +66,11 @@ public sealed class GestaltException extends Exception {
         return Status.fromCode(status).withDescription(getMessage()).asRuntimeException();
     }
 
-    /** The domain error a failed call carried, or NodeLost for transport failures. */
+    /**
+     * The domain error a failed call to {@code node} carried (its description is a Gestalt
+     * service's own words), or NodeLost for the others, in Gestalt's words: the transport's text
+     * ("io exception", "deadline exceeded after ...") is for the node's log, never for the user.
+     */
     public static GestaltException fromStatus(Throwable t, String node) {
         Status s = Status.fromThrowable(t);
         String d = s.getDescription() != null ? s.getDescription() : s.getCode().toString();
@@ -71,7 +79,26 @@ public sealed class GestaltException extends Exception {
             case PERMISSION_DENIED -> new PermissionDenied(d);
             case FAILED_PRECONDITION -> new NoEligibleNode(d);
             case INVALID_ARGUMENT -> new BadRequest(d);
-            default -> new NodeLost("node " + node + " lost (" + d + ")");
+            case UNAVAILABLE, CANCELLED -> {
+                LOG.fine("call to " + node + " failed: " + s);
+                yield new NodeLost("node " + node + " lost");
+            }
+            case DEADLINE_EXCEEDED -> {
+                LOG.fine("call to " + node + " failed: " + s);
+                yield new NodeLost("node " + node + " did not answer in time");
+            }
+            default -> {
+                LOG.log(Level.WARNING, "call to " + node + " failed: " + s, t);
+                yield new NodeLost("node " + node + " failed (see its log)");
+            }
         };
+    }
+
+    /**
+     * This error said about {@code subject}, the name the user gave (a GPID, NODE:PID): a
+     * refusal names what was refused, whatever the node called it.
+     */
+    public GestaltException about(String subject) {
+        return this instanceof PermissionDenied ? new PermissionDenied(subject + ": permission denied") : this;
     }
 }

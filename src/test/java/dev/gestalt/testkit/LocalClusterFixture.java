@@ -48,6 +48,8 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     private final boolean shared;
     private final String prefix;
     private final String fixedName;
+    /** The user the cluster's CLI, hence its daemons, run as (setpriv); null for this JVM's user. */
+    private final String runAs;
     private Path home;
     private String name;
     private Thread shutdownHook;
@@ -59,10 +61,15 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     }
 
     private LocalClusterFixture(int nodes, boolean shared, String prefix, String fixedName) {
+        this(nodes, shared, prefix, fixedName, null);
+    }
+
+    private LocalClusterFixture(int nodes, boolean shared, String prefix, String fixedName, String runAs) {
         this.nodes = nodes;
         this.shared = shared;
         this.prefix = prefix;
         this.fixedName = fixedName;
+        this.runAs = runAs;
     }
 
     /**
@@ -111,6 +118,16 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         return f;
     }
 
+    /**
+     * Starts a cluster as {@code user} (this JVM must be root): its home belongs to the user, and
+     * its CLI ({@link #cli()}) and daemons run as the user, as a normal user's {@code cluster up} does.
+     */
+    public static LocalClusterFixture startAs(int nodes, String user) {
+        LocalClusterFixture f = new LocalClusterFixture(nodes, false, "user", null, user);
+        f.up();
+        return f;
+    }
+
     @Override
     public void beforeAll(ExtensionContext context) {
         if (!shared) {
@@ -140,6 +157,12 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
             home = Files.createTempDirectory("gst-" + name + "-");
             // world-traversable, so tests may run the CLI as another user against this cluster's sockets
             Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxr-xr-x"));
+            if (runAs != null) {
+                var chown = Procs.exec(30, "chown", runAs + ":", home.toString());
+                if (chown.exitCode() != 0) {
+                    throw new IOException("chown " + runAs + " " + home + ": " + chown.stderr());
+                }
+            }
             owner = true;
             shutdownHook = new Thread(this::down, "cluster-down-" + name);
             Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -207,9 +230,17 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         }
     }
 
-    /** The CLI of this cluster: GESTALT_HOME set, no GESTALT_NODE (the {@code current} pointer picks a node). */
+    /**
+     * The CLI of this cluster: GESTALT_HOME set, no GESTALT_NODE (the {@code current} pointer
+     * picks a node); run as the cluster's user for a cluster started with {@link #startAs}.
+     */
     public Cli cli() {
-        return Cli.of(Cli.repoLauncher()).withEnv("GESTALT_HOME", home.toString());
+        Cli c = Cli.of(Cli.repoLauncher()).withEnv("GESTALT_HOME", home.toString());
+        if (runAs == null) {
+            return c;
+        }
+        return c.withEnv("HOME", home.toString()).withEnv("USER", runAs).withEnv("LOGNAME", runAs)
+            .withPrefix("setpriv", "--reuid=" + runAs, "--regid=" + runAs, "--init-groups");
     }
 
     /** The CLI talking to one node (GESTALT_NODE = its socket): that node is the home node of what it runs. */
