@@ -55,6 +55,11 @@ public final class ProcessQueries {
             }
         }
         String home = space.departed(id.home());
+        if (home == null) {
+            String name = space.nameOf(id.home());
+            boolean silent = name != null && l.unreachable().stream().anyMatch(u -> u.startsWith(name + " ("));
+            home = silent ? name : null; // killed, not yet out of the view: its silence says the same
+        }
         if (home != null) {
             throw new GestaltException.NodeLost(gpid + ": its home node " + home + " is down");
         }

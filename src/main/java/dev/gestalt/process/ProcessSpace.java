@@ -149,7 +149,17 @@ public final class ProcessSpace {
         }
     }
 
-    /** The name of the node with this id if it was in the view once and is not now, else null. */
+    /** The name of the node with this id as its load reports give it (in the view or not), else null. */
+    public String nameOf(int nodeId) {
+        for (LoadEntry e : membership.loadTable().values()) {
+            if (e.report().nodeId() == nodeId) {
+                return e.report().node();
+            }
+        }
+        return null;
+    }
+
+    /** The name of the node with this id when it has left the view, else null. */
     public String departed(int nodeId) {
         for (LoadEntry e : membership.loadTable().values()) {
             if (e.report().nodeId() == nodeId && !e.inView()) {

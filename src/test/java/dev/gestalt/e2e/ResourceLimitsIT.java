@@ -165,21 +165,29 @@ class ResourceLimitsIT {
 
     @Test
     void connectionsWithoutARequestAreBoundedAndTimedOut() throws IOException {
+        // 140 connections of one user, 128 the most: the node admits them in the order its threads run,
+        // so which ones are refused is not fixed; that some are, saying why, and the rest timed out, is
         List<RawSession> open = new ArrayList<>();
         try {
-            for (int i = 0; i < 128; i++) { // a user's most
-                open.add(RawSession.open());
-            }
-            try (var s = RawSession.open()) {
-                var end = s.rest();
-                assertEquals(255, end.exit(), end::toString);
-                assertTrue(end.stderr().contains("sent no request yet"), end::toString);
-            }
             long start = System.nanoTime();
-            for (var s : open) {
-                assertTrue(s.endWithin(Duration.ofSeconds(30)) != null, "the node closes a connection that sends no request");
+            for (int i = 0; i < 140; i++) {
+                var s = RawSession.open();
+                open.add(s);
+                s.endWithin(Duration.ZERO); // reads from now on
             }
-            assertTrue(System.nanoTime() - start > TimeUnit.SECONDS.toNanos(5), "not before it had its time");
+            int refused = 0;
+            for (var s : open) {
+                var end = s.endWithin(Duration.ofSeconds(60));
+                assertTrue(end != null, "the node closes a connection that sends no request");
+                if (end.exit() == 255) {
+                    assertTrue(end.stderr().contains("sent no request yet"), end::toString);
+                    refused++;
+                } else {
+                    assertEquals(-1, end.exit(), end::toString);
+                    assertTrue(end.atNanos() - start > TimeUnit.SECONDS.toNanos(5), "not before it had its time");
+                }
+            }
+            assertTrue(refused >= 1, "a user's connections without a request are bounded (none of 140 refused)");
         } finally {
             open.forEach(RawSession::close);
         }
@@ -227,7 +235,8 @@ class ResourceLimitsIT {
         private final ByteArrayOutputStream err = new ByteArrayOutputStream();
         private CompletableFuture<End> end;
 
-        record End(int exit, String stdout, String stderr) {}
+        /** How a session ended, and when (System.nanoTime()). */
+        record End(int exit, String stdout, String stderr, long atNanos) {}
 
         private RawSession(SocketChannel channel) throws IOException {
             this.channel = channel;
@@ -300,7 +309,7 @@ class ResourceLimitsIT {
             } catch (IOException e) {
                 // closed: what came before it is the answer
             }
-            return new End(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+            return new End(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), System.nanoTime());
         }
 
         private void keep(Frame f) {
