@@ -1,5 +1,7 @@
 package dev.gestalt.testkit;
 
+import dev.gestalt.os.Posix;
+import dev.gestalt.os.Signals;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -31,7 +33,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * for it, stopped at the end of the test run: only for tests that leave the
  * nodes as they found them. On its own: {@code try (var c = LocalClusterFixture.start(3)) {...}}.
  *
- * <p>Faults: {@link #kill9} (a crashed daemon), {@link #stop} (a clean stop),
+ * <p>Faults: {@link #kill9} (a crashed daemon), {@link #freeze} and {@link #thaw} (SIGSTOP, SIGCONT), {@link #stop} (a clean stop),
  * {@link #restart} ({@code cluster up} again: restarts the nodes that are down).
  * Node logs are copied to {@code target/e2e-logs/gst-NAME-.../} when the cluster stops.
  */
@@ -221,6 +223,16 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         Eventually.holds(Duration.ofSeconds(30), nodeName(node) + " (pid " + pid + ") dies after SIGKILL", () -> !Procs.alive(pid));
     }
 
+    /** Freezes a node: SIGSTOP to its daemon (its sockets stay open; the kernel still accepts connections). */
+    public void freeze(int node) {
+        Procs.signal(pid(node), "STOP");
+    }
+
+    /** Resumes a node frozen by {@link #freeze}. */
+    public void thaw(int node) {
+        Procs.signal(pid(node), "CONT");
+    }
+
     /** Stops a node cleanly: SIGTERM to its daemon, and waits until it has exited. */
     public void stop(int node) {
         long pid = pid(node);
@@ -246,6 +258,14 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     private synchronized void down() {
         if (home == null || !Files.exists(home)) {
             return;
+        }
+        for (int i = 1; i <= nodes; i++) {
+            try {
+                // a frozen daemon would not act on cluster down's SIGTERM
+                Posix.kill(pid(i), Signals.SIGCONT);
+            } catch (RuntimeException e) {
+                // no pid file, or gone
+            }
         }
         try {
             cli().call("cluster", "down", "--name", name).timeout(Duration.ofSeconds(90)).run();
