@@ -31,6 +31,9 @@ import org.jgroups.stack.Protocol;
  * the cluster CA the only trust root ({@link TlsSockets}). A process without a certificate of
  * this cluster's CA cannot open a connection, so it can neither join nor read or inject group traffic.
  *
+ * <p>Identity: every message must come from the node its TLS certificate names ({@link CertifiedTcp});
+ * a join by a name or id already in the view is refused ({@link UniqueMembers}).
+ *
  * <p>No peer may hold up the traffic to the others, or a frozen member splits the healthy ones
  * (issue 8 item 1: a sender blocked on a frozen peer starved every destination, and the healthy
  * members suspected each other). Hence: TLS handshakes are bounded ({@link TlsSockets}); the
@@ -66,10 +69,16 @@ final class ChannelStack {
             stack.add(new SHARED_LOOPBACK_PING());
         } else {
             InetAddress bind = InetAddress.getByName(cfg.bindAddress());
-            TCP tcp = new TCP().nonBlockingSends(true).setBindAddress(bind).setBindPort(cfg.bindPort()).setPortRange(0);
+            TCP tcp = new CertifiedTcp(cfg.credentials().revocations()).nonBlockingSends(true)
+                .setBindAddress(bind).setBindPort(cfg.bindPort()).setPortRange(0);
             tcp.setSocketFactory(TlsSockets.factory(cfg.credentials().sslContext()));
+            // refusals are logged, once, by the trust manager; JGroups would log every failed accept
+            tcp.logAcceptError(false);
             tcp.setPeerAddrReadTimeout(TlsSockets.HANDSHAKE_MILLIS);
-            stack.add(tcp.setBundler(new PerDestinationBundler().useSingleSenderThread(false)));
+            var bundler = new PerDestinationBundler();
+            bundler.useSingleSenderThread(false);
+            bundler.suppressLogTimeout(30_000); // a peer being refused fails every send until it leaves the view
+            stack.add(tcp.setBundler(bundler));
             stack.add(new TCPPING().setInitialHosts(cfg.seeds()).setPortRange(0));
         }
         stack.add(new MERGE3().setMinInterval(MERGE_MIN_MS).setMaxInterval(MERGE_MAX_MS));
@@ -81,6 +90,7 @@ final class ChannelStack {
         stack.add(new NAKACK2().useMcastXmit(false));
         stack.add(new UNICAST3());
         stack.add(new STABLE());
+        stack.add(new UniqueMembers());
         stack.add(new GMS().setJoinTimeout(JOIN_TIMEOUT_MS).printLocalAddress(false));
         stack.add(new UFC());
         stack.add(new MFC());

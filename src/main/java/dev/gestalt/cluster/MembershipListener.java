@@ -18,4 +18,10 @@ public interface MembershipListener {
      * @param left names of the previous view that are not in this one (left, crashed or partitioned away)
      */
     void onView(Set<String> members, Set<String> joined, Set<String> left);
+
+    /**
+     * This node must leave: another node with its name or id was in the view first (two partitions
+     * that each admitted one merged). The default does nothing; the node daemon stops.
+     */
+    default void onRefused(String reason) {}
 }

@@ -4,6 +4,7 @@ import dev.gestalt.Version;
 import dev.gestalt.cluster.LoadReport;
 import dev.gestalt.cluster.Membership;
 import dev.gestalt.cluster.MembershipConfig;
+import dev.gestalt.cluster.MembershipListener;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.GpidAllocator;
 import dev.gestalt.process.ProcessSpace;
@@ -27,7 +28,9 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -51,6 +54,8 @@ public final class NodeDaemon implements AutoCloseable {
     private Peers peers;
     private LocalServer local;
     private ExecService exec;
+    private final CompletableFuture<String> refused = new CompletableFuture<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     public NodeDaemon(NodeConfig config) {
         this.config = config;
@@ -69,24 +74,23 @@ public final class NodeDaemon implements AutoCloseable {
         }
         Identity.check(config.stateDir(), config.name(), config.id());
         var creds = new NodeCredentials(config.credentials());
-        if (!creds.exists()) {
-            throw new IOException("no credentials in " + config.credentials() + " (create them with 'gestalt init')");
-        }
+        Credentials.check(config, creds);
         supervisor = new Supervisor(config.stateDir());
-        exec = new ExecService(config.name(), supervisor);
+        exec = new ExecService(config.name(), supervisor, config.remoteUids());
         var procs = new ProcsService(config.name(), supervisor);
         var executor = Executors.newVirtualThreadPerTaskExecutor();
         grpc = GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds)
             .executor(executor)
-            .addService(ServerInterceptors.intercept(exec.definition(), GrpcTls.peerInterceptor()))
-            .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor()))
+            .addService(ServerInterceptors.intercept(exec.definition(), GrpcTls.peerInterceptor(creds.revocations())))
+            .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor(creds.revocations())))
             // a service that throws a StatusRuntimeException (permission denied, no such process)
             // answers with that status, not UNKNOWN ("Application error"), which reads as "node lost"
             .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
             .build().start();
         String inProcessName = "gestalt-" + config.name() + "-" + ProcessHandle.current().pid();
         inProcess = InProcessServerBuilder.forName(inProcessName).executor(executor)
-            .addService(exec).addService(procs)
+            .addService(ServerInterceptors.intercept(exec, GrpcTls.sameNodeInterceptor()))
+            .addService(ServerInterceptors.intercept(procs, GrpcTls.sameNodeInterceptor()))
             .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
             .build().start();
 
@@ -94,15 +98,24 @@ public final class NodeDaemon implements AutoCloseable {
         var mcfg = new MembershipConfig(config.cluster(), config.name(), config.id(), config.bind(),
             config.gossipPort(), config.seeds(), creds, rpcAddress, MembershipConfig.DEFAULT_GOSSIP);
         var spaceHolder = new ProcessSpace[1];
-        membership = Membership.start(mcfg, () -> loadReport(rpcAddress), (members, joined, left) -> {
-            if (!joined.isEmpty() || !left.isEmpty()) {
-                LOG.info("view " + members + (joined.isEmpty() ? "" : " joined " + joined) + (left.isEmpty() ? "" : " left " + left));
-            }
-            if (!left.isEmpty()) {
-                exec.homesLost(left);
-                if (spaceHolder[0] != null) {
-                    spaceHolder[0].nodesLeft(left);
+        membership = Membership.start(mcfg, () -> loadReport(rpcAddress), new MembershipListener() {
+            @Override
+            public void onView(java.util.Set<String> members, java.util.Set<String> joined, java.util.Set<String> left) {
+                if (!joined.isEmpty() || !left.isEmpty()) {
+                    LOG.info("view " + members + (joined.isEmpty() ? "" : " joined " + joined)
+                        + (left.isEmpty() ? "" : " left " + left));
                 }
+                if (!left.isEmpty()) {
+                    exec.homesLost(left);
+                    if (spaceHolder[0] != null) {
+                        spaceHolder[0].nodesLeft(left);
+                    }
+                }
+            }
+
+            @Override
+            public void onRefused(String reason) {
+                refused.complete("the cluster refused " + config.name() + ": " + reason);
             }
         });
         peers = new Peers(config.name(), inProcessName, creds, node -> {
@@ -126,8 +139,16 @@ public final class NodeDaemon implements AutoCloseable {
             s.processes(), System.currentTimeMillis(), false);
     }
 
+    /** Completes with the reason when the cluster refuses this node after it joined (see {@link MembershipListener#onRefused}). */
+    public CompletableFuture<String> refused() {
+        return refused;
+    }
+
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         LOG.info("stopping node " + config.name());
         quietly(() -> local.close());
         quietly(() -> membership.close());

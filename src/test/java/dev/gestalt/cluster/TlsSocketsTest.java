@@ -30,7 +30,7 @@ class TlsSocketsTest {
     @BeforeAll
     static void credentials() throws Exception {
         ClusterCa ca = ClusterCa.create(tmp.resolve("ca"));
-        NodeCredentials a = ca.issueNode("a", List.of(), tmp.resolve("a"));
+        NodeCredentials a = ca.issueNode("a", 1, List.of(), tmp.resolve("a"));
         factory = TlsSockets.factory(a.sslContext());
     }
 

@@ -3,6 +3,7 @@ package dev.gestalt.security;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
@@ -59,9 +60,9 @@ class GrpcTlsTest {
     static void credentials() throws Exception {
         ClusterCa a = ClusterCa.create(tmp.resolve("ca-a"));
         ClusterCa b = ClusterCa.create(tmp.resolve("ca-b"));
-        a1 = a.issueNode("a1", List.of(), tmp.resolve("a1"));
-        a2 = a.issueNode("a2", List.of(), tmp.resolve("a2"));
-        b1 = b.issueNode("b1", List.of(), tmp.resolve("b1"));
+        a1 = a.issueNode("a1", 1, List.of(), tmp.resolve("a1"));
+        a2 = a.issueNode("a2", 2, List.of(), tmp.resolve("a2"));
+        b1 = b.issueNode("b1", 1, List.of(), tmp.resolve("b1"));
     }
 
     @AfterEach
@@ -116,6 +117,25 @@ class GrpcTlsTest {
         assertUnavailable(GrpcTls.channelBuilder("127.0.0.1:" + port, a1).build());
     }
 
+    /** A revoked node is refused at the handshake; one that connected before the revocation can call nothing more. */
+    @Test
+    void aRevokedClientIsRefusedOnNewAndOpenConnections() throws Exception {
+        ClusterCa ca = ClusterCa.create(tmp.resolve("ca-r"));
+        NodeCredentials server = ca.issueNode("s", 1, List.of(), tmp.resolve("r-s"));
+        NodeCredentials client = ca.issueNode("c", 2, List.of(), tmp.resolve("r-c"));
+        int port = start(server, "127.0.0.1");
+        ManagedChannel open = GrpcTls.channelBuilder("127.0.0.1:" + port, client).build();
+        assertEquals("c@" + ca.clusterId() + ":hi", new String(call(open), StandardCharsets.UTF_8));
+
+        ca.revoke("c");
+        java.nio.file.Files.copy(ca.crlFile(), server.crl(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Thread.sleep(Revocations.CHECK_MILLIS + 100); // the server looks at the file at most once a second
+        var e = assertThrows(StatusRuntimeException.class, () -> call(open));
+        assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode(), e.toString());
+        assertTrue(e.getStatus().getDescription().contains("revoked"), e.toString());
+        assertUnavailable(GrpcTls.channelBuilder("127.0.0.1:" + port, client).build());
+    }
+
     @Test
     void jdkContextOfTheCredentialsSpeaksTls13() throws Exception {
         SSLContext ctx = a1.sslContext();
@@ -131,7 +151,7 @@ class GrpcTlsTest {
         });
         var service = ServerServiceDefinition.builder("test.Echo").addMethod(WHO, handler).build();
         Server s = GrpcTls.serverBuilder(new InetSocketAddress(host, 0), creds)
-                .addService(ServerInterceptors.intercept(service, GrpcTls.peerInterceptor()))
+                .addService(ServerInterceptors.intercept(service, GrpcTls.peerInterceptor(creds.revocations())))
                 .directExecutor()
                 .build().start();
         servers.add(s);

@@ -3,8 +3,11 @@ package dev.gestalt.cluster.local;
 import dev.gestalt.format.Json;
 import dev.gestalt.format.Table;
 import dev.gestalt.node.NodeConfig;
+import dev.gestalt.process.remote.RemoteStartPolicy;
 import dev.gestalt.rpc.local.LocalClient;
 import dev.gestalt.security.ClusterCa;
+import dev.gestalt.security.NodeCredentials;
+import dev.gestalt.security.PeerIdentity;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -12,6 +15,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,6 +69,9 @@ public final class LocalCluster {
             Files.setPosixFilePermissions(layout.home(), PosixFilePermissions.fromString("rwxr-xr-x"));
         }
         ClusterCa ca = ClusterCa.loadOrCreate(layout.ca());
+        for (int i = 1; i <= existing; i++) {
+            refresh(ca, i);
+        }
         for (int i = existing + 1; i <= n; i++) {
             create(ca, i, n);
         }
@@ -104,12 +111,37 @@ public final class LocalCluster {
     private void create(ClusterCa ca, int i, int total) throws Exception {
         Path dir = layout.node(i);
         Files.createDirectories(dir);
-        ca.issueNode(LocalLayout.nodeName(i), List.of("127.0.0.1", "localhost"), dir.resolve("credentials"));
+        ca.issueNode(LocalLayout.nodeName(i), i, List.of("127.0.0.1", "localhost"), dir.resolve("credentials"));
         int[] ports = freePorts(2);
+        // one machine, one admin: root on one local node is root on all of them anyway
         var config = new NodeConfig(layout.name(), LocalLayout.nodeName(i), i, dir.resolve("state"), layout.socket(i),
-            "127.0.0.1", ports[0], ports[1], List.of(), dir.resolve("credentials"));
+            "127.0.0.1", ports[0], ports[1], List.of(), dir.resolve("credentials"), RemoteStartPolicy.parse("all"));
         Files.writeString(layout.config(i), config.render());
         reseed();
+    }
+
+    /**
+     * Brings an existing node's folder up to date: new credentials when its certificate expires
+     * within {@link ClusterCa#RENEW_BEFORE} (or names no id: made before ids were bound), which a
+     * running node uses from its next connection on; and {@code remote_uids = all} in a config
+     * written before the key existed.
+     */
+    private void refresh(ClusterCa ca, int i) throws Exception {
+        NodeConfig c = NodeConfig.load(layout.config(i));
+        var creds = new NodeCredentials(c.credentials());
+        boolean due = !creds.exists();
+        if (!due) {
+            PeerIdentity me = creds.identity();
+            due = !me.hasId() || me.nodeId() != c.id() || !me.nodeName().equals(c.name())
+                || creds.certificate().getNotAfter().toInstant().isBefore(Instant.now().plus(ClusterCa.RENEW_BEFORE));
+        }
+        if (due) {
+            ca.issueNode(c.name(), c.id(), List.of("127.0.0.1", "localhost"), c.credentials());
+            out.println("Renewed the credentials of " + c.name() + ".");
+        }
+        if (!Files.readString(layout.config(i)).contains("remote_uids")) {
+            Files.writeString(layout.config(i), c.withRemoteUids(RemoteStartPolicy.parse("all")).render());
+        }
     }
 
     /** Every node's config lists every node's gossip port as a seed. */
@@ -121,9 +153,7 @@ public final class LocalCluster {
         List<InetSocketAddress> seeds = configs.stream().map(c -> new InetSocketAddress(c.bind(), c.gossipPort())).toList();
         for (int i = 0; i < configs.size(); i++) {
             NodeConfig c = configs.get(i);
-            var updated = new NodeConfig(c.cluster(), c.name(), c.id(), c.stateDir(), c.socket(), c.bind(),
-                c.gossipPort(), c.rpcPort(), seeds, c.credentials());
-            Files.writeString(layout.config(i + 1), updated.render());
+            Files.writeString(layout.config(i + 1), c.withSeeds(seeds).render());
         }
     }
 
