@@ -168,6 +168,12 @@ public final class ClusterCa {
      */
     public NodeCredentials issueNode(String nodeName, int nodeId, List<String> sansDnsOrIp, Path outDir)
             throws IOException, GeneralSecurityException {
+        return issueNode(nodeName, nodeId, sansDnsOrIp, outDir, NODE_VALIDITY);
+    }
+
+    /** {@link #issueNode(String, int, List, Path)} with another validity (never past the CA's own). */
+    public NodeCredentials issueNode(String nodeName, int nodeId, List<String> sansDnsOrIp, Path outDir, Duration validity)
+            throws IOException, GeneralSecurityException {
         if (!NODE_NAME.matcher(nodeName).matches()) {
             throw new IllegalArgumentException("bad node name: " + nodeName);
         }
@@ -186,8 +192,8 @@ public final class ClusterCa {
         Files.createDirectories(outDir);
         KeyPair kp = newKeyPair();
         Instant now = Instant.now();
-        Instant notAfter = now.plus(NODE_VALIDITY).isBefore(cert.getNotAfter().toInstant())
-            ? now.plus(NODE_VALIDITY) : cert.getNotAfter().toInstant();
+        Instant notAfter = now.plus(validity).isBefore(cert.getNotAfter().toInstant())
+            ? now.plus(validity) : cert.getNotAfter().toInstant();
         BigInteger serial = serial();
         try {
             var ext = new JcaX509ExtensionUtils();
