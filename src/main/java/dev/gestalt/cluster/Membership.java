@@ -174,7 +174,7 @@ public final class Membership implements AutoCloseable {
             LoadReport r = localLoad.get().withIdentity(cfg.nodeName(), cfg.nodeId(), cfg.rpcAddress());
             table.put(r);
             if (channel.isConnected()) {
-                Message msg = new BytesMessage(null, LoadReportCodec.encode(r))
+                Message msg = new BytesMessage(null, r.toBytes())
                         .setFlag(Message.Flag.NO_RELIABILITY, Message.Flag.NO_FC);
                 channel.send(msg);
             }
@@ -189,7 +189,7 @@ public final class Membership implements AutoCloseable {
         String sender = NodeAddresses.display(msg.getSrc());
         LoadReport r;
         try {
-            r = LoadReportCodec.decode(msg.getArray(), msg.getOffset(), msg.getLength());
+            r = LoadReport.parse(msg.getArray(), msg.getOffset(), msg.getLength());
         } catch (Exception e) {
             LOG.log(Level.WARNING, "bad load report from " + sender + ": " + e);
             return;

@@ -51,7 +51,7 @@ public final class NodeDaemon implements AutoCloseable {
     private Server grpc;
     private Server inProcess;
     private Membership membership;
-    private Peers peers;
+    private volatile Peers peers;
     private LocalServer local;
     private ExecService exec;
     private final CompletableFuture<String> refused = new CompletableFuture<>();
@@ -79,7 +79,7 @@ public final class NodeDaemon implements AutoCloseable {
         exec = new ExecService(config.name(), supervisor, config.remoteUids());
         var procs = new ProcsService(config.name(), supervisor);
         var executor = Executors.newVirtualThreadPerTaskExecutor();
-        grpc = GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds)
+        grpc = Peers.liveness(GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds))
             .executor(executor)
             .addService(ServerInterceptors.intercept(exec.definition(), GrpcTls.peerInterceptor(creds.revocations())))
             .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor(creds.revocations())))
@@ -106,6 +106,10 @@ public final class NodeDaemon implements AutoCloseable {
                         + (left.isEmpty() ? "" : " left " + left));
                 }
                 if (!left.isEmpty()) {
+                    Peers p = peers;
+                    if (p != null) {
+                        left.forEach(p::forget); // calls to a node that left end now, streams included
+                    }
                     exec.homesLost(left);
                     if (spaceHolder[0] != null) {
                         spaceHolder[0].nodesLeft(left);

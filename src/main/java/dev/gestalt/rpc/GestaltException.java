@@ -10,6 +10,8 @@ import io.grpc.StatusRuntimeException;
  */
 public sealed class GestaltException extends Exception {
 
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(GestaltException.class.getName());
+
     private final Status.Code status;
     private final int exitCode;
 
@@ -62,16 +64,41 @@ public sealed class GestaltException extends Exception {
         return Status.fromCode(status).withDescription(getMessage()).asRuntimeException();
     }
 
-    /** The domain error a failed call carried, or NodeLost for transport failures. */
+    /**
+     * The failure of a call to {@code node}, in Gestalt's words: the domain error a node sent
+     * (its description is Gestalt's own, see {@link #toStatus}), or one line saying what happened
+     * to the node. gRPC's own text ("CallOptions deadline exceeded after 2.9s. Name resolution
+     * delay ...", "io exception", a Netty stack) never reaches a user; it is logged (FINE) here.
+     *
+     * @param node the node called, or null if not known
+     */
     public static GestaltException fromStatus(Throwable t, String node) {
         Status s = Status.fromThrowable(t);
         String d = s.getDescription() != null ? s.getDescription() : s.getCode().toString();
+        String n = node == null ? "a node" : "node " + node;
+        LOG.fine(() -> "call to " + n + " failed: " + s + (s.getCause() != null ? " (" + s.getCause() + ")" : ""));
         return switch (s.getCode()) {
             case NOT_FOUND -> new NotFound(d);
             case PERMISSION_DENIED -> new PermissionDenied(d);
             case FAILED_PRECONDITION -> new NoEligibleNode(d);
             case INVALID_ARGUMENT -> new BadRequest(d);
-            default -> new NodeLost("node " + node + " lost (" + d + ")");
+            // only this node's TLS interceptor answers UNAUTHENTICATED: its description is Gestalt's
+            case UNAUTHENTICATED -> new NodeLost(n + " refused this node: " + d);
+            case DEADLINE_EXCEEDED -> new NodeLost(n + " did not answer in time");
+            case UNIMPLEMENTED -> new NodeLost(n + " does not know this request (it runs another version of Gestalt)");
+            case CANCELLED -> new NodeLost("the request to " + n + " was cancelled");
+            default -> tlsRefused(s.getCause()) ? new NodeLost("the TLS handshake with " + n
+                + " failed: a certificate was refused (revoked, expired or of another cluster; see the node logs)")
+                : new NodeLost(n + " lost");
         };
+    }
+
+    private static boolean tlsRefused(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLHandshakeException) {
+                return true;
+            }
+        }
+        return false;
     }
 }

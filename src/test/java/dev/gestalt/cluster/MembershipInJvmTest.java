@@ -67,12 +67,12 @@ class MembershipInJvmTest {
         mallory.connect("jvm-spoof");
         await(Duration.ofSeconds(10), "mallory joins", () -> a.isMember("mallory"));
         for (int i = 0; i < 5; i++) {
-            mallory.send(new BytesMessage(null, LoadReportCodec.encode(TestNodes.report("ghost", 7))));
-            mallory.send(new BytesMessage(null, LoadReportCodec.encode(TestNodes.report("a", 7))));
+            mallory.send(new BytesMessage(null, TestNodes.report("ghost", 7).toBytes()));
+            mallory.send(new BytesMessage(null, TestNodes.report("a", 7).toBytes()));
             mallory.send(new BytesMessage(null, new byte[] {9, 9, 9}));
         }
-        mallory.send(new BytesMessage(null, LoadReportCodec.encode(TestNodes.report("mallory", 7))));
-        mallory.send(new BytesMessage(null, LoadReportCodec.encode(TestNodes.report("mallory", 6))));
+        mallory.send(new BytesMessage(null, TestNodes.report("mallory", 7).toBytes()));
+        mallory.send(new BytesMessage(null, TestNodes.report("mallory", 6).toBytes()));
         await(Duration.ofSeconds(5), "mallory's own report arrives", () -> a.loadTable().containsKey("mallory"));
         assertFalse(a.loadTable().containsKey("ghost"));
         assertEquals(1, a.loadTable().get("a").report().nodeId(), "a's own row is a's");

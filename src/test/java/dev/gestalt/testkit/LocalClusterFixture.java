@@ -39,8 +39,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  */
 public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
 
-    /** How long {@code cluster up} may take on a slow machine (it waits up to 60 s for the view itself). */
-    public static final Duration UP_TIMEOUT = Duration.ofSeconds(150);
+    /** How long {@code cluster up} may take on a slow machine (it waits up to 120 s for the daemons, then 60 s for the view). */
+    public static final Duration UP_TIMEOUT = Duration.ofSeconds(200);
 
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(LocalClusterFixture.class);
 

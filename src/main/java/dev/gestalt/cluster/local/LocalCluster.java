@@ -30,6 +30,9 @@ import java.util.stream.Stream;
  */
 public final class LocalCluster {
 
+    /** How long {@code up} waits for every daemon to answer on its socket (a JVM starts slowly on a loaded machine). */
+    private static final long START_MILLIS = 120_000;
+    /** How long {@code up} then waits for every node to see and reach every other. */
     private static final long CONVERGE_MILLIS = 60_000;
 
     private final LocalLayout layout;
@@ -86,9 +89,9 @@ public final class LocalCluster {
             }
         }
         writePointer(nodes);
-        if (!awaitView(nodes)) {
-            err.println("gestalt cluster: the nodes did not all see each other within " + CONVERGE_MILLIS / 1000
-                + " s; see the logs in " + layout.dir() + "/node*/node.log");
+        String failed = awaitReady(nodes);
+        if (failed != null) {
+            err.println("gestalt cluster: " + failed);
             return 1;
         }
         if (!quiet) {
@@ -182,32 +185,71 @@ public final class LocalCluster {
         Files.writeString(layout.pointer(), sb.toString());
     }
 
-    private boolean awaitView(List<LocalNode> nodes) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + CONVERGE_MILLIS;
+    /**
+     * Waits until the cluster is ready: every node sees every other one, and a query from every
+     * node reaches every node ({@code ps} without a node that "did not answer"), so that what
+     * {@code up} says is up works at once. Returns null then, else one line saying why not: a node
+     * that stopped meanwhile is named at once (with the end of its log); a daemon that does not
+     * open its socket within {@link #START_MILLIS}, or a cluster not ready {@link #CONVERGE_MILLIS}
+     * after all daemons answered, is reported with what is still missing. Two bounds, because a
+     * JVM's start on a loaded machine says nothing about the cluster.
+     */
+    private String awaitReady(List<LocalNode> nodes) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + START_MILLIS;
+        boolean started = false;
+        String missing = "no node answered yet";
         while (System.currentTimeMillis() < deadline) {
-            boolean all = true;
-            for (LocalNode n : nodes) {
-                if (!seesAll(n, nodes.size())) {
-                    all = false;
-                    break;
+            List<LocalNode> stopped = nodes.stream().filter(n -> n.pid().isEmpty()).toList();
+            if (!stopped.isEmpty()) {
+                for (LocalNode n : stopped) {
+                    err.println("gestalt cluster: " + n.name() + " stopped while the cluster was starting; the end of "
+                        + layout.log(n.index()) + ":");
+                    tail(layout.log(n.index()));
+                }
+                return String.join(", ", stopped.stream().map(LocalNode::name).toList()) + " stopped; the cluster is not up";
+            }
+            if (!started) {
+                var silent = nodes.stream().filter(n -> !n.answers()).map(LocalNode::name).toList();
+                if (silent.isEmpty()) {
+                    started = true;
+                    deadline = System.currentTimeMillis() + CONVERGE_MILLIS;
+                } else {
+                    missing = String.join(", ", silent) + " did not open " + (silent.size() == 1 ? "its socket" : "their sockets")
+                        + " within " + START_MILLIS / 1000 + " s";
                 }
             }
-            if (all) {
-                return true;
-            }
-            boolean anyDead = nodes.stream().anyMatch(n -> n.pid().isEmpty());
-            if (anyDead) {
-                for (LocalNode n : nodes) {
-                    if (n.pid().isEmpty()) {
-                        err.println("gestalt cluster: " + n.name() + " stopped; last lines of its log:");
-                        tail(layout.log(Integer.parseInt(n.name().substring(4))));
-                    }
+            if (started) {
+                missing = missing(nodes);
+                if (missing == null) {
+                    return null;
                 }
-                return false;
             }
-            Thread.sleep(100);
+            Thread.sleep(200);
         }
-        return false;
+        return (started ? "the cluster was not ready " + CONVERGE_MILLIS / 1000 + " s after its daemons started: " : "")
+            + missing + "; see the logs in " + layout.dir() + "/node*/node.log";
+    }
+
+    /** What keeps the cluster from being ready, or null. */
+    private static String missing(List<LocalNode> nodes) {
+        for (LocalNode n : nodes) {
+            String why = seesAll(n, nodes.size());
+            if (why != null) {
+                return why;
+            }
+        }
+        for (LocalNode n : nodes) {
+            try {
+                var r = LocalClient.call(n.socket(), "ps", List.of("--json"));
+                if (r.exitCode() != 0 || !r.stderr().isEmpty()) {
+                    return "queries from " + n.name() + " do not reach every node yet ("
+                        + r.stderr().lines().findFirst().orElse("exit " + r.exitCode()) + ")";
+                }
+            } catch (IOException e) {
+                return n.name() + " does not answer on its socket";
+            }
+        }
+        return null;
     }
 
     private void tail(Path log) {
@@ -219,19 +261,20 @@ public final class LocalCluster {
         }
     }
 
-    private static boolean seesAll(LocalNode n, int count) {
+    /** Null if node {@code n} sees {@code count} nodes up, else what it sees. */
+    private static String seesAll(LocalNode n, int count) {
         try {
             var r = LocalClient.call(n.socket(), "nodes", List.of("--json"));
             if (r.exitCode() != 0) {
-                return false;
+                return n.name() + " does not list the nodes yet";
             }
             int up = 0;
             for (int i = r.stdout().indexOf("\"state\":\"up\""); i >= 0; i = r.stdout().indexOf("\"state\":\"up\"", i + 1)) {
                 up++;
             }
-            return up >= count;
+            return up >= count ? null : n.name() + " sees " + up + " of " + count + " nodes up";
         } catch (IOException e) {
-            return false;
+            return n.name() + " does not answer on its socket";
         }
     }
 

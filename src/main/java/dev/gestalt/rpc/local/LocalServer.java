@@ -100,6 +100,11 @@ public final class LocalServer implements AutoCloseable {
             } catch (GestaltException e) {
                 session.err("gestalt: " + e.getMessage() + "\n");
                 code = e.exitCode();
+            } catch (io.grpc.StatusRuntimeException e) {
+                // a call to another node failed where the handler did not say which: still Gestalt's words
+                GestaltException g = GestaltException.fromStatus(e, null);
+                session.err("gestalt: " + g.getMessage() + "\n");
+                code = g.exitCode();
             } catch (UncheckedIOException e) {
                 return; // the client went away
             } catch (Exception | Error e) {
