@@ -35,8 +35,8 @@ import org.jgroups.View;
  * names shown and used here are those, never JGroups' self-asserted logical names. A join under a
  * name or id already in the view is refused by the coordinator; {@link #start} retries for
  * {@link #REFUSED_RETRY_MILLIS} (a restarted node's previous incarnation may still be in the view),
- * then throws {@link RefusedException}. Should partitions that each admitted one merge, the later
- * of the two in the merged view is told to go ({@link MembershipListener#onRefused}).
+ * then throws {@link RefusedException}. A duplicate that formed a group of its own is never merged
+ * in; it is told to go ({@link MembershipListener#onRefused}).
  *
  * <p>Lifecycle: {@link #start} connects and returns once this node is in a view (alone, if no
  * seed answered within the join timeout); {@link #close} leaves the group gracefully, which
@@ -54,7 +54,6 @@ public final class Membership implements AutoCloseable {
     private final ScheduledExecutorService gossip;
     private final ExecutorService events;
     private volatile Set<String> members = Set.of();
-    private volatile View currentView;
     private volatile boolean closed;
 
     private Membership(MembershipConfig cfg, Supplier<LoadReport> localLoad, MembershipListener listener)
@@ -99,6 +98,15 @@ public final class Membership implements AutoCloseable {
     private void connect() throws Exception {
         channel.setName(cfg.nodeName());
         channel.addAddressGenerator(NodeAddresses.generator(cfg.nodeName(), cfg.nodeId()));
+        UniqueMembers unique = channel.getProtocolStack().findProtocol(UniqueMembers.class);
+        unique.onRefused(reason -> {
+            LOG.log(Level.ERROR, "the cluster refused " + cfg.nodeName() + " (id " + cfg.nodeId() + "): " + reason);
+            try {
+                events.execute(() -> listener.onRefused(reason));
+            } catch (RejectedExecutionException e) {
+                // closing already
+            }
+        });
         channel.setDiscardOwnMessages(true);
         channel.setReceiver(new Receiver() {
             @Override
@@ -199,28 +207,13 @@ public final class Membership implements AutoCloseable {
                 + r.node() + " (id " + r.nodeId() + "); dropped");
             return;
         }
-        if (!isFirstOfItsName(msg.getSrc())) {
-            return; // a duplicate about to leave: its row is not its name's
-        }
         table.put(r);
     }
 
     private void onView(View view) {
-        currentView = view;
         var now = new LinkedHashSet<String>();
         for (Address a : view.getMembers()) {
             now.add(NodeAddresses.display(a));
-        }
-        String duplicate = duplicateOfMine(view);
-        if (duplicate != null) {
-            // Two partitions that each admitted a node of this name or id merged: the later one in the view goes.
-            LOG.log(Level.ERROR, "refused: " + duplicate + " is already in the view " + now + "; " + cfg.nodeName()
-                + " leaves the cluster");
-            try {
-                events.execute(() -> listener.onRefused(duplicate + " is already in the view"));
-            } catch (RejectedExecutionException e) {
-                // closing already
-            }
         }
         Set<String> before = members;
         Set<String> joined = new LinkedHashSet<>(now);
@@ -244,38 +237,6 @@ public final class Membership implements AutoCloseable {
         } catch (RejectedExecutionException e) {
             // closing: the last views are of no interest any more
         }
-    }
-
-    /** The member before this node in {@code view} that has its name or id, described, or null. */
-    private String duplicateOfMine(View view) {
-        Address me = channel.getAddress();
-        for (Address a : view.getMembers()) {
-            if (a.equals(me)) {
-                return null;
-            }
-            if (cfg.nodeName().equals(NodeAddresses.nameOf(a)) || cfg.nodeId() == NodeAddresses.idOf(a)) {
-                return "node " + NodeAddresses.display(a) + " (id " + NodeAddresses.idOf(a) + ")";
-            }
-        }
-        return null;
-    }
-
-    /** Whether no member before {@code a} in the current view has its name (the first of a name is the one that stays). */
-    private boolean isFirstOfItsName(Address a) {
-        View v = currentView;
-        if (v == null) {
-            return true;
-        }
-        String name = NodeAddresses.nameOf(a);
-        for (Address m : v.getMembers()) {
-            if (m.equals(a)) {
-                return true;
-            }
-            if (name != null && name.equals(NodeAddresses.nameOf(m))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Thrown by {@link #start} when the cluster refuses this node for good (its name or id is taken). */

@@ -20,8 +20,8 @@ public interface MembershipListener {
     void onView(Set<String> members, Set<String> joined, Set<String> left);
 
     /**
-     * This node must leave: another node with its name or id was in the view first (two partitions
-     * that each admitted one merged). The default does nothing; the node daemon stops.
+     * This node must leave: another node with its name or id is in the group it tried to merge
+     * with ({@link UniqueMembers}). The default does nothing; the node daemon stops.
      */
     default void onRefused(String reason) {}
 }

@@ -119,7 +119,7 @@ public final class NodeDaemon implements AutoCloseable {
 
             @Override
             public void onRefused(String reason) {
-                refused.complete("the cluster refused " + config.name() + ": " + reason);
+                refused.complete("the cluster refused " + config.name() + " (id " + config.id() + "): " + reason);
             }
         });
         peers = new Peers(config.name(), inProcessName, creds, node -> {

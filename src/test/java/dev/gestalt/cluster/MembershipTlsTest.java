@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gestalt.security.ClusterCa;
+import dev.gestalt.security.NodeCredentials;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -17,6 +18,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.jgroups.JChannel;
 import org.jgroups.protocols.DISCARD;
 import org.junit.jupiter.api.AfterEach;
@@ -183,6 +186,39 @@ class MembershipTlsTest {
             assertEquals(List.of("c"), again.view(), "the revoked node is alone");
             assertFalse(nodes.everSeen.get("a").contains("c"), "no view of a held c again: " + nodes.everSeen.get("a"));
             assertTrue(seenBefore.contains("c"));
+        }
+    }
+
+    /**
+     * A twin of x (same credentials) that found nobody at its start (its only seed is itself) forms
+     * a group of its own, which MERGE3 then finds: the merge view with two x's is dropped by both
+     * coordinators, no member ever installs it, and the twin (the smaller group) is told to go.
+     */
+    @Test
+    void aTwinThatFormedAGroupOfItsOwnIsNeverMergedIn() throws Exception {
+        int px = freePort();
+        int pb = freePort();
+        int pt = freePort();
+        NodeCredentials xCreds = issue(ca, "x", 4, tmp);
+        Membership x = nodes.start("twins", "x", 4, px, seeds(px, pb, pt), xCreds);
+        Membership b = nodes.start("twins", "b", 2, pb, seeds(px, pb, pt), issue(ca, "b", 2, tmp));
+        await(Duration.ofSeconds(20), "x and b form a group", () -> viewOf(x).equals(Set.of("x", "b")));
+        var refused = new CompletableFuture<String>();
+        var cfg = new MembershipConfig("twins", "x", 4, TestNodes.LOOPBACK, pt, seeds(pt), xCreds, "", Duration.ofMillis(500));
+        try (Membership twin = Membership.start(cfg, () -> TestNodes.report("x", 4), new MembershipListener() {
+            @Override
+            public void onView(Set<String> members, Set<String> joined, Set<String> left) {}
+
+            @Override
+            public void onRefused(String reason) {
+                refused.complete(reason);
+            }
+        })) {
+            assertEquals(List.of("x"), twin.view(), "the twin found nobody at its start");
+            assertEquals("a node named x is already in the view", refused.get(60, TimeUnit.SECONDS));
+            assertEquals(List.of("x", "b"), x.view());
+            assertEquals(Set.of("x", "b"), nodes.everSeen.get("x"));
+            assertEquals(List.of("x", "b"), b.view(), "b never installed a view with two x's");
         }
     }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.gestalt.security.ClusterCa;
 import dev.gestalt.security.GrpcTls;
 import dev.gestalt.security.NodeCredentials;
+import dev.gestalt.testkit.BytesMarshaller;
 import io.grpc.CallOptions;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
@@ -15,10 +16,6 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,7 +31,7 @@ class PeersTest {
     /** A server stream that never ends, like {@code logs -f} or {@code wait} on a long job. */
     private static final MethodDescriptor<byte[], byte[]> FOLLOW = MethodDescriptor.<byte[], byte[]>newBuilder()
         .setType(MethodDescriptor.MethodType.SERVER_STREAMING).setFullMethodName("test.Logs/Follow")
-        .setRequestMarshaller(new Bytes()).setResponseMarshaller(new Bytes()).build();
+        .setRequestMarshaller(new BytesMarshaller()).setResponseMarshaller(new BytesMarshaller()).build();
 
     @TempDir Path tmp;
 
@@ -79,22 +76,6 @@ class PeersTest {
             assertEquals("node z is not reachable (no address known)", e.getMessage());
         } finally {
             server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        }
-    }
-
-    private static final class Bytes implements MethodDescriptor.Marshaller<byte[]> {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream in) {
-            try {
-                return in.readAllBytes();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
         }
     }
 }
