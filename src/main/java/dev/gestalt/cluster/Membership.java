@@ -129,7 +129,8 @@ public final class Membership implements AutoCloseable {
                     throw new RefusedException("the cluster refused " + cfg.nodeName() + " (id " + cfg.nodeId()
                         + "): " + e.getMessage() + " (is another daemon running with these credentials?)");
                 }
-                LOG.log(Level.WARNING, "the cluster refused " + cfg.nodeName() + ": " + e.getMessage() + "; retrying");
+                LOG.log(Level.WARNING, "the cluster refused " + cfg.nodeName() + " (id " + cfg.nodeId() + "): "
+                    + e.getMessage() + "; retrying");
                 Thread.sleep(2_000);
             }
         }

@@ -14,7 +14,8 @@ import java.util.logging.Logger;
  * The checks a daemon makes on its own credentials before it starts: a node is who its
  * certificate says, so the name and id in node.conf must be the certificate's (a copied or edited
  * config cannot make a node speak as another, or two nodes share an id); and a certificate that
- * is expired or revoked (by the revocation list in the same folder) does not start a node.
+ * is expired or revoked (by the revocation list in the same folder) does not start a node. A
+ * certificate close to its end is warned about at start and every day after.
  */
 final class Credentials {
 
@@ -44,9 +45,20 @@ final class Credentials {
         if (creds.revocations().isRevoked(me)) {
             throw new IOException("the certificate in " + config.credentials() + " is revoked (" + creds.crl() + ")");
         }
-        Duration left = Duration.between(Instant.now(), notAfter);
-        if (left.compareTo(ClusterCa.RENEW_BEFORE) < 0) {
-            LOG.warning("this node's certificate expires on " + notAfter + " (in " + left.toDays() + " days): " + renew);
+        warnIfDue(creds);
+    }
+
+    /** Logs a warning when this node's certificate expires within {@link ClusterCa#RENEW_BEFORE} (checked daily too). */
+    static void warnIfDue(NodeCredentials creds) {
+        try {
+            Instant notAfter = creds.certificate().getNotAfter().toInstant();
+            Duration left = Duration.between(Instant.now(), notAfter);
+            if (left.compareTo(ClusterCa.RENEW_BEFORE) < 0) {
+                LOG.warning("this node's certificate expires on " + notAfter + " (in " + left.toDays() + " days): renew it"
+                    + " with 'gestalt init --dir DIR --renew' (a local cluster: 'gestalt cluster up')");
+            }
+        } catch (IOException | GeneralSecurityException e) {
+            LOG.warning("cannot read this node's certificate in " + creds.dir() + ": " + e.getMessage());
         }
     }
 }

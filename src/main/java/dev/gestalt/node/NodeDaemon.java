@@ -131,6 +131,16 @@ public final class NodeDaemon implements AutoCloseable {
         spaceHolder[0] = space;
         local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space));
         local.start();
+        Thread.ofVirtual().name("certificate-expiry").start(() -> {
+            try {
+                while (!closed.get()) {
+                    Thread.sleep(java.time.Duration.ofDays(1));
+                    Credentials.warnIfDue(creds);
+                }
+            } catch (InterruptedException e) {
+                // stopping
+            }
+        });
         LOG.info("node " + config.name() + " (id " + config.id() + ") of cluster " + config.cluster() + " up: gossip "
             + config.bind() + ":" + config.gossipPort() + ", rpc " + rpcAddress + ", socket " + config.socket());
     }
