@@ -1,5 +1,6 @@
 package dev.gestalt.admin;
 
+import dev.gestalt.files.FilesConfig;
 import dev.gestalt.node.NodeConfig;
 import dev.gestalt.process.remote.RemoteStartPolicy;
 import dev.gestalt.security.ClusterCa;
@@ -83,7 +84,8 @@ public final class ClusterInit {
             ca.issueNode(e.getKey(), id, List.of(e.getValue(), e.getKey()), nodeDir.resolve("credentials"));
             var cfg = new NodeConfig(cluster, e.getKey(), id, Path.of("/var/lib/gestalt/node"),
                 Path.of("/run/gestalt/node.sock"), e.getValue(), GOSSIP_PORT, RPC_PORT, seeds,
-                Path.of("/etc/gestalt/credentials"), remote);
+                Path.of("/etc/gestalt/credentials")).withRemoteUids(remote)
+                .withFiles(FilesConfig.moosefs(List.copyOf(nodes.keySet())));
             Files.writeString(nodeDir.resolve("node.conf"), cfg.render());
             Files.writeString(nodeDir.resolve("gestalt-node.service"), SystemdUnit.text(SystemdUnit.javaHere()));
         }
@@ -96,7 +98,8 @@ public final class ClusterInit {
         out.println("On each machine NAME, as root, with Gestalt built in /opt/gestalt:");
         out.println("  install -d -m 700 /etc/gestalt && cp -r " + dir + "/NAME/. /etc/gestalt/");
         out.println("  cp /etc/gestalt/gestalt-node.service /etc/systemd/system/ && systemctl enable --now gestalt-node");
-        out.println("Open TCP " + GOSSIP_PORT + " (membership) and " + RPC_PORT + " (RPC) between the nodes.");
+        out.println("Open TCP " + GOSSIP_PORT + " (membership), " + RPC_PORT + " (RPC) and " + FilesConfig.DEFAULT_PORT + "-"
+            + (FilesConfig.DEFAULT_PORT + 3) + " (file space) between the nodes, and no further.");
         return 0;
     }
 

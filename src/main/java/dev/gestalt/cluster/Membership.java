@@ -56,12 +56,16 @@ public final class Membership implements AutoCloseable {
     private volatile Set<String> members = Set.of();
     private volatile boolean closed;
 
-    private Membership(MembershipConfig cfg, Supplier<LoadReport> localLoad, MembershipListener listener)
-            throws Exception {
+    private Membership(MembershipConfig cfg, Supplier<LoadReport> localLoad, MembershipListener listener,
+            List<ChannelAddOn> addOns) throws Exception {
         this.cfg = cfg;
         this.localLoad = localLoad;
         this.listener = listener;
-        this.channel = new JChannel(ChannelStack.protocols(cfg));
+        var protocols = ChannelStack.protocols(cfg);
+        for (ChannelAddOn a : addOns) {
+            protocols.addAll(a.protocols());
+        }
+        this.channel = new JChannel(protocols);
         this.gossip = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("gestalt-gossip-" + cfg.nodeName()).factory());
         this.events = Executors.newSingleThreadExecutor(
@@ -77,9 +81,18 @@ public final class Membership implements AutoCloseable {
      */
     public static Membership start(MembershipConfig cfg, Supplier<LoadReport> localLoad, MembershipListener listener)
             throws Exception {
+        return start(cfg, localLoad, listener, List.of());
+    }
+
+    /** As {@link #start(MembershipConfig, Supplier, MembershipListener)}, with add-ons on the channel. */
+    public static Membership start(MembershipConfig cfg, Supplier<LoadReport> localLoad, MembershipListener listener,
+            List<ChannelAddOn> addOns) throws Exception {
         var m = new Membership(Objects.requireNonNull(cfg), Objects.requireNonNull(localLoad),
-                listener == null ? MembershipListener.NONE : listener);
+                listener == null ? MembershipListener.NONE : listener, addOns);
         try {
+            for (ChannelAddOn a : addOns) {
+                a.attach(m.channel);
+            }
             m.connect();
         } catch (Exception e) {
             m.close();

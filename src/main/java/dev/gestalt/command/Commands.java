@@ -83,6 +83,14 @@ public final class Commands {
             "Lists each node: name, id, address, state, CPUs, load, free memory, processes, version.",
             List.of(flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
+        new CommandSpec("fs", "status [--json]", "show the file space (one tree at the same path on every node)",
+            """
+            status: the engine and its health, the mount point, the master and metaloggers,
+                    copies wanted and chunks lacking copies (a progress line while copies are
+                    restored), and per node its roles, whether it has the tree mounted, and the
+                    space its chunkserver uses.""",
+            List.of(flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
         new CommandSpec("forall", "[-j N] [--tag] [--keep-order] [--retries N] -- CMD [{}...] [::: ARG...]",
             "run a command once per argument, spread over the cluster",
             """
@@ -138,6 +146,25 @@ public final class Commands {
             false, false, true),
         new CommandSpec("version", "", "print the version", "Prints the CLI's version.",
             List.of(), false, false, true));
+
+    /**
+     * The exit code of a failure of Gestalt itself in command {@code name}: 255 where the code is
+     * otherwise a program's (run, attach, wait, forall), as ssh does; 1 for the others.
+     */
+    public static int failureCode(String name) {
+        return switch (name) {
+            case "run", "forall", "attach", "wait" -> 255;
+            default -> 1;
+        };
+    }
+
+    /** The arguments of command {@code name}, parsed and checked as the CLI checks them. */
+    public static ParsedArgs parse(String name, List<String> args) throws UsageException {
+        CommandSpec spec = find(name);
+        ParsedArgs a = ArgParser.parse(spec, args);
+        Validation.check(spec, a);
+        return a;
+    }
 
     public static CommandSpec find(String name) {
         for (CommandSpec c : ALL) {

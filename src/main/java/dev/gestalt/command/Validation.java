@@ -63,6 +63,11 @@ public final class Validation {
                 a.intValue("nodes", 3, 1, 64);
             }
             case "demo" -> a.intValue("nodes", 3, 1, 64);
+            case "fs" -> {
+                if (pos.size() != 1 || !pos.getFirst().equals("status")) {
+                    throw new UsageException(n, pos.isEmpty() ? "say status" : "unknown subcommand '" + pos.getFirst() + "' (say status)");
+                }
+            }
             case "node" -> {
                 if (!a.has("config")) {
                     throw new UsageException(n, "missing --config FILE");

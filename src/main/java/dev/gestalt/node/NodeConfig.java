@@ -1,5 +1,6 @@
 package dev.gestalt.node;
 
+import dev.gestalt.files.FilesConfig;
 import dev.gestalt.process.remote.RemoteStartPolicy;
 import java.io.IOException;
 import java.io.Reader;
@@ -25,6 +26,7 @@ import java.util.Properties;
  * seeds       = 10.0.0.1:7800,10.0.0.2:7800   # gossip addresses of some members
  * credentials = /etc/gestalt/credentials      # from 'gestalt init'
  * remote_uids = nonroot               # uids other nodes may start processes as here (nonroot, all, none, 1000-60000,...)
+ * files.*     = ...                   # the file space: see {@link FilesConfig}
  * </pre>
  *
  * The name and id must be those of the node's certificate (the daemon refuses to start otherwise).
@@ -33,7 +35,29 @@ import java.util.Properties;
  */
 public record NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
                          int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials,
-                         RemoteStartPolicy remoteUids) {
+                         RemoteStartPolicy remoteUids, FilesConfig files) {
+
+    /** A node with the default remote start policy (nonroot) and file space (MooseFS at /gestalt, this node alone in its core). */
+    public NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
+                      int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials) {
+        this(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials,
+            RemoteStartPolicy.NONROOT, FilesConfig.moosefs(List.of(name)));
+    }
+
+    public NodeConfig withFiles(FilesConfig f) {
+        return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials, remoteUids, f);
+    }
+
+    /** This configuration with another remote start policy. */
+    public NodeConfig withRemoteUids(RemoteStartPolicy policy) {
+        return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials, policy, files);
+    }
+
+    /** This configuration with other seeds. */
+    public NodeConfig withSeeds(List<InetSocketAddress> newSeeds) {
+        return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, newSeeds, credentials, remoteUids,
+            files);
+    }
 
     public static NodeConfig load(Path file) throws IOException {
         Properties p = new Properties();
@@ -42,6 +66,12 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
         }
         Path base = file.toAbsolutePath().getParent();
         String name = required(p, "name", file);
+        FilesConfig files;
+        try {
+            files = FilesConfig.load(p, name);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage());
+        }
         return new NodeConfig(
             p.getProperty("cluster", "gestalt").trim(),
             name,
@@ -53,17 +83,8 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             intValue(p, "rpc_port", file),
             seeds(p.getProperty("seeds", ""), file),
             base.resolve(p.getProperty("credentials", "credentials").trim()),
-            remoteUids(p.getProperty("remote_uids", RemoteStartPolicy.NONROOT.toString()), file));
-    }
-
-    /** This configuration with another remote start policy. */
-    public NodeConfig withRemoteUids(RemoteStartPolicy policy) {
-        return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials, policy);
-    }
-
-    /** This configuration with other seeds. */
-    public NodeConfig withSeeds(List<InetSocketAddress> newSeeds) {
-        return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, newSeeds, credentials, remoteUids);
+            remoteUids(p.getProperty("remote_uids", RemoteStartPolicy.NONROOT.toString()), file),
+            files);
     }
 
     private static RemoteStartPolicy remoteUids(String v, Path file) throws IOException {
@@ -93,7 +114,8 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             + "credentials = " + credentials + "\n"
             + "# Which uids other nodes may start processes as on this node: nonroot (every uid but root),\n"
             + "# all (root too), none, or uids and ranges (1000-60000,70000). This node's own CLI is not limited.\n"
-            + "remote_uids = " + remoteUids + "\n";
+            + "remote_uids = " + remoteUids + "\n"
+            + files.render();
     }
 
     private static String required(Properties p, String key, Path file) throws IOException {

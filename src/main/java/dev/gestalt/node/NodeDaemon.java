@@ -5,6 +5,9 @@ import dev.gestalt.cluster.LoadReport;
 import dev.gestalt.cluster.Membership;
 import dev.gestalt.cluster.MembershipConfig;
 import dev.gestalt.cluster.MembershipListener;
+import dev.gestalt.files.FileSpace;
+import dev.gestalt.files.FilesService;
+import dev.gestalt.files.FolderPlacement;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.GpidAllocator;
 import dev.gestalt.process.ProcessSpace;
@@ -14,6 +17,7 @@ import dev.gestalt.process.remote.ProcsService;
 import dev.gestalt.process.supervisor.LoadSample;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.rpc.Peers;
+import dev.gestalt.rpc.local.Frame;
 import dev.gestalt.rpc.local.LocalServer;
 import dev.gestalt.security.GrpcTls;
 import dev.gestalt.security.NodeCredentials;
@@ -36,8 +40,11 @@ import java.util.logging.Logger;
 
 /**
  * One node: wires the spaces to the engines and runs until stopped.
- * Start order: state folder (locked), supervisor, gRPC servers, membership,
- * then the CLI socket last, so a CLI never reaches a half-started node.
+ * Start order: state folder (locked), supervisor, gRPC servers, membership
+ * (with the file space's Raft on its channel), the file space (its engines and
+ * mount come up in the background), then the CLI socket last, so a CLI never
+ * reaches a half-started node. On stop the file space goes right after the CLI
+ * socket, while the node is still in the view.
  * Stop order is the reverse; a graceful stop leaves the view at once.
  */
 public final class NodeDaemon implements AutoCloseable {
@@ -54,6 +61,7 @@ public final class NodeDaemon implements AutoCloseable {
     private volatile Peers peers;
     private LocalServer local;
     private ExecService exec;
+    private FileSpace files;
     private final CompletableFuture<String> refused = new CompletableFuture<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -79,10 +87,14 @@ public final class NodeDaemon implements AutoCloseable {
         exec = new ExecService(config.name(), supervisor, config.remoteUids());
         var procs = new ProcsService(config.name(), supervisor);
         var executor = Executors.newVirtualThreadPerTaskExecutor();
+        var peer = GrpcTls.peerInterceptor(creds.revocations());
         grpc = Peers.liveness(GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds))
             .executor(executor)
-            .addService(ServerInterceptors.intercept(exec.definition(), GrpcTls.peerInterceptor(creds.revocations())))
-            .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor(creds.revocations())))
+            // a start carries the caller's arguments and environment, up to what the local socket takes
+            .maxInboundMessageSize(Frame.MAX_REQUEST + (1 << 20))
+            .addService(ServerInterceptors.intercept(exec.definition(), peer))
+            .addService(ServerInterceptors.intercept(procs, peer))
+            .addService(ServerInterceptors.intercept(new FilesService(), peer))
             // a service that throws a StatusRuntimeException (permission denied, no such process)
             // answers with that status, not UNKNOWN ("Application error"), which reads as "node lost"
             .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
@@ -98,6 +110,8 @@ public final class NodeDaemon implements AutoCloseable {
         var mcfg = new MembershipConfig(config.cluster(), config.name(), config.id(), config.bind(),
             config.gossipPort(), config.seeds(), creds, rpcAddress, MembershipConfig.DEFAULT_GOSSIP);
         var spaceHolder = new ProcessSpace[1];
+        files = FileSpace.of(config.files(), config.name(), config.cluster(), config.bind(), config.stateDir(),
+            Posix.geteuid() == 0);
         membership = Membership.start(mcfg, () -> loadReport(rpcAddress), new MembershipListener() {
             @Override
             public void onView(java.util.Set<String> members, java.util.Set<String> joined, java.util.Set<String> left) {
@@ -121,7 +135,7 @@ public final class NodeDaemon implements AutoCloseable {
             public void onRefused(String reason) {
                 refused.complete("the cluster refused " + config.name() + " (id " + config.id() + "): " + reason);
             }
-        });
+        }, files.addOns());
         peers = new Peers(config.name(), inProcessName, creds, node -> {
             var e = membership.loadTable().get(node);
             return e == null ? null : e.report().rpcAddress();
@@ -129,7 +143,9 @@ public final class NodeDaemon implements AutoCloseable {
         var space = new ProcessSpace(config.name(), config.id(), membership, peers,
             new GpidAllocator(config.id(), config.stateDir().resolve("gpid")), new LeastLoaded());
         spaceHolder[0] = space;
-        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space));
+        files.start(membership);
+        var folders = new FolderPlacement(config.name(), files.tree().orElse(null), space::channel, membership::view);
+        local = new LocalServer(config.socket(), config.name(), Posix.geteuid(), Handlers.all(space, files, folders));
         local.start();
         Thread.ofVirtual().name("certificate-expiry").start(() -> {
             try {
@@ -165,6 +181,7 @@ public final class NodeDaemon implements AutoCloseable {
         }
         LOG.info("stopping node " + config.name());
         quietly(() -> local.close());
+        quietly(() -> files.close());
         quietly(() -> membership.close());
         quietly(() -> peers.close());
         quietly(() -> supervisor.close());

@@ -2,6 +2,8 @@ package dev.gestalt.rpc;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Gestalt's own failures, in one table: each kind maps to one gRPC status
@@ -10,7 +12,7 @@ import io.grpc.StatusRuntimeException;
  */
 public sealed class GestaltException extends Exception {
 
-    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(GestaltException.class.getName());
+    private static final Logger LOG = Logger.getLogger(GestaltException.class.getName());
 
     private final Status.Code status;
     private final int exitCode;
@@ -65,10 +67,10 @@ public sealed class GestaltException extends Exception {
     }
 
     /**
-     * The failure of a call to {@code node}, in Gestalt's words: the domain error a node sent
-     * (its description is Gestalt's own, see {@link #toStatus}), or one line saying what happened
-     * to the node. gRPC's own text ("CallOptions deadline exceeded after 2.9s. Name resolution
-     * delay ...", "io exception", a Netty stack) never reaches a user; it is logged (FINE) here.
+     * The failure of a call to {@code node}, in Gestalt's words: the domain error a node sent (its
+     * description is a Gestalt service's own words, see {@link #toStatus}), or one line saying what
+     * happened to the node. The transport's text ("io exception", "CallOptions deadline exceeded
+     * after 2.9s. Name resolution delay ...") is for the node's log, never for the user.
      *
      * @param node the node called, or null if not known
      */
@@ -76,20 +78,31 @@ public sealed class GestaltException extends Exception {
         Status s = Status.fromThrowable(t);
         String d = s.getDescription() != null ? s.getDescription() : s.getCode().toString();
         String n = node == null ? "a node" : "node " + node;
-        LOG.fine(() -> "call to " + n + " failed: " + s + (s.getCause() != null ? " (" + s.getCause() + ")" : ""));
         return switch (s.getCode()) {
             case NOT_FOUND -> new NotFound(d);
             case PERMISSION_DENIED -> new PermissionDenied(d);
             case FAILED_PRECONDITION -> new NoEligibleNode(d);
             case INVALID_ARGUMENT -> new BadRequest(d);
-            // only this node's TLS interceptor answers UNAUTHENTICATED: its description is Gestalt's
+            // only a node's TLS interceptor answers UNAUTHENTICATED (a revoked caller): its description is Gestalt's
             case UNAUTHENTICATED -> new NodeLost(n + " refused this node: " + d);
-            case DEADLINE_EXCEEDED -> new NodeLost(n + " did not answer in time");
-            case UNIMPLEMENTED -> new NodeLost(n + " does not know this request (it runs another version of Gestalt)");
-            case CANCELLED -> new NodeLost("the request to " + n + " was cancelled");
-            default -> tlsRefused(s.getCause()) ? new NodeLost("the TLS handshake with " + n
-                + " failed: a certificate was refused (revoked, expired or of another cluster; see the node logs)")
-                : new NodeLost(n + " lost");
+            case UNAVAILABLE, CANCELLED -> {
+                LOG.fine("call to " + n + " failed: " + s + (s.getCause() != null ? " (" + s.getCause() + ")" : ""));
+                yield tlsRefused(s.getCause()) ? new NodeLost("the TLS handshake with " + n
+                    + " failed: a certificate was refused (revoked, expired or of another cluster; see the node logs)")
+                    : new NodeLost(n + " lost");
+            }
+            case DEADLINE_EXCEEDED -> {
+                LOG.fine("call to " + n + " failed: " + s);
+                yield new NodeLost(n + " did not answer in time");
+            }
+            case UNIMPLEMENTED -> {
+                LOG.fine("call to " + n + " failed: " + s);
+                yield new NodeLost(n + " does not know this request (it runs another version of Gestalt)");
+            }
+            default -> {
+                LOG.log(Level.WARNING, "call to " + n + " failed: " + s, t);
+                yield new NodeLost(n + " failed (see its log)");
+            }
         };
     }
 
@@ -100,5 +113,13 @@ public sealed class GestaltException extends Exception {
             }
         }
         return false;
+    }
+
+    /**
+     * This error said about {@code subject}, the name the user gave (a GPID, NODE:PID): a
+     * refusal names what was refused, whatever the node called it.
+     */
+    public GestaltException about(String subject) {
+        return this instanceof PermissionDenied ? new PermissionDenied(subject + ": permission denied") : this;
     }
 }

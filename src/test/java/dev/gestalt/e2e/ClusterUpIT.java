@@ -25,7 +25,7 @@ class ClusterUpIT {
 
     @Test
     void rightAfterUpEveryNodeAnswersQueriesAndTakesWork() {
-        try (var c = LocalClusterFixture.start(3)) {
+        try (var c = LocalClusterFixture.startOnLoopback(3)) {
             for (int from = 1; from <= 3; from++) {
                 var ps = c.cli(from).run("ps");
                 assertEquals(0, ps.exitCode(), ps::describe);
@@ -40,7 +40,7 @@ class ClusterUpIT {
 
     @Test
     void aNodeThatStopsWhileUpWaitsIsNamed() throws Exception {
-        try (var c = LocalClusterFixture.start(2)) {
+        try (var c = LocalClusterFixture.startOnLoopback(2)) {
             c.stop(2);
             Matcher m = Pattern.compile("(?m)^rpc_port = (\\d+)$").matcher(Files.readString(c.config(2)));
             assertTrue(m.find());

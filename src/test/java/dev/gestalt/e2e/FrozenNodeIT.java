@@ -58,7 +58,7 @@ class FrozenNodeIT {
 
     @Test
     void eachNodeOfThreeFrozenInTurn() {
-        try (var c = LocalClusterFixture.start(3)) {
+        try (var c = LocalClusterFixture.startOnLoopback(3)) {
             for (int node = 1; node <= 3; node++) {
                 freezeAndResume(c, Set.of(node));
             }
@@ -67,7 +67,7 @@ class FrozenNodeIT {
 
     @Test
     void twoOfFiveFrozenTheCoordinatorAmongThem() {
-        try (var c = LocalClusterFixture.start(5)) {
+        try (var c = LocalClusterFixture.startOnLoopback(5)) {
             int coordinator = coordinator(c);
             int other = coordinator == 5 ? 4 : 5;
             freezeAndResume(c, Set.of(coordinator, other));

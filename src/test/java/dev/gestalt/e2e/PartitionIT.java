@@ -76,7 +76,9 @@ class PartitionIT {
             String conf = Files.readString(n.resolve("node.conf"))
                 .replaceAll("state_dir = .*", "state_dir = " + n.resolve("state"))
                 .replaceAll("socket = .*", "socket = " + n.resolve("node.sock"))
-                .replaceAll("credentials = .*", "credentials = " + n.resolve("credentials"));
+                .replaceAll("credentials = .*", "credentials = " + n.resolve("credentials"))
+                // the file space on these hand-made hosts would share the machine's /etc/hosts and mounts
+                .replaceAll("files.engine = .*", "files.engine = none");
             Files.writeString(n.resolve("node.conf"), conf);
             daemons.add(new ProcessBuilder("ip", "netns", "exec", PREFIX + "-n" + i,
                 root.resolve("gestalt").toString(), "node", "--config", n.resolve("node.conf").toString())

@@ -59,7 +59,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class TrustIT {
 
     @RegisterExtension
-    static final LocalClusterFixture cluster = LocalClusterFixture.perClass(3);
+    static final LocalClusterFixture cluster = LocalClusterFixture.perClassOnLoopback(3);
 
     private static final List<Process> daemons = new ArrayList<>();
     private static String user;
@@ -102,7 +102,7 @@ class TrustIT {
             "cluster = " + conf(cluster.config(1), "cluster"), "name = " + name, "id = " + id,
             "state_dir = " + dir.resolve("state"), "socket = " + dir.resolve("node.sock"), "bind = 127.0.0.1",
             "gossip_port = " + freePort(), "rpc_port = " + freePort(), "seeds = " + conf(cluster.config(1), "seeds"),
-            "credentials = " + creds, "remote_uids = all", ""));
+            "credentials = " + creds, "remote_uids = all", "files.engine = none", ""));
         return dir;
     }
 

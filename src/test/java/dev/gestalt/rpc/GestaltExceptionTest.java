@@ -23,10 +23,11 @@ class GestaltExceptionTest {
         assertEquals("node node3 did not answer in time", g.getMessage());
         assertEquals(255, g.exitCode());
         assertEquals("node node3 lost", from(Status.UNAVAILABLE.withDescription("io exception")).getMessage());
-        assertEquals("node node3 lost", from(Status.UNKNOWN.withDescription("Application error processing RPC")).getMessage());
-        assertEquals("node node3 lost", from(Status.INTERNAL.withDescription("Panic! This is a bug!")).getMessage());
+        assertEquals("node node3 failed (see its log)",
+            from(Status.UNKNOWN.withDescription("Application error processing RPC")).getMessage());
+        assertEquals("node node3 failed (see its log)", from(Status.INTERNAL.withDescription("Panic! This is a bug!")).getMessage());
         assertEquals("node node3 lost", from(Status.UNAVAILABLE.withDescription("Channel shutdownNow invoked")).getMessage());
-        assertEquals("the request to node node3 was cancelled", from(Status.CANCELLED.withDescription("RST_STREAM")).getMessage());
+        assertEquals("node node3 lost", from(Status.CANCELLED.withDescription("RST_STREAM")).getMessage());
         assertTrue(from(Status.UNIMPLEMENTED.withDescription("Method not found: gestalt.v1.Procs/X")).getMessage()
             .contains("another version of Gestalt"));
         var tls = from(Status.UNAVAILABLE.withDescription("ssl exception").withCause(

@@ -1,6 +1,8 @@
 package dev.gestalt.cluster.local;
 
+import dev.gestalt.files.FilesConfig;
 import dev.gestalt.format.Json;
+import dev.gestalt.format.JsonReader;
 import dev.gestalt.format.Table;
 import dev.gestalt.node.NodeConfig;
 import dev.gestalt.process.remote.RemoteStartPolicy;
@@ -23,10 +25,13 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * {@code gestalt cluster up|down|status}: N real node daemons on this machine,
- * on loopback, each with its own ports, state folder and credentials from
- * one cluster CA. Idempotent: {@code up} on a running cluster restarts the
- * nodes that are down and leaves the others alone.
+ * {@code gestalt cluster up|down|status}: N real node daemons on this machine, each with its
+ * own ports, state folder and credentials from one cluster CA. Started by root, each node runs
+ * on a "host" of its own ({@link LocalHosts}: network and mount namespaces, an address of its
+ * own) with the file space (MooseFS at /gestalt), and {@code up} returns once every node has
+ * it mounted; started by a normal user, the nodes run on loopback without a file space.
+ * Idempotent: {@code up} on a running cluster restarts the nodes that are down and leaves the
+ * others alone.
  */
 public final class LocalCluster {
 
@@ -34,6 +39,7 @@ public final class LocalCluster {
     private static final long START_MILLIS = 120_000;
     /** How long {@code up} then waits for every node to see and reach every other. */
     private static final long CONVERGE_MILLIS = 60_000;
+    private static final long FILES_MILLIS = 90_000;
 
     private final LocalLayout layout;
     private final PrintStream out;
@@ -72,11 +78,15 @@ public final class LocalCluster {
             Files.setPosixFilePermissions(layout.home(), PosixFilePermissions.fromString("rwxr-xr-x"));
         }
         ClusterCa ca = ClusterCa.loadOrCreate(layout.ca());
+        LocalHosts hosts = root && ownHosts(existing) ? new LocalHosts(layout) : null;
         for (int i = 1; i <= existing; i++) {
             refresh(ca, i);
         }
         for (int i = existing + 1; i <= n; i++) {
-            create(ca, i, n);
+            create(ca, i, hosts);
+        }
+        if (hosts != null) {
+            hosts.ensure(n);
         }
         List<LocalNode> nodes = new ArrayList<>();
         int started = 0;
@@ -84,7 +94,7 @@ public final class LocalCluster {
             LocalNode node = new LocalNode(layout, i);
             nodes.add(node);
             if (node.pid().isEmpty()) {
-                node.start();
+                node.start(hosts);
                 started++;
             }
         }
@@ -92,6 +102,11 @@ public final class LocalCluster {
         String failed = awaitReady(nodes);
         if (failed != null) {
             err.println("gestalt cluster: " + failed);
+            return 1;
+        }
+        if (hosts != null && !awaitFiles(nodes)) {
+            err.println("gestalt cluster: the file space was not mounted on every node within " + FILES_MILLIS / 1000
+                + " s; see 'gestalt fs status' and the logs in " + layout.dir() + "/node*/node.log");
             return 1;
         }
         if (!quiet) {
@@ -110,15 +125,19 @@ public final class LocalCluster {
         return 0;
     }
 
-    /** Creates node i's folder, credentials (from the cluster CA) and config, with free loopback ports. */
-    private void create(ClusterCa ca, int i, int total) throws Exception {
+    /**
+     * Creates node i's folder, credentials (from the cluster CA) and config, with free ports;
+     * on its own host's address with the file space when {@code hosts} is given, else on loopback without.
+     */
+    private void create(ClusterCa ca, int i, LocalHosts hosts) throws Exception {
         Path dir = layout.node(i);
         Files.createDirectories(dir);
         ca.issueNode(LocalLayout.nodeName(i), i, List.of("127.0.0.1", "localhost"), dir.resolve("credentials"));
         int[] ports = freePorts(2);
         // one machine, one admin: root on one local node is root on all of them anyway
         var config = new NodeConfig(layout.name(), LocalLayout.nodeName(i), i, dir.resolve("state"), layout.socket(i),
-            "127.0.0.1", ports[0], ports[1], List.of(), dir.resolve("credentials"), RemoteStartPolicy.parse("all"));
+            hosts != null ? hosts.address(i) : "127.0.0.1", ports[0], ports[1], List.of(), dir.resolve("credentials"),
+            RemoteStartPolicy.parse("all"), hosts != null ? FilesConfig.moosefs(List.of()) : FilesConfig.none());
         Files.writeString(layout.config(i), config.render());
         reseed();
     }
@@ -147,16 +166,29 @@ public final class LocalCluster {
         }
     }
 
-    /** Every node's config lists every node's gossip port as a seed. */
+    /**
+     * Whether a root cluster's nodes run on hosts of their own: decided when the cluster is
+     * created (yes, unless GESTALT_LOCAL_HOSTS=0: loopback, no file space, as a normal user's),
+     * then read back from node1's address.
+     */
+    private boolean ownHosts(int existing) throws IOException {
+        if (existing == 0) {
+            return !"0".equals(System.getenv("GESTALT_LOCAL_HOSTS"));
+        }
+        return !NodeConfig.load(layout.config(1)).bind().startsWith("127.");
+    }
+
+    /** Every node's config lists every node's gossip port as a seed, and every node in the file space's core. */
     private void reseed() throws IOException {
         List<NodeConfig> configs = new ArrayList<>();
         for (int i = 1; Files.exists(layout.config(i)); i++) {
             configs.add(NodeConfig.load(layout.config(i)));
         }
         List<InetSocketAddress> seeds = configs.stream().map(c -> new InetSocketAddress(c.bind(), c.gossipPort())).toList();
+        List<String> names = configs.stream().map(NodeConfig::name).toList();
         for (int i = 0; i < configs.size(); i++) {
             NodeConfig c = configs.get(i);
-            Files.writeString(layout.config(i + 1), c.withSeeds(seeds).render());
+            Files.writeString(layout.config(i + 1), c.withSeeds(seeds).withFiles(c.files().withCore(names)).render());
         }
     }
 
@@ -261,6 +293,34 @@ public final class LocalCluster {
         }
     }
 
+    /** Waits until every node says it has the file space mounted. */
+    private boolean awaitFiles(List<LocalNode> nodes) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + FILES_MILLIS;
+        while (System.currentTimeMillis() < deadline) {
+            if (nodes.stream().allMatch(LocalCluster::mountedOn)) {
+                return true;
+            }
+            Thread.sleep(250);
+        }
+        return false;
+    }
+
+    private static boolean mountedOn(LocalNode n) {
+        try {
+            var r = LocalClient.call(n.socket(), "fs", List.of("status", "--json"));
+            if (r.exitCode() != 0 || !(JsonReader.parse(r.stdout()) instanceof Map<?, ?> st)) {
+                return false;
+            }
+            if ("none".equals(st.get("engine"))) {
+                return true;
+            }
+            return st.get("nodes") instanceof List<?> rows && rows.stream().anyMatch(o -> o instanceof Map<?, ?> m
+                && n.name().equals(m.get("name")) && Boolean.TRUE.equals(m.get("mounted")));
+        } catch (IOException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     /** Null if node {@code n} sees {@code count} nodes up, else what it sees. */
     private static String seesAll(LocalNode n, int count) {
         try {
@@ -278,7 +338,7 @@ public final class LocalCluster {
         }
     }
 
-    public int down() throws InterruptedException {
+    public int down() throws InterruptedException, IOException {
         int n = size();
         if (n == 0) {
             out.println("No local cluster '" + layout.name() + "'.");
@@ -286,9 +346,12 @@ public final class LocalCluster {
         }
         int stopped = 0;
         for (int i = 1; i <= n; i++) {
-            if (new LocalNode(layout, i).stop(10_000)) {
+            if (new LocalNode(layout, i).stop(30_000)) {
                 stopped++;
             }
+        }
+        if ("root".equals(System.getProperty("user.name")) && ownHosts(n)) {
+            new LocalHosts(layout).remove(n);
         }
         out.println("Cluster '" + layout.name() + "' is down (" + stopped + " of " + n + " nodes were running).");
         return 0;
