@@ -4,6 +4,7 @@ import dev.gestalt.Version;
 import dev.gestalt.cluster.LoadReport;
 import dev.gestalt.cluster.Membership;
 import dev.gestalt.cluster.MembershipConfig;
+import dev.gestalt.cluster.MembershipListener;
 import dev.gestalt.files.FileSpace;
 import dev.gestalt.files.FilesService;
 import dev.gestalt.files.FolderPlacement;
@@ -31,7 +32,9 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -55,10 +58,12 @@ public final class NodeDaemon implements AutoCloseable {
     private Server grpc;
     private Server inProcess;
     private Membership membership;
-    private Peers peers;
+    private volatile Peers peers;
     private LocalServer local;
     private ExecService exec;
     private FileSpace files;
+    private final CompletableFuture<String> refused = new CompletableFuture<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     public NodeDaemon(NodeConfig config) {
         this.config = config;
@@ -77,27 +82,27 @@ public final class NodeDaemon implements AutoCloseable {
         }
         Identity.check(config.stateDir(), config.name(), config.id());
         var creds = new NodeCredentials(config.credentials());
-        if (!creds.exists()) {
-            throw new IOException("no credentials in " + config.credentials() + " (create them with 'gestalt init')");
-        }
+        Credentials.check(config, creds);
         supervisor = new Supervisor(config.stateDir());
-        exec = new ExecService(config.name(), supervisor);
+        exec = new ExecService(config.name(), supervisor, config.remoteUids());
         var procs = new ProcsService(config.name(), supervisor);
         var executor = Executors.newVirtualThreadPerTaskExecutor();
-        grpc = GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds)
+        var peer = GrpcTls.peerInterceptor(creds.revocations());
+        grpc = Peers.liveness(GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds))
             .executor(executor)
             // a start carries the caller's arguments and environment, up to what the local socket takes
             .maxInboundMessageSize(Frame.MAX_REQUEST + (1 << 20))
-            .addService(ServerInterceptors.intercept(exec.definition(), GrpcTls.peerInterceptor()))
-            .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor()))
-            .addService(ServerInterceptors.intercept(new FilesService(), GrpcTls.peerInterceptor()))
+            .addService(ServerInterceptors.intercept(exec.definition(), peer))
+            .addService(ServerInterceptors.intercept(procs, peer))
+            .addService(ServerInterceptors.intercept(new FilesService(), peer))
             // a service that throws a StatusRuntimeException (permission denied, no such process)
             // answers with that status, not UNKNOWN ("Application error"), which reads as "node lost"
             .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
             .build().start();
         String inProcessName = "gestalt-" + config.name() + "-" + ProcessHandle.current().pid();
         inProcess = InProcessServerBuilder.forName(inProcessName).executor(executor)
-            .addService(exec).addService(procs)
+            .addService(ServerInterceptors.intercept(exec, GrpcTls.sameNodeInterceptor()))
+            .addService(ServerInterceptors.intercept(procs, GrpcTls.sameNodeInterceptor()))
             .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
             .build().start();
 
@@ -107,15 +112,28 @@ public final class NodeDaemon implements AutoCloseable {
         var spaceHolder = new ProcessSpace[1];
         files = FileSpace.of(config.files(), config.name(), config.cluster(), config.bind(), config.stateDir(),
             Posix.geteuid() == 0);
-        membership = Membership.start(mcfg, () -> loadReport(rpcAddress), (members, joined, left) -> {
-            if (!joined.isEmpty() || !left.isEmpty()) {
-                LOG.info("view " + members + (joined.isEmpty() ? "" : " joined " + joined) + (left.isEmpty() ? "" : " left " + left));
-            }
-            if (!left.isEmpty()) {
-                exec.homesLost(left);
-                if (spaceHolder[0] != null) {
-                    spaceHolder[0].nodesLeft(left);
+        membership = Membership.start(mcfg, () -> loadReport(rpcAddress), new MembershipListener() {
+            @Override
+            public void onView(java.util.Set<String> members, java.util.Set<String> joined, java.util.Set<String> left) {
+                if (!joined.isEmpty() || !left.isEmpty()) {
+                    LOG.info("view " + members + (joined.isEmpty() ? "" : " joined " + joined)
+                        + (left.isEmpty() ? "" : " left " + left));
                 }
+                if (!left.isEmpty()) {
+                    Peers p = peers;
+                    if (p != null) {
+                        left.forEach(p::forget); // calls to a node that left end now, streams included
+                    }
+                    exec.homesLost(left);
+                    if (spaceHolder[0] != null) {
+                        spaceHolder[0].nodesLeft(left);
+                    }
+                }
+            }
+
+            @Override
+            public void onRefused(String reason) {
+                refused.complete("the cluster refused " + config.name() + " (id " + config.id() + "): " + reason);
             }
         }, files.addOns());
         peers = new Peers(config.name(), inProcessName, creds, node -> {
@@ -129,6 +147,16 @@ public final class NodeDaemon implements AutoCloseable {
         var folders = new FolderPlacement(config.name(), files.tree().orElse(null), space::channel, membership::view);
         local = new LocalServer(config.socket(), config.name(), Posix.geteuid(), Handlers.all(space, files, folders));
         local.start();
+        Thread.ofVirtual().name("certificate-expiry").start(() -> {
+            try {
+                while (!closed.get()) {
+                    Thread.sleep(java.time.Duration.ofDays(1));
+                    Credentials.warnIfDue(creds);
+                }
+            } catch (InterruptedException e) {
+                // stopping
+            }
+        });
         LOG.info("node " + config.name() + " (id " + config.id() + ") of cluster " + config.cluster() + " up: gossip "
             + config.bind() + ":" + config.gossipPort() + ", rpc " + rpcAddress + ", socket " + config.socket());
     }
@@ -141,8 +169,16 @@ public final class NodeDaemon implements AutoCloseable {
             s.processes(), System.currentTimeMillis(), false);
     }
 
+    /** Completes with the reason when the cluster refuses this node after it joined (see {@link MembershipListener#onRefused}). */
+    public CompletableFuture<String> refused() {
+        return refused;
+    }
+
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         LOG.info("stopping node " + config.name());
         quietly(() -> local.close());
         quietly(() -> files.close());

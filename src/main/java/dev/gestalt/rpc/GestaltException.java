@@ -67,31 +67,52 @@ public sealed class GestaltException extends Exception {
     }
 
     /**
-     * The domain error a failed call to {@code node} carried (its description is a Gestalt
-     * service's own words), or NodeLost for the others, in Gestalt's words: the transport's text
-     * ("io exception", "deadline exceeded after ...") is for the node's log, never for the user.
+     * The failure of a call to {@code node}, in Gestalt's words: the domain error a node sent (its
+     * description is a Gestalt service's own words, see {@link #toStatus}), or one line saying what
+     * happened to the node. The transport's text ("io exception", "CallOptions deadline exceeded
+     * after 2.9s. Name resolution delay ...") is for the node's log, never for the user.
+     *
+     * @param node the node called, or null if not known
      */
     public static GestaltException fromStatus(Throwable t, String node) {
         Status s = Status.fromThrowable(t);
         String d = s.getDescription() != null ? s.getDescription() : s.getCode().toString();
+        String n = node == null ? "a node" : "node " + node;
         return switch (s.getCode()) {
             case NOT_FOUND -> new NotFound(d);
             case PERMISSION_DENIED -> new PermissionDenied(d);
             case FAILED_PRECONDITION -> new NoEligibleNode(d);
             case INVALID_ARGUMENT -> new BadRequest(d);
+            // only a node's TLS interceptor answers UNAUTHENTICATED (a revoked caller): its description is Gestalt's
+            case UNAUTHENTICATED -> new NodeLost(n + " refused this node: " + d);
             case UNAVAILABLE, CANCELLED -> {
-                LOG.fine("call to " + node + " failed: " + s);
-                yield new NodeLost("node " + node + " lost");
+                LOG.fine("call to " + n + " failed: " + s + (s.getCause() != null ? " (" + s.getCause() + ")" : ""));
+                yield tlsRefused(s.getCause()) ? new NodeLost("the TLS handshake with " + n
+                    + " failed: a certificate was refused (revoked, expired or of another cluster; see the node logs)")
+                    : new NodeLost(n + " lost");
             }
             case DEADLINE_EXCEEDED -> {
-                LOG.fine("call to " + node + " failed: " + s);
-                yield new NodeLost("node " + node + " did not answer in time");
+                LOG.fine("call to " + n + " failed: " + s);
+                yield new NodeLost(n + " did not answer in time");
+            }
+            case UNIMPLEMENTED -> {
+                LOG.fine("call to " + n + " failed: " + s);
+                yield new NodeLost(n + " does not know this request (it runs another version of Gestalt)");
             }
             default -> {
-                LOG.log(Level.WARNING, "call to " + node + " failed: " + s, t);
-                yield new NodeLost("node " + node + " failed (see its log)");
+                LOG.log(Level.WARNING, "call to " + n + " failed: " + s, t);
+                yield new NodeLost(n + " failed (see its log)");
             }
         };
+    }
+
+    private static boolean tlsRefused(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLHandshakeException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

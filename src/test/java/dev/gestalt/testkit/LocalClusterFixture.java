@@ -1,5 +1,7 @@
 package dev.gestalt.testkit;
 
+import dev.gestalt.os.Posix;
+import dev.gestalt.os.Signals;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -33,14 +35,14 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * for it, stopped at the end of the test run: only for tests that leave the
  * nodes as they found them. On its own: {@code try (var c = LocalClusterFixture.start(3)) {...}}.
  *
- * <p>Faults: {@link #kill9} (a crashed daemon), {@link #stop} (a clean stop),
+ * <p>Faults: {@link #kill9} (a crashed daemon), {@link #freeze} and {@link #thaw} (SIGSTOP, SIGCONT), {@link #stop} (a clean stop),
  * {@link #restart} ({@code cluster up} again: restarts the nodes that are down).
  * Node logs are copied to {@code target/e2e-logs/gst-NAME-.../} when the cluster stops.
  */
 public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
 
-    /** How long {@code cluster up} may take on a slow machine (it waits up to 60 s for the view itself). */
-    public static final Duration UP_TIMEOUT = Duration.ofSeconds(150);
+    /** How long {@code cluster up} may take on a slow machine (it waits up to 120 s for the daemons, then 60 s for the view). */
+    public static final Duration UP_TIMEOUT = Duration.ofSeconds(200);
 
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(LocalClusterFixture.class);
 
@@ -81,6 +83,11 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         LocalClusterFixture f = new LocalClusterFixture(nodes, false, "e2e");
         f.loopback = true;
         return f;
+    }
+
+    /** As {@link #start(int)}, on loopback (see {@link #perClassOnLoopback}). */
+    public static LocalClusterFixture startOnLoopback(int nodes) {
+        return startOnLoopback(nodes, null);
     }
 
     /** As {@link #start(int, String)}, on loopback (see {@link #perClassOnLoopback}). */
@@ -275,6 +282,16 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         Eventually.holds(Duration.ofSeconds(30), nodeName(node) + " (pid " + pid + ") dies after SIGKILL", () -> !Procs.alive(pid));
     }
 
+    /** Freezes a node: SIGSTOP to its daemon (its sockets stay open; the kernel still accepts connections). */
+    public void freeze(int node) {
+        Procs.signal(pid(node), "STOP");
+    }
+
+    /** Resumes a node frozen by {@link #freeze}. */
+    public void thaw(int node) {
+        Procs.signal(pid(node), "CONT");
+    }
+
     /**
      * Crashes a node's whole host: SIGKILL to every process in the daemon's network namespace
      * (root local clusters give each node one of its own): the daemon, its engines (MooseFS),
@@ -332,6 +349,14 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     private synchronized void down() {
         if (home == null || !Files.exists(home)) {
             return;
+        }
+        for (int i = 1; i <= nodes; i++) {
+            try {
+                // a frozen daemon would not act on cluster down's SIGTERM
+                Posix.kill(pid(i), Signals.SIGCONT);
+            } catch (RuntimeException e) {
+                // no pid file, or gone
+            }
         }
         try {
             cli().call("cluster", "down", "--name", name).timeout(Duration.ofSeconds(90)).run();

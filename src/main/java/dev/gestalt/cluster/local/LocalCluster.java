@@ -5,8 +5,11 @@ import dev.gestalt.format.Json;
 import dev.gestalt.format.JsonReader;
 import dev.gestalt.format.Table;
 import dev.gestalt.node.NodeConfig;
+import dev.gestalt.process.remote.RemoteStartPolicy;
 import dev.gestalt.rpc.local.LocalClient;
 import dev.gestalt.security.ClusterCa;
+import dev.gestalt.security.NodeCredentials;
+import dev.gestalt.security.PeerIdentity;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -14,6 +17,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,6 +35,9 @@ import java.util.stream.Stream;
  */
 public final class LocalCluster {
 
+    /** How long {@code up} waits for every daemon to answer on its socket (a JVM starts slowly on a loaded machine). */
+    private static final long START_MILLIS = 120_000;
+    /** How long {@code up} then waits for every node to see and reach every other. */
     private static final long CONVERGE_MILLIS = 60_000;
     private static final long FILES_MILLIS = 90_000;
 
@@ -72,6 +79,9 @@ public final class LocalCluster {
         }
         ClusterCa ca = ClusterCa.loadOrCreate(layout.ca());
         LocalHosts hosts = root && ownHosts(existing) ? new LocalHosts(layout) : null;
+        for (int i = 1; i <= existing; i++) {
+            refresh(ca, i);
+        }
         for (int i = existing + 1; i <= n; i++) {
             create(ca, i, hosts);
         }
@@ -89,9 +99,9 @@ public final class LocalCluster {
             }
         }
         writePointer(nodes);
-        if (!awaitView(nodes)) {
-            err.println("gestalt cluster: the nodes did not all see each other within " + CONVERGE_MILLIS / 1000
-                + " s; see the logs in " + layout.dir() + "/node*/node.log");
+        String failed = awaitReady(nodes);
+        if (failed != null) {
+            err.println("gestalt cluster: " + failed);
             return 1;
         }
         if (hosts != null && !awaitFiles(nodes)) {
@@ -122,13 +132,38 @@ public final class LocalCluster {
     private void create(ClusterCa ca, int i, LocalHosts hosts) throws Exception {
         Path dir = layout.node(i);
         Files.createDirectories(dir);
-        ca.issueNode(LocalLayout.nodeName(i), List.of("127.0.0.1", "localhost"), dir.resolve("credentials"));
+        ca.issueNode(LocalLayout.nodeName(i), i, List.of("127.0.0.1", "localhost"), dir.resolve("credentials"));
         int[] ports = freePorts(2);
+        // one machine, one admin: root on one local node is root on all of them anyway
         var config = new NodeConfig(layout.name(), LocalLayout.nodeName(i), i, dir.resolve("state"), layout.socket(i),
             hosts != null ? hosts.address(i) : "127.0.0.1", ports[0], ports[1], List.of(), dir.resolve("credentials"),
-            hosts != null ? FilesConfig.moosefs(List.of()) : FilesConfig.none());
+            RemoteStartPolicy.parse("all"), hosts != null ? FilesConfig.moosefs(List.of()) : FilesConfig.none());
         Files.writeString(layout.config(i), config.render());
         reseed();
+    }
+
+    /**
+     * Brings an existing node's folder up to date: new credentials when its certificate expires
+     * within {@link ClusterCa#RENEW_BEFORE} (or names no id: made before ids were bound), which a
+     * running node uses from its next connection on; and {@code remote_uids = all} in a config
+     * written before the key existed.
+     */
+    private void refresh(ClusterCa ca, int i) throws Exception {
+        NodeConfig c = NodeConfig.load(layout.config(i));
+        var creds = new NodeCredentials(c.credentials());
+        boolean due = !creds.exists();
+        if (!due) {
+            PeerIdentity me = creds.identity();
+            due = !me.hasId() || me.nodeId() != c.id() || !me.nodeName().equals(c.name())
+                || creds.certificate().getNotAfter().toInstant().isBefore(Instant.now().plus(ClusterCa.RENEW_BEFORE));
+        }
+        if (due) {
+            ca.issueNode(c.name(), c.id(), List.of("127.0.0.1", "localhost"), c.credentials());
+            out.println("Renewed the credentials of " + c.name() + ".");
+        }
+        if (!Files.readString(layout.config(i)).contains("remote_uids")) {
+            Files.writeString(layout.config(i), c.withRemoteUids(RemoteStartPolicy.parse("all")).render());
+        }
     }
 
     /**
@@ -153,9 +188,7 @@ public final class LocalCluster {
         List<String> names = configs.stream().map(NodeConfig::name).toList();
         for (int i = 0; i < configs.size(); i++) {
             NodeConfig c = configs.get(i);
-            var updated = new NodeConfig(c.cluster(), c.name(), c.id(), c.stateDir(), c.socket(), c.bind(),
-                c.gossipPort(), c.rpcPort(), seeds, c.credentials(), c.files().withCore(names));
-            Files.writeString(layout.config(i + 1), updated.render());
+            Files.writeString(layout.config(i + 1), c.withSeeds(seeds).withFiles(c.files().withCore(names)).render());
         }
     }
 
@@ -184,32 +217,71 @@ public final class LocalCluster {
         Files.writeString(layout.pointer(), sb.toString());
     }
 
-    private boolean awaitView(List<LocalNode> nodes) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + CONVERGE_MILLIS;
+    /**
+     * Waits until the cluster is ready: every node sees every other one, and a query from every
+     * node reaches every node ({@code ps} without a node that "did not answer"), so that what
+     * {@code up} says is up works at once. Returns null then, else one line saying why not: a node
+     * that stopped meanwhile is named at once (with the end of its log); a daemon that does not
+     * open its socket within {@link #START_MILLIS}, or a cluster not ready {@link #CONVERGE_MILLIS}
+     * after all daemons answered, is reported with what is still missing. Two bounds, because a
+     * JVM's start on a loaded machine says nothing about the cluster.
+     */
+    private String awaitReady(List<LocalNode> nodes) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + START_MILLIS;
+        boolean started = false;
+        String missing = "no node answered yet";
         while (System.currentTimeMillis() < deadline) {
-            boolean all = true;
-            for (LocalNode n : nodes) {
-                if (!seesAll(n, nodes.size())) {
-                    all = false;
-                    break;
+            List<LocalNode> stopped = nodes.stream().filter(n -> n.pid().isEmpty()).toList();
+            if (!stopped.isEmpty()) {
+                for (LocalNode n : stopped) {
+                    err.println("gestalt cluster: " + n.name() + " stopped while the cluster was starting; the end of "
+                        + layout.log(n.index()) + ":");
+                    tail(layout.log(n.index()));
+                }
+                return String.join(", ", stopped.stream().map(LocalNode::name).toList()) + " stopped; the cluster is not up";
+            }
+            if (!started) {
+                var silent = nodes.stream().filter(n -> !n.answers()).map(LocalNode::name).toList();
+                if (silent.isEmpty()) {
+                    started = true;
+                    deadline = System.currentTimeMillis() + CONVERGE_MILLIS;
+                } else {
+                    missing = String.join(", ", silent) + " did not open " + (silent.size() == 1 ? "its socket" : "their sockets")
+                        + " within " + START_MILLIS / 1000 + " s";
                 }
             }
-            if (all) {
-                return true;
-            }
-            boolean anyDead = nodes.stream().anyMatch(n -> n.pid().isEmpty());
-            if (anyDead) {
-                for (LocalNode n : nodes) {
-                    if (n.pid().isEmpty()) {
-                        err.println("gestalt cluster: " + n.name() + " stopped; last lines of its log:");
-                        tail(layout.log(Integer.parseInt(n.name().substring(4))));
-                    }
+            if (started) {
+                missing = missing(nodes);
+                if (missing == null) {
+                    return null;
                 }
-                return false;
             }
-            Thread.sleep(100);
+            Thread.sleep(200);
         }
-        return false;
+        return (started ? "the cluster was not ready " + CONVERGE_MILLIS / 1000 + " s after its daemons started: " : "")
+            + missing + "; see the logs in " + layout.dir() + "/node*/node.log";
+    }
+
+    /** What keeps the cluster from being ready, or null. */
+    private static String missing(List<LocalNode> nodes) {
+        for (LocalNode n : nodes) {
+            String why = seesAll(n, nodes.size());
+            if (why != null) {
+                return why;
+            }
+        }
+        for (LocalNode n : nodes) {
+            try {
+                var r = LocalClient.call(n.socket(), "ps", List.of("--json"));
+                if (r.exitCode() != 0 || !r.stderr().isEmpty()) {
+                    return "queries from " + n.name() + " do not reach every node yet ("
+                        + r.stderr().lines().findFirst().orElse("exit " + r.exitCode()) + ")";
+                }
+            } catch (IOException e) {
+                return n.name() + " does not answer on its socket";
+            }
+        }
+        return null;
     }
 
     private void tail(Path log) {
@@ -249,19 +321,20 @@ public final class LocalCluster {
         }
     }
 
-    private static boolean seesAll(LocalNode n, int count) {
+    /** Null if node {@code n} sees {@code count} nodes up, else what it sees. */
+    private static String seesAll(LocalNode n, int count) {
         try {
             var r = LocalClient.call(n.socket(), "nodes", List.of("--json"));
             if (r.exitCode() != 0) {
-                return false;
+                return n.name() + " does not list the nodes yet";
             }
             int up = 0;
             for (int i = r.stdout().indexOf("\"state\":\"up\""); i >= 0; i = r.stdout().indexOf("\"state\":\"up\"", i + 1)) {
                 up++;
             }
-            return up >= count;
+            return up >= count ? null : n.name() + " sees " + up + " of " + count + " nodes up";
         } catch (IOException e) {
-            return false;
+            return n.name() + " does not answer on its socket";
         }
     }
 

@@ -30,6 +30,10 @@ final class LocalNode {
         return LocalLayout.nodeName(index);
     }
 
+    int index() {
+        return index;
+    }
+
     Path socket() {
         return layout.socket(index);
     }

@@ -173,6 +173,11 @@ public final class LocalServer implements AutoCloseable {
         } catch (GestaltException e) {
             message = "gestalt: " + e.getMessage();
             code = e.exitCode();
+        } catch (io.grpc.StatusRuntimeException e) {
+            // a call to another node failed where the handler did not say which: still one line in Gestalt's words
+            GestaltException g = GestaltException.fromStatus(e, null);
+            message = "gestalt: " + g.getMessage();
+            code = g.exitCode();
         } catch (UncheckedIOException e) {
             return; // the client went away
         } catch (Exception | Error e) {
