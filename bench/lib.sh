@@ -82,6 +82,7 @@ StrictModes no
 UseDNS no
 PrintMotd no
 LogLevel ERROR
+Subsystem sftp internal-sftp
 MaxStartups 200:30:400
 MaxSessions 100
 CONF

@@ -7,7 +7,7 @@ import java.util.Map;
 
 /**
  * A strict JSON reader (RFC 8259) for {@code --json} output (the tests', and {@code cluster
- * down} reading its nodes' listing): objects
+ * down} reading its nodes' listing) and the engines' JSON (mfscli): objects
  * become {@code Map<String,Object>} (in order), arrays {@code List<Object>},
  * numbers {@code Double} or {@code Long}, plus String, Boolean and null.
  * Anything malformed, or trailing text, throws {@link IllegalArgumentException}.

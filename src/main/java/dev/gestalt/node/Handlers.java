@@ -1,6 +1,8 @@
 package dev.gestalt.node;
 
 import dev.gestalt.cluster.NodesCommand;
+import dev.gestalt.files.FileSpace;
+import dev.gestalt.files.FsCommand;
 import dev.gestalt.process.AttachCommand;
 import dev.gestalt.process.ForallCommand;
 import dev.gestalt.process.KillCommand;
@@ -10,6 +12,7 @@ import dev.gestalt.process.PsCommand;
 import dev.gestalt.process.RunCommand;
 import dev.gestalt.process.TopCommand;
 import dev.gestalt.process.WaitCommand;
+import dev.gestalt.process.placement.WorkingDirectories;
 import dev.gestalt.process.remote.Signaller;
 import dev.gestalt.rpc.local.CommandHandler;
 import java.util.Map;
@@ -19,9 +22,9 @@ final class Handlers {
 
     private Handlers() {}
 
-    static Map<String, CommandHandler> all(ProcessSpace space) {
+    static Map<String, CommandHandler> all(ProcessSpace space, FileSpace files, WorkingDirectories folders) {
         var signaller = new Signaller(space);
-        var run = new RunCommand(space, signaller);
+        var run = new RunCommand(space, signaller, folders);
         return Map.of(
             "run", run,
             "ps", new PsCommand(space),
@@ -31,6 +34,7 @@ final class Handlers {
             "attach", new AttachCommand(space, signaller),
             "top", new TopCommand(space),
             "nodes", new NodesCommand(space.membership()),
-            "forall", new ForallCommand(space, run));
+            "forall", new ForallCommand(space, run),
+            "fs", new FsCommand(files));
     }
 }

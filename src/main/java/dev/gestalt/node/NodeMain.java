@@ -44,11 +44,18 @@ public final class NodeMain {
             sun.misc.Signal.handle(new sun.misc.Signal(name), s -> Thread.ofPlatform().name("stop").start(stop));
         }
         Runtime.getRuntime().addShutdownHook(new Thread(stop, "shutdown"));
+        int[] code = {0};
+        daemon.refused().thenAccept(reason -> {
+            err.println("gestalt node: " + reason);
+            code[0] = 1;
+            stopped.countDown();
+        });
         try {
             stopped.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return 0;
+        daemon.close();
+        return code[0];
     }
 }

@@ -78,7 +78,7 @@ public record PeerCredentials(int pid, int uid, int gid, List<Integer> groups, S
             List<Limit> limits;
             try {
                 limits = limitsOf(pid);
-                if (!alive(pidfd)) {
+                if (!alive(arena, pidfd)) {
                     throw new IOException("the peer (pid " + pid + ") ended before its limits were read");
                 }
             } finally {
@@ -118,16 +118,21 @@ public record PeerCredentials(int pid, int uid, int gid, List<Integer> groups, S
         if (Sockets.getsockopt(state, fd, SOL_SOCKET, SO_PEERPIDFD, out, len) == 0) {
             return out.get(INT, 0);
         }
-        long pidfd = Sockets.syscall(SYS_PIDFD_OPEN, pid, 0, MemorySegment.NULL, 0);
+        long pidfd = Sockets.syscall(state, SYS_PIDFD_OPEN, pid, 0, MemorySegment.NULL, 0);
         if (pidfd < 0) {
             throw new IOException("the peer (pid " + pid + ") is gone");
         }
         return (int) pidfd;
     }
 
-    /** Whether the process of a pidfd has not been reaped (signal 0 checks without sending). */
-    private static boolean alive(int pidfd) {
-        return Sockets.syscall(SYS_PIDFD_SEND_SIGNAL, pidfd, 0, MemorySegment.NULL, 0) == 0;
+    /**
+     * Whether the process of a pidfd has not been reaped (signal 0 checks without sending). EPERM
+     * says it is there too: a node run by a normal user may not signal a root caller's process.
+     */
+    private static boolean alive(Arena arena, int pidfd) {
+        MemorySegment state = Libc.callState(arena);
+        return Sockets.syscall(state, SYS_PIDFD_SEND_SIGNAL, pidfd, 0, MemorySegment.NULL, 0) == 0
+            || Libc.errno(state) == Errno.EPERM;
     }
 
     /**
@@ -161,7 +166,7 @@ public record PeerCredentials(int pid, int uid, int gid, List<Integer> groups, S
         static final MethodHandle GETSOCKOPT = Libc.withErrno("getsockopt",
             FunctionDescriptor.of(INT, INT, INT, INT, ADDRESS, ADDRESS));
         static final MethodHandle CLOSE = Libc.plain("close", FunctionDescriptor.of(INT, INT));
-        static final MethodHandle SYSCALL = Libc.plain("syscall",
+        static final MethodHandle SYSCALL = Libc.withErrno("syscall",
             FunctionDescriptor.of(LONG, LONG, INT, INT, ADDRESS, INT), Linker.Option.firstVariadicArg(1));
         /** sun.nio.ch.SelChImpl#getFDVal: the JDK gives a channel's descriptor no public way. */
         private static final MethodHandle FD_VAL = fdVal();
@@ -174,9 +179,9 @@ public record PeerCredentials(int pid, int uid, int gid, List<Integer> groups, S
             }
         }
 
-        static long syscall(long number, int a, int b, MemorySegment c, int d) {
+        static long syscall(MemorySegment state, long number, int a, int b, MemorySegment c, int d) {
             try {
-                return (long) SYSCALL.invokeExact(number, a, b, c, d);
+                return (long) SYSCALL.invokeExact(state, number, a, b, c, d);
             } catch (Throwable t) {
                 throw new AssertionError(t);
             }

@@ -1,10 +1,7 @@
 package dev.gestalt.process;
 
 import com.google.protobuf.ByteString;
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
-import dev.gestalt.command.Validation;
 import dev.gestalt.process.placement.Placement;
 import dev.gestalt.process.placement.PlacementRequest;
 import dev.gestalt.process.remote.RemoteExec;
@@ -47,8 +44,7 @@ public final class ForallCommand implements CommandHandler {
 
     @Override
     public int handle(ClientSession s) throws Exception {
-        ParsedArgs a = ArgParser.parse(Commands.find("forall"), s.request().args());
-        Validation.check(Commands.find("forall"), a);
+        ParsedArgs a = s.args();
         List<String> pos = a.positionals();
         int sep = pos.indexOf(":::");
         List<String> template = sep < 0 ? pos : pos.subList(0, sep);

@@ -1,10 +1,7 @@
 package dev.gestalt.process;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.command.UsageException;
-import dev.gestalt.command.Validation;
 import dev.gestalt.os.Signals;
 import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;
@@ -26,8 +23,7 @@ public final class KillCommand implements CommandHandler {
 
     @Override
     public int handle(ClientSession s) throws Exception {
-        ParsedArgs a = ArgParser.parse(Commands.find("kill"), s.request().args());
-        Validation.check(Commands.find("kill"), a);
+        ParsedArgs a = s.args();
         if (a.has("list")) {
             StringBuilder sb = new StringBuilder();
             for (int i = 1; i <= Signals.max(); i++) {
@@ -77,8 +73,7 @@ public final class KillCommand implements CommandHandler {
             reply = ProcsGrpc.newBlockingStub(space.channel(node)).withDeadlineAfter(Fanout.TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
                 .signal(req.build());
         } catch (RuntimeException e) {
-            GestaltException g = GestaltException.fromStatus(e, node);
-            throw g instanceof GestaltException.PermissionDenied ? new GestaltException.PermissionDenied(id + ": permission denied") : g;
+            throw GestaltException.fromStatus(e, node).about(id);
         }
         if (!reply.getFound()) {
             throw new GestaltException.NotFound(id + ": no such process");

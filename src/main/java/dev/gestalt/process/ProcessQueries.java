@@ -39,10 +39,17 @@ public final class ProcessQueries {
         return new Listing(procs, unreachable);
     }
 
-    /** The process with this GPID, wherever it runs. */
+    /**
+     * The process with this GPID, wherever it runs.
+     *
+     * @throws GestaltException.NotFound when no node has it
+     * @throws GestaltException.NodeLost when the node that may have it cannot say: its home node
+     *     is down, or a node did not answer
+     */
     public static ProcInfo find(ProcessSpace space, String gpid) throws GestaltException {
+        Gpid id;
         try {
-            Gpid.parse(gpid);
+            id = Gpid.parse(gpid);
         } catch (IllegalArgumentException e) {
             throw new GestaltException.BadRequest(e.getMessage());
         }
@@ -52,8 +59,20 @@ public final class ProcessQueries {
                 return p;
             }
         }
-        String also = l.unreachable().isEmpty() ? "" : " (not answering: " + String.join(", ", l.unreachable()) + ")";
-        throw new GestaltException.NotFound(gpid + ": no such process" + also);
+        String home = space.departed(id.home());
+        if (home == null) {
+            String name = space.nameOf(id.home());
+            boolean silent = name != null && l.unreachable().stream().anyMatch(u -> u.startsWith(name + " ("));
+            home = silent ? name : null; // killed, not yet out of the view: its silence says the same
+        }
+        if (home != null) {
+            throw new GestaltException.NodeLost(gpid + ": its home node " + home + " is down");
+        }
+        if (!l.unreachable().isEmpty()) {
+            throw new GestaltException.NodeLost(gpid + ": not on the nodes that answered (not answering: "
+                + String.join(", ", l.unreachable()) + ")");
+        }
+        throw new GestaltException.NotFound(gpid + ": no such process");
     }
 
     /** The caller as the kernel reported it, for the execution node's permission checks. */

@@ -1,12 +1,10 @@
 package dev.gestalt.process;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.command.Sizes;
-import dev.gestalt.command.Validation;
 import dev.gestalt.process.placement.Placement;
 import dev.gestalt.process.placement.PlacementRequest;
+import dev.gestalt.process.placement.WorkingDirectories;
 import dev.gestalt.process.remote.RemoteExec;
 import dev.gestalt.process.remote.Signaller;
 import dev.gestalt.rpc.local.ClientSession;
@@ -32,19 +30,29 @@ public final class RunCommand implements CommandHandler {
     private final ProcessSpace space;
     private final Signaller signaller;
 
+    private final WorkingDirectories folders;
+
     public RunCommand(ProcessSpace space, Signaller signaller) {
+        this(space, signaller, WorkingDirectories.ANYWHERE);
+    }
+
+    /** With {@code folders}, a process goes only to a node that has its working directory. */
+    public RunCommand(ProcessSpace space, Signaller signaller, WorkingDirectories folders) {
         this.space = space;
         this.signaller = signaller;
+        this.folders = folders;
     }
 
     @Override
     public int handle(ClientSession s) throws Exception {
         Request req = s.request();
-        ParsedArgs a = ArgParser.parse(Commands.find("run"), req.args());
-        Validation.check(Commands.find("run"), a);
+        ParsedArgs a = s.args();
         var placementRequest = new PlacementRequest(a.get("node"), a.intValue("cpus", 0, 0, 1_000_000),
             a.has("mem") ? Sizes.parse("run", a.get("mem")) : 0);
         Placement placement = space.place(placementRequest);
+        var caller = s.caller();
+        placement = folders.check(placement, placementRequest, req.cwd(), caller.uid(), caller.gid(),
+            caller.groupArray(), space::place);
         if (a.has("explain")) {
             s.err(placement.explanation() + "\n");
         }
@@ -93,6 +101,9 @@ public final class RunCommand implements CommandHandler {
                     return 0;
                 }
                 return code;
+            }
+            if (spec.getTty()) {
+                started.thenAccept(st -> s.terminal(true));
             }
             InputRelay.start(s, exec, node, spec.getGpid(), signaller, STDIN_WINDOW);
             return done.get();

@@ -4,7 +4,7 @@ import dev.gestalt.format.JsonReader;
 import java.util.List;
 import java.util.Map;
 
-/** The tests' name for {@link JsonReader}: checking {@code --json} output. */
+/** The tests' name for {@link JsonReader} (strict JSON reading of {@code --json} output). */
 public final class TinyJson {
 
     private TinyJson() {}

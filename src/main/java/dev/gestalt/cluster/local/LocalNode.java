@@ -1,5 +1,6 @@
 package dev.gestalt.cluster.local;
 
+import dev.gestalt.node.NodeConfig;
 import dev.gestalt.os.Posix;
 import dev.gestalt.os.Signals;
 import java.io.File;
@@ -14,7 +15,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** One daemon of a local cluster: start it detached from the terminal, find it, stop it. */
+/**
+ * One daemon of a local cluster: start it detached from the terminal, find it, stop it; and its
+ * keeper ({@code gestalt-exec --keeper STATE}), which outlives a daemon that dies: a restarted
+ * daemon joins the keeper's host (its mount namespace) to re-adopt its jobs, and a stop ends a
+ * keeper whose daemon is gone, so no job outlives its cluster.
+ */
 final class LocalNode {
 
     private final LocalLayout layout;
@@ -27,6 +33,10 @@ final class LocalNode {
 
     String name() {
         return LocalLayout.nodeName(index);
+    }
+
+    int index() {
+        return index;
     }
 
     Path socket() {
@@ -51,9 +61,14 @@ final class LocalNode {
      * a long GESTALT_HOME) pushes {@code --config FILE} past that.
      */
     private static Optional<String> commandLine(long pid) {
+        return argv(pid).map(a -> String.join(" ", a));
+    }
+
+    /** A process's arguments, as /proc has them (NUL-separated). */
+    private static Optional<String[]> argv(long pid) {
         try {
             byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
-            return Optional.of(new String(raw, java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' '));
+            return Optional.of(new String(raw, java.nio.charset.StandardCharsets.UTF_8).split("\0"));
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -76,10 +91,12 @@ final class LocalNode {
         return answers() ? "running" : "starting";
     }
 
-    /** Starts the daemon in its own session (it survives this terminal) with output to node.log. */
-    void start() throws IOException {
+    /**
+     * Starts the daemon in its own session (it survives this terminal) with output to node.log;
+     * with {@code hosts} (root clusters), on its own host: network and mount namespaces.
+     */
+    void start(LocalHosts hosts) throws IOException {
         List<String> cmd = new ArrayList<>();
-        cmd.add("setsid");
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(daemonJvmFlags());
         cmd.add("-cp");
@@ -88,6 +105,10 @@ final class LocalNode {
         cmd.add("node");
         cmd.add("--config");
         cmd.add(layout.config(index).toString());
+        if (hosts != null) {
+            cmd = hosts.wrap(index, NodeConfig.load(layout.config(index)).files().mount(), keeperPid(), cmd);
+        }
+        cmd.addFirst("setsid");
         File log = layout.log(index).toFile();
         var pb = new ProcessBuilder(cmd);
         // The JVM encodes a child's argv and environment in its locale's charset: in a C locale
@@ -116,20 +137,53 @@ final class LocalNode {
         return flags;
     }
 
-    /** SIGTERM, then SIGKILL if it has not stopped within the grace period. Returns true if it was running. */
+    /**
+     * The pid of this node's keeper, if one runs: the process whose command line is
+     * {@code gestalt-exec[-VERSION] --keeper STATE_DIR} for this node's state folder.
+     */
+    Optional<Long> keeperPid() {
+        Path state;
+        try {
+            state = NodeConfig.load(layout.config(index)).stateDir().toAbsolutePath().normalize();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+        try (var procs = Files.list(Path.of("/proc"))) {
+            return procs.map(d -> d.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
+                .map(Long::parseLong)
+                .filter(pid -> argv(pid).filter(a -> a.length >= 3
+                    && Path.of(a[0]).getFileName().toString().startsWith("gestalt-exec") && a[1].equals("--keeper")
+                    && Path.of(a[2]).toAbsolutePath().normalize().equals(state)).isPresent())
+                .findFirst();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * SIGTERM, then SIGKILL if it has not stopped within the grace period; then the same for a
+     * keeper still running (its daemon was gone, or did not stop it): SIGTERM makes it end its
+     * jobs. Returns true if the daemon was running.
+     */
     boolean stop(long graceMillis) throws InterruptedException {
         Optional<Long> pid = pid();
-        if (pid.isEmpty()) {
-            return false;
-        }
-        Posix.kill(pid.get(), Signals.SIGTERM);
+        pid.ifPresent(p -> end(p, graceMillis));
+        keeperPid().ifPresent(k -> end(k, 10_000));
+        return pid.isPresent();
+    }
+
+    private static void end(long pid, long graceMillis) {
+        Posix.kill(pid, Signals.SIGTERM);
         long deadline = System.currentTimeMillis() + graceMillis;
-        while (System.currentTimeMillis() < deadline && ProcessHandle.of(pid.get()).map(ProcessHandle::isAlive).orElse(false)) {
-            Thread.sleep(50);
+        try {
+            while (System.currentTimeMillis() < deadline && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                Thread.sleep(50);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        if (ProcessHandle.of(pid.get()).map(ProcessHandle::isAlive).orElse(false)) {
-            Posix.kill(pid.get(), Signals.SIGKILL);
+        if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            Posix.kill(pid, Signals.SIGKILL);
         }
-        return true;
     }
 }
