@@ -50,19 +50,27 @@ public final class Commands {
             of every node instead, as NODE:PID. Unreachable nodes are reported on stderr.""",
             List.of(flag('e', "every", "every OS process of every node"),
                 opt('u', "user", "USER", "only USER's processes"),
-                opt('n', "node", "NODE", "only processes running on NODE"),
+                opt('n', "node", "NODE", "only processes running on NODE (name or id)"),
                 flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
-        new CommandSpec("kill", "[-s SIG | -SIG] ID...", "send a signal to processes of the cluster",
+        new CommandSpec("kill", "[-s SIG | -SIG] ID... | -u USER | --all", "send a signal to processes of the cluster",
             """
             Sends SIG (default TERM) to each ID: a global PID (as ps shows it) or NODE:PID
-            (as ps -e shows it; root only for processes not started by Gestalt).""",
+            (as ps -e shows it; root only for processes not started by Gestalt). With -u
+            or --all, to every running process started by Gestalt for that user, on every
+            node (as scancel -u does); only root may name another user. A process that
+            has already ended is an error ("process has exited"), as in kill(1).""",
             List.of(opt('s', "signal", "SIG", "signal name or number (TERM, KILL, 9, ...)"),
+                opt('u', "user", "USER", "every running process of USER (a name or a uid)"),
+                flag((char) 0, "all", "every running process of yours"),
                 flag('l', "list", "list signal names")),
             false, true, false),
-        new CommandSpec("wait", "GPID...", "wait for processes and exit with the last one's code",
-            "Waits until every GPID has ended; exits with the code of the last one.",
-            List.of(), false, false, false),
+        new CommandSpec("wait", "GPID... | --all", "wait for processes and exit with the last one's code",
+            """
+            Waits until every GPID has ended; exits with the code of the last one. With
+            --all, waits for every process of yours that runs anywhere in the cluster when
+            the command starts, and exits 0, as the shell's wait without operands.""",
+            List.of(flag((char) 0, "all", "every running process of yours")), false, false, false),
         new CommandSpec("logs", "[-f] GPID", "print the output of a detached process",
             "Prints what a detached process wrote (stdout to stdout, stderr to stderr).",
             List.of(flag('f', "follow", "keep following the output until the process ends")),

@@ -30,16 +30,23 @@ public final class Validation {
                 if (a.has("list")) {
                     return;
                 }
-                if (pos.isEmpty()) {
-                    throw new UsageException(n, "missing process ID (a GPID or NODE:PID)");
+                boolean select = a.has("user") || a.has("all");
+                if (pos.isEmpty() && !select) {
+                    throw new UsageException(n, "missing process ID (a GPID or NODE:PID), -u USER or --all");
+                }
+                if (!pos.isEmpty() && select || a.has("user") && a.has("all")) {
+                    throw new UsageException(n, "give IDs, -u USER or --all, one of them");
                 }
                 if (a.has("signal") && a.all("signal").size() > 1) {
                     throw new UsageException(n, "give one signal");
                 }
             }
             case "wait" -> {
-                if (pos.isEmpty()) {
-                    throw new UsageException(n, "missing GPID");
+                if (pos.isEmpty() && !a.has("all")) {
+                    throw new UsageException(n, "missing GPID (or --all)");
+                }
+                if (!pos.isEmpty() && a.has("all")) {
+                    throw new UsageException(n, "give GPIDs or --all, not both");
                 }
             }
             case "logs", "attach" -> {

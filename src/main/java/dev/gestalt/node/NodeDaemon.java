@@ -6,6 +6,7 @@ import dev.gestalt.cluster.Membership;
 import dev.gestalt.cluster.MembershipConfig;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.GpidAllocator;
+import dev.gestalt.process.Placements;
 import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.placement.LeastLoaded;
 import dev.gestalt.process.remote.ExecService;
@@ -74,7 +75,8 @@ public final class NodeDaemon implements AutoCloseable {
         }
         supervisor = new Supervisor(config.stateDir());
         exec = new ExecService(config.name(), supervisor);
-        var procs = new ProcsService(config.name(), supervisor);
+        var placements = new Placements();
+        var procs = new ProcsService(config.name(), config.id(), supervisor, placements);
         var executor = Executors.newVirtualThreadPerTaskExecutor();
         grpc = GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds)
             .executor(executor)
@@ -110,7 +112,7 @@ public final class NodeDaemon implements AutoCloseable {
             return e == null ? null : e.report().rpcAddress();
         });
         var space = new ProcessSpace(config.name(), config.id(), membership, peers,
-            new GpidAllocator(config.id(), config.stateDir().resolve("gpid")), new LeastLoaded());
+            new GpidAllocator(config.id(), config.stateDir().resolve("gpid")), new LeastLoaded(), placements);
         spaceHolder[0] = space;
         local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space));
         local.start();

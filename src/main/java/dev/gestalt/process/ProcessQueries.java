@@ -4,13 +4,25 @@ import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.proto.Caller;
 import dev.gestalt.rpc.proto.ListRequest;
+import dev.gestalt.rpc.proto.LocateRequest;
 import dev.gestalt.rpc.proto.ProcInfo;
 import dev.gestalt.rpc.proto.ProcsGrpc;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** Cluster-wide process look-ups shared by ps, kill, wait, logs and attach. */
+/**
+ * Process look-ups shared by ps, kill, wait, logs and attach. A listing asks every node (or
+ * the one named), each of which reads /proc once. A GPID is found through its home node's
+ * record of where it placed it ({@link Placements}; the GPID names its home: HOME-SEQ) and
+ * then asked of that node alone: the cost does not grow with the cluster. Only GPIDs whose
+ * home node is down, restarted, or has forgotten them cost a listing of the cluster, filtered
+ * to those GPIDs and done once for all of them.
+ */
 public final class ProcessQueries {
 
     private ProcessQueries() {}
@@ -18,10 +30,27 @@ public final class ProcessQueries {
     /** Every node's processes; nodes that did not answer are named in {@code unreachable}. */
     public record Listing(List<ProcInfo> procs, List<String> unreachable) {}
 
+    /**
+     * Where GPIDs run.
+     *
+     * @param nodes       execution node by GPID, for those found
+     * @param unreachable nodes that did not answer the look-up (a GPID not found may be there)
+     */
+    public record Located(Map<String, String> nodes, List<String> unreachable) {
+        /** For a "no such process" message: which nodes could not be asked. */
+        public String note() {
+            return unreachable.isEmpty() ? "" : " (not answering: " + String.join(", ", unreachable) + ")";
+        }
+    }
+
     public static Listing list(ProcessSpace space, boolean everyOsProcess) {
-        var answers = Fanout.ask(space, space.members(), (ch, timeout) -> ProcsGrpc.newBlockingStub(ch)
-            .withDeadlineAfter(timeout, TimeUnit.MILLISECONDS)
-            .list(ListRequest.newBuilder().setAllOsProcesses(everyOsProcess).build()).getProcsList());
+        return list(space, space.members(), ListRequest.newBuilder().setAllOsProcesses(everyOsProcess).build());
+    }
+
+    /** {@code req} asked of each of {@code nodes} at once. */
+    public static Listing list(ProcessSpace space, List<String> nodes, ListRequest req) {
+        var answers = Fanout.ask(space, nodes, (ch, timeout) -> ProcsGrpc.newBlockingStub(ch)
+            .withDeadlineAfter(timeout, TimeUnit.MILLISECONDS).list(req).getProcsList());
         List<ProcInfo> procs = new ArrayList<>();
         List<String> unreachable = new ArrayList<>();
         for (var a : answers) {
@@ -34,21 +63,88 @@ public final class ProcessQueries {
         return new Listing(procs, unreachable);
     }
 
-    /** The process with this GPID, wherever it runs. */
+    /** Where each of these GPIDs (valid ones: see {@link #checkGpid}) runs. */
+    public static Located locate(ProcessSpace space, Collection<String> gpids) {
+        Map<String, String> found = new HashMap<>();
+        Map<String, List<String>> byHome = new LinkedHashMap<>();
+        List<String> unknown = new ArrayList<>();
+        for (String g : gpids) {
+            Gpid id = Gpid.parse(g);
+            if (id.home() == space.selfId()) {
+                String node = space.placements().node(id.seq());
+                if (node != null) {
+                    found.put(g, node);
+                } else {
+                    unknown.add(g);
+                }
+                continue;
+            }
+            String home = space.nodeName(id.home());
+            if (home == null) {
+                unknown.add(g); // its home node is down: only a listing can find it
+            } else {
+                byHome.computeIfAbsent(home, k -> new ArrayList<>()).add(g);
+            }
+        }
+        if (!byHome.isEmpty()) {
+            var answers = Fanout.ask(space, byHome.keySet(), (node, ch, timeout) -> ProcsGrpc.newBlockingStub(ch)
+                .withDeadlineAfter(timeout, TimeUnit.MILLISECONDS)
+                .locate(LocateRequest.newBuilder().addAllGpids(byHome.get(node)).build()).getNodesList());
+            for (var a : answers) {
+                List<String> asked = byHome.get(a.node());
+                for (int i = 0; i < asked.size(); i++) {
+                    String node = a.ok() && i < a.value().size() ? a.value().get(i) : "";
+                    if (node.isEmpty()) {
+                        unknown.add(asked.get(i));
+                    } else {
+                        found.put(asked.get(i), node);
+                    }
+                }
+            }
+        }
+        List<String> unreachable = new ArrayList<>();
+        if (!unknown.isEmpty()) {
+            Listing l = list(space, space.members(),
+                ListRequest.newBuilder().addAllGpids(unknown).setRecordsOnly(true).build());
+            for (ProcInfo p : l.procs()) {
+                found.put(p.getGpid(), p.getNode());
+            }
+            unreachable.addAll(l.unreachable());
+        }
+        return new Located(found, unreachable);
+    }
+
+    /**
+     * The process with this GPID, wherever it runs: its record (node, user, state running or
+     * exited, exit code, detached), without resource figures.
+     */
     public static ProcInfo find(ProcessSpace space, String gpid) throws GestaltException {
+        checkGpid(gpid);
+        Located l = locate(space, List.of(gpid));
+        String node = l.nodes().get(gpid);
+        if (node != null) {
+            List<ProcInfo> procs;
+            try {
+                procs = ProcsGrpc.newBlockingStub(space.channel(node))
+                    .withDeadlineAfter(Fanout.TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+                    .list(ListRequest.newBuilder().addGpids(gpid).setRecordsOnly(true).build()).getProcsList();
+            } catch (RuntimeException e) {
+                throw GestaltException.fromStatus(e, node);
+            }
+            if (!procs.isEmpty()) {
+                return procs.getFirst();
+            }
+        }
+        throw new GestaltException.NotFound(gpid + ": no such process" + l.note());
+    }
+
+    /** A GPID as the user typed it, or a one-line error. */
+    public static void checkGpid(String gpid) throws GestaltException.BadRequest {
         try {
             Gpid.parse(gpid);
         } catch (IllegalArgumentException e) {
             throw new GestaltException.BadRequest(e.getMessage());
         }
-        Listing l = list(space, false);
-        for (ProcInfo p : l.procs()) {
-            if (p.getGpid().equals(gpid)) {
-                return p;
-            }
-        }
-        String also = l.unreachable().isEmpty() ? "" : " (not answering: " + String.join(", ", l.unreachable()) + ")";
-        throw new GestaltException.NotFound(gpid + ": no such process" + also);
     }
 
     /** The caller as the kernel reported it, for the execution node's permission checks. */

@@ -7,8 +7,10 @@ import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.command.Sizes;
 import dev.gestalt.format.Table;
 import dev.gestalt.command.Validation;
+import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
+import dev.gestalt.rpc.proto.ListRequest;
 import dev.gestalt.rpc.proto.ProcInfo;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -35,13 +37,18 @@ public final class PsCommand implements CommandHandler {
         ParsedArgs a = ArgParser.parse(Commands.find("ps"), s.request().args());
         Validation.check(Commands.find("ps"), a);
         boolean every = a.has("every");
-        var listing = ProcessQueries.list(space, every);
+        List<String> nodes = space.members();
+        if (a.has("node")) {
+            String node = space.member(a.get("node"));
+            if (node == null) {
+                throw new GestaltException.NotFound("node " + a.get("node") + " is not in the cluster or is down");
+            }
+            nodes = List.of(node);
+        }
+        var listing = ProcessQueries.list(space, nodes, ListRequest.newBuilder().setAllOsProcesses(every).build());
         List<ProcInfo> procs = new ArrayList<>();
         for (ProcInfo p : listing.procs()) {
             if (a.has("user") && !a.get("user").equals(p.getUser()) && !a.get("user").equals(String.valueOf(p.getUid()))) {
-                continue;
-            }
-            if (a.has("node") && !a.get("node").equals(p.getNode())) {
                 continue;
             }
             procs.add(p);

@@ -86,7 +86,14 @@ public final class RunCommand implements CommandHandler {
         var events = new ClientRelay(s);
         var done = events.exit();
         var started = events.started();
-        RemoteExec exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setStart(spec).build(), false, events);
+        space.placed(spec.getGpid(), node);
+        RemoteExec exec;
+        try {
+            exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setStart(spec).build(), false, events);
+        } catch (Exception e) {
+            space.ended(spec.getGpid());
+            throw e;
+        }
         space.track(exec);
         try {
             if (detached) {
@@ -95,10 +102,13 @@ public final class RunCommand implements CommandHandler {
                     s.out(spec.getGpid() + "\n");
                     return 0;
                 }
+                space.ended(spec.getGpid());
                 return code;
             }
             InputRelay.start(s, exec, node, spec.getGpid(), signaller, STDIN_WINDOW);
-            return done.get();
+            int code = done.get();
+            space.ended(spec.getGpid());
+            return code;
         } finally {
             space.untrack(exec);
         }

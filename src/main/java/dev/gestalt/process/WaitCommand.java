@@ -9,12 +9,18 @@ import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
 import dev.gestalt.rpc.local.InputListener;
 import dev.gestalt.rpc.proto.Exit;
+import dev.gestalt.rpc.proto.ListRequest;
 import dev.gestalt.rpc.proto.ProcInfo;
 import dev.gestalt.rpc.proto.ProcsGrpc;
 import dev.gestalt.rpc.proto.WaitRequest;
 import io.grpc.Context;
+import java.util.ArrayList;
+import java.util.List;
 
-/** {@code gestalt wait}: waits for each GPID; exits with the code of the last, as the shell's wait does. */
+/**
+ * {@code gestalt wait}: waits for each GPID; exits with the code of the last, as the shell's wait
+ * does. {@code --all}: every process of the caller's running when it starts; exits 0.
+ */
 public final class WaitCommand implements CommandHandler {
 
     private final ProcessSpace space;
@@ -35,7 +41,7 @@ public final class WaitCommand implements CommandHandler {
             }
         });
         int code = 0;
-        for (String gpid : a.positionals()) {
+        for (String gpid : a.has("all") ? mine(s) : a.positionals()) {
             ProcInfo p = ProcessQueries.find(space, gpid);
             if (p.getState().equals("exited")) {
                 code = p.getExitCode();
@@ -58,6 +64,23 @@ public final class WaitCommand implements CommandHandler {
                 throw g;
             }
         }
-        return code;
+        return a.has("all") ? 0 : code;
+    }
+
+    /** The caller's processes that run now, anywhere in the cluster. */
+    private List<String> mine(ClientSession s) throws GestaltException.NodeLost {
+        var listing = ProcessQueries.list(space, space.members(), ListRequest.newBuilder()
+            .setByUid(true).setUid(s.caller().uid()).setRecordsOnly(true).build());
+        if (!listing.unreachable().isEmpty()) {
+            throw new GestaltException.NodeLost("cannot list your processes: node "
+                + String.join(", ", listing.unreachable()) + " did not answer");
+        }
+        List<String> out = new ArrayList<>();
+        for (ProcInfo p : listing.procs()) {
+            if (!p.getState().equals("exited")) {
+                out.add(p.getGpid());
+            }
+        }
+        return out;
     }
 }

@@ -123,6 +123,24 @@ final class ProcTable {
 
     /** A snapshot named after {@code root}, with CPU and memory summed over {@code tree}. */
     static ProcSnapshot summed(Stat root, List<Stat> tree) {
+        return summed(root, tree, user(root.pid()), commandLine(root));
+    }
+
+    /**
+     * A job's program and its live descendants as of this table, summed, under the user and
+     * command line the job was started with (no further reads of /proc); state X, as ps(1) names
+     * a dead process, when the program is gone.
+     */
+    ProcSnapshot job(long program, LaunchSpec spec) {
+        List<Stat> tree = program > 0 ? tree(program) : List.of();
+        String command = String.join(" ", spec.argv());
+        if (tree.isEmpty()) {
+            return new ProcSnapshot(program, spec.user(), 'X', 0, 0, 0, Instant.EPOCH, command);
+        }
+        return summed(tree.getFirst(), tree, spec.user(), command);
+    }
+
+    private static ProcSnapshot summed(Stat root, List<Stat> tree, String user, String command) {
         long ticks = 0;
         long rss = 0;
         for (Stat s : tree) {
@@ -132,8 +150,8 @@ final class ProcTable {
         long startMillis = BOOT_MILLIS + root.startTicks() * 1000 / CLK_TCK;
         long cpuMillis = ticks * 1000 / CLK_TCK;
         long elapsed = Math.max(1, System.currentTimeMillis() - startMillis);
-        return new ProcSnapshot(root.pid(), user(root.pid()), root.state(), 100.0 * cpuMillis / elapsed,
-                rss * PAGE_SIZE, cpuMillis, Instant.ofEpochMilli(startMillis), commandLine(root));
+        return new ProcSnapshot(root.pid(), user, root.state(), 100.0 * cpuMillis / elapsed,
+                rss * PAGE_SIZE, cpuMillis, Instant.ofEpochMilli(startMillis), command);
     }
 
     private static String user(long pid) {
