@@ -291,4 +291,25 @@ class QueriesIT {
             assertEquals(0, asUser.run("wait", "--all").exitCode(), "nothing left to wait for");
         }
     }
+
+    /**
+     * A GPID is found through its home node's record; when the home node is down, a listing of
+     * the cluster finds it instead: its process runs on, and kill and wait still reach it.
+     */
+    @Test
+    void aJobWhoseHomeNodeIsDownIsStillFound() {
+        try (var two = LocalClusterFixture.start(2)) {
+            var r = two.cli(1).run("run", "-d", "-n", "node2", "--", "sleep", "614");
+            assertEquals(0, r.exitCode(), r::describe);
+            String gpid = r.out().strip();
+            assertTrue(gpid.startsWith("1-"), "node1 is its home: " + gpid);
+            two.kill9(1);
+            Eventually.holds(Duration.ofSeconds(30), "node2 sees node1 go", () -> TinyJson.rows(two.cli(2).run("nodes", "--json").out())
+                .stream().noneMatch(m -> "node1".equals(m.get("name")) && "up".equals(m.get("state"))));
+            assertTrue(two.cli(2).run("ps").out().contains(gpid));
+            var k = two.cli(2).run("kill", gpid);
+            assertEquals(0, k.exitCode(), k::describe);
+            assertEquals(143, two.cli(2).run("wait", gpid).exitCode());
+        }
+    }
 }
