@@ -9,7 +9,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * Measures the CPU that the supervised process trees use, once a second, and smooths it like
+ * Measures the CPU that the supervised process trees use, once a second (less often when a
+ * sample is dear: see {@link #sampleAndReschedule}), and smooths it like
  * the kernel's loadavg (exponential decay, time constant {@value #TAU_SECONDS} s).
  *
  * <p>A tree's CPU time is the sum of utime+stime+cutime+cstime of its live processes: a child
@@ -19,6 +20,8 @@ import java.util.function.Supplier;
 final class LoadSampler implements AutoCloseable {
     static final double TAU_SECONDS = 5.0;
     private static final long PERIOD_MILLIS = 1000;
+    private static final long COST_FACTOR = 100;
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
     private final Supplier<Collection<LocalJob>> jobs;
     private final ScheduledExecutorService timer;
@@ -31,7 +34,25 @@ final class LoadSampler implements AutoCloseable {
         this.jobs = jobs;
         this.timer = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("gestalt-load").daemon(true).factory());
-        timer.scheduleAtFixedRate(this::sampleQuietly, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+        timer.schedule(this::sampleAndReschedule, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * One sample, then the next after a second, or later when samples are dear: a sample reads
+     * every process of the machine (thousands with a thousand jobs), and the sampler must not be
+     * what keeps an idle node busy. A sample that took C of CPU is followed by a pause of
+     * {@value #COST_FACTOR} C at least, so the sampler uses at most 1% of a core.
+     */
+    private void sampleAndReschedule() {
+        long cpu = THREADS.getCurrentThreadCpuTime();
+        sampleQuietly();
+        long costMillis = (THREADS.getCurrentThreadCpuTime() - cpu) / 1_000_000;
+        try {
+            timer.schedule(this::sampleAndReschedule, Math.max(PERIOD_MILLIS, COST_FACTOR * costMillis),
+                    TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed
+        }
     }
 
     LoadSample current() {
