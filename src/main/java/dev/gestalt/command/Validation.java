@@ -55,12 +55,19 @@ public final class Validation {
                 }
             }
             case "forall" -> {
-                int sep = pos.indexOf(":::");
-                if (pos.isEmpty() || sep == 0) {
-                    throw new UsageException(n, "missing command");
+                if (a.has("jobs")) {
+                    ForallGrammar.jobs(a.get("jobs"), 1);
                 }
-                a.intValue("jobs", 0, 1, 100_000);
-                a.intValue("retries", 0, 0, 1000);
+                a.intValue("retries", 1, 0, 1000);
+                if (a.has("halt")) {
+                    ForallGrammar.halt(a.get("halt"));
+                }
+                if (a.has("timeout")) {
+                    ForallGrammar.seconds(a.get("timeout"));
+                }
+                if (a.has("ungroup") && a.has("line-buffer")) {
+                    throw new UsageException(n, "-u and --line-buffer contradict each other");
+                }
             }
             case "top" -> a.intValue("delay", 2, 1, 3600);
             case "cluster" -> {

@@ -2,7 +2,6 @@ package dev.gestalt.node;
 
 import dev.gestalt.cluster.NodesCommand;
 import dev.gestalt.process.AttachCommand;
-import dev.gestalt.process.ForallCommand;
 import dev.gestalt.process.KillCommand;
 import dev.gestalt.process.LogsCommand;
 import dev.gestalt.process.ProcessSpace;
@@ -10,8 +9,10 @@ import dev.gestalt.process.PsCommand;
 import dev.gestalt.process.RunCommand;
 import dev.gestalt.process.TopCommand;
 import dev.gestalt.process.WaitCommand;
+import dev.gestalt.process.forall.ForallCommand;
 import dev.gestalt.process.remote.Signaller;
 import dev.gestalt.rpc.local.CommandHandler;
+import java.nio.file.Path;
 import java.util.Map;
 
 /** The CLI commands a node serves, by name. */
@@ -19,7 +20,8 @@ final class Handlers {
 
     private Handlers() {}
 
-    static Map<String, CommandHandler> all(ProcessSpace space) {
+    /** @param spillDir the daemon's folder for forall output that must wait (see ForallCommand) */
+    static Map<String, CommandHandler> all(ProcessSpace space, Path spillDir) {
         var signaller = new Signaller(space);
         var run = new RunCommand(space, signaller);
         return Map.of(
@@ -31,6 +33,6 @@ final class Handlers {
             "attach", new AttachCommand(space, signaller),
             "top", new TopCommand(space),
             "nodes", new NodesCommand(space.membership()),
-            "forall", new ForallCommand(space, run));
+            "forall", new ForallCommand(space, run, signaller, spillDir));
     }
 }

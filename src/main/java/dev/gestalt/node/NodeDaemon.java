@@ -114,7 +114,7 @@ public final class NodeDaemon implements AutoCloseable {
         var space = new ProcessSpace(config.name(), config.id(), membership, peers,
             new GpidAllocator(config.id(), config.stateDir().resolve("gpid")), new LeastLoaded(), placements);
         spaceHolder[0] = space;
-        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space));
+        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space, config.stateDir().resolve("spill")));
         local.start();
         LOG.info("node " + config.name() + " (id " + config.id() + ") of cluster " + config.cluster() + " up: gossip "
             + config.bind() + ":" + config.gossipPort() + ", rpc " + rpcAddress + ", socket " + config.socket());

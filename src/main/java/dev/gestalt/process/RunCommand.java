@@ -56,7 +56,8 @@ public final class RunCommand implements CommandHandler {
         return execute(s, placement.node(), spec, detached);
     }
 
-    ProcessSpec spec(ClientSession s, Gpid gpid, List<String> argv, boolean tty, boolean detached) {
+    /** What the execution node needs to run {@code argv} for the client of {@code s}, as that client. */
+    public ProcessSpec spec(ClientSession s, Gpid gpid, List<String> argv, boolean tty, boolean detached) {
         Request req = s.request();
         var caller = s.caller();
         var b = ProcessSpec.newBuilder()
