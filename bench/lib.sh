@@ -107,7 +107,8 @@ ssh_master_up() {
 }
 
 # ---------------------------------------------------------------- slurm
-# slurm_up: munged + slurmctld + slurmd for one node (this host) on loopback,
+# slurm_up: munged + slurmctld + slurmd for one node (this host) on loopback
+# (BENCH_SLURM_OVERSUBSCRIBE jobs per CPU at once, default 4),
 # all state in a temp dir; exports SLURM_CONF.
 slurm_up() {
   local d=$BENCH_TMP/slurm host
@@ -149,7 +150,7 @@ ReturnToService=2
 SlurmctldTimeout=30
 SlurmdTimeout=30
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$ncpu State=UNKNOWN
-PartitionName=bench Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
+PartitionName=bench Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:${BENCH_SLURM_OVERSUBSCRIBE:-4}
 CONF
   export SLURM_CONF=$d/slurm.conf
   slurmctld -f "$SLURM_CONF" -i || die "slurmctld did not start (see $d/slurmctld.log)"
