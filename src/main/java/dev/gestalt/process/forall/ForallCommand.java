@@ -116,6 +116,7 @@ public final class ForallCommand implements CommandHandler {
             }
         });
         List<UserProcess> readers = new ArrayList<>();
+        List<LineSource> fileSources = new ArrayList<>();
         JobLog joblog = null;
         Tasks tasks = null;
         try {
@@ -128,7 +129,7 @@ public final class ForallCommand implements CommandHandler {
                     tasks.interrupt(pendingSignal[0]);
                 }
             }
-            ArgStream args = arguments(inputs, open(inputs, stdin, s, readers), halting, s, stdin);
+            ArgStream args = arguments(inputs, open(inputs, stdin, s, readers, fileSources), halting, s, stdin);
             long seq = 0;
             for (List<String> next; !tasks.stopped() && (next = args.next()) != null; ) {
                 int slot = tasks.slot();
@@ -153,7 +154,8 @@ public final class ForallCommand implements CommandHandler {
             printer.close();
             throw e;
         } finally {
-            readers.forEach(UserProcess::kill);
+            readers.forEach(UserProcess::kill); // done, or no longer needed (halted, interrupted)
+            fileSources.forEach(f -> f.fail("forall ended")); // wakes a reader waiting for room
         }
         tasks.awaitAll();
         printer.close();
@@ -185,8 +187,8 @@ public final class ForallCommand implements CommandHandler {
     }
 
     /** A line source per input source (lists too), reading files as the caller; stdin is {@code stdin}. */
-    private List<LineSource> open(Inputs inputs, LineSource stdin, ClientSession s, List<UserProcess> readers)
-        throws ForallFailure {
+    private List<LineSource> open(Inputs inputs, LineSource stdin, ClientSession s, List<UserProcess> readers,
+                                  List<LineSource> files) throws ForallFailure {
         List<LineSource> out = new ArrayList<>();
         for (Inputs.Source src : inputs.sources()) {
             if (src.file() == null) {
@@ -195,6 +197,7 @@ public final class ForallCommand implements CommandHandler {
                 out.add(stdin);
             } else {
                 out.add(read(src.file(), inputs.streams() ? READ_AHEAD : Long.MAX_VALUE, s, readers));
+                files.add(out.getLast());
             }
         }
         return out;

@@ -70,12 +70,12 @@ final class LineSource {
         notifyAll();
     }
 
-    /** The source cannot be read (the reason is reported by {@link #next}). */
+    /** The source cannot be read to its end (the reason is reported by {@link #next}). */
     synchronized void fail(String why) {
-        if (error == null) {
+        if (!ended) { // a source read whole stays good
             error = why;
+            ended = true;
         }
-        ended = true;
         notifyAll();
     }
 

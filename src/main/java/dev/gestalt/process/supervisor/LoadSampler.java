@@ -2,6 +2,7 @@ package dev.gestalt.process.supervisor;
 
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -20,7 +21,7 @@ import java.util.function.Supplier;
 final class LoadSampler implements AutoCloseable {
     static final double TAU_SECONDS = 5.0;
     private static final long PERIOD_MILLIS = 1000;
-    private static final long COST_FACTOR = 100;
+    private static final long COST_FACTOR = 300;
     private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
     private final Supplier<Collection<LocalJob>> jobs;
@@ -39,9 +40,9 @@ final class LoadSampler implements AutoCloseable {
 
     /**
      * One sample, then the next after a second, or later when samples are dear: a sample reads
-     * every process of the machine (thousands with a thousand jobs), and the sampler must not be
+     * every process of every job (thousands with a thousand jobs), and the sampler must not be
      * what keeps an idle node busy. A sample that took C of CPU is followed by a pause of
-     * {@value #COST_FACTOR} C at least, so the sampler uses at most 1% of a core.
+     * {@value #COST_FACTOR} C at least, so the sampler uses at most a third of 1% of a core.
      */
     private void sampleAndReschedule() {
         long cpu = THREADS.getCurrentThreadCpuTime();
@@ -71,14 +72,19 @@ final class LoadSampler implements AutoCloseable {
         long now = System.nanoTime();
         double seconds = Math.max(1e-3, (now - lastSampleNanos) / 1e9);
         lastSampleNanos = now;
-        ProcTable table = ProcTable.read();
+        List<LocalJob> live = new java.util.ArrayList<>();
+        List<Long> roots = new java.util.ArrayList<>();
+        for (LocalJob job : jobs.get()) {
+            if (job.isAlive()) {
+                live.add(job);
+                roots.add(job.rootPid());
+            }
+        }
+        ProcTable table = ProcTable.readTrees(roots);
         long usedTicks = 0;
         int processes = 0;
         Map<String, Long> seen = new HashMap<>();
-        for (LocalJob job : jobs.get()) {
-            if (!job.isAlive()) {
-                continue;
-            }
+        for (LocalJob job : live) {
             long ticks = 0;
             for (ProcTable.Stat s : table.tree(job.rootPid())) {
                 ticks += s.ticksWithChildren();

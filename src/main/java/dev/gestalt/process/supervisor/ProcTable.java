@@ -64,6 +64,30 @@ final class ProcTable {
         return new ProcTable(all);
     }
 
+    /**
+     * Reads {@code roots} and their descendants only (through each thread's children list): what
+     * the jobs of a node are, without a pass over every process of the machine, which on a
+     * machine shared by several nodes, or by other work, holds many more.
+     */
+    static ProcTable readTrees(Iterable<Long> roots) {
+        Map<Long, Stat> found = new HashMap<>();
+        byte[] buf = new byte[STAT_BUFFER];
+        ArrayDeque<Long> todo = new ArrayDeque<>();
+        roots.forEach(todo::add);
+        while (!todo.isEmpty()) {
+            long pid = todo.poll();
+            if (pid <= 0 || found.containsKey(pid)) {
+                continue;
+            }
+            Stat s = stat(pid, buf);
+            if (s != null) {
+                found.put(pid, s);
+                todo.addAll(children(pid));
+            }
+        }
+        return new ProcTable(found);
+    }
+
     Optional<Stat> get(long pid) {
         return Optional.ofNullable(byPid.get(pid));
     }

@@ -178,9 +178,9 @@ public final class Supervisor implements AutoCloseable {
     }
 
     /**
-     * These jobs' state, CPU, memory and command as of one read of /proc, keyed by GPID: a
-     * listing of many jobs costs one pass over the processes, not one per job. User and command
-     * are those the job was started with.
+     * These jobs' state, CPU, memory and command as of one read of their processes in /proc,
+     * keyed by GPID: a listing of many jobs costs one pass over their processes, not a pass over
+     * every process per job. User and command are those the job was started with.
      */
     public Map<String, ProcSnapshot> snapshots(Collection<Job> of) {
         Map<String, ProcSnapshot> out = new java.util.HashMap<>();
@@ -191,7 +191,7 @@ public final class Supervisor implements AutoCloseable {
         for (Job j : of) {
             programs.put(j, j.pid()); // first: a job just started is seen in the table read next
         }
-        ProcTable table = ProcTable.read();
+        ProcTable table = ProcTable.readTrees(programs.values());
         programs.forEach((j, pid) -> out.put(j.gpid(), table.job(pid, j.spec())));
         return out;
     }
