@@ -284,7 +284,7 @@ class ForallIT {
         assertEquals(sha256(producer("0123456789abcdef", big)), sha256("cat " + out));
 
         // held output is bounded: it streams while the task still runs (before, all of it waited for the end)
-        var running = cli().call("forall", producer("S", big) + "; sleep 300", ":::", "x").stdoutTo(out).start();
+        var running = cli().call("forall", producer("{}", big) + "; sleep 300", ":::", "S").stdoutTo(out).start();
         try {
             Eventually.holds(Duration.ofSeconds(90), "the output arrives while the task runs", () -> size(out) == big);
             assertTrue(running.isAlive());
