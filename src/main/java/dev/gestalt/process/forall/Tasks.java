@@ -41,7 +41,8 @@ final class Tasks {
     private final double timeoutSeconds;
     private final boolean tag;
     private final boolean[] slots;
-    private int running;
+    /** Tasks started and not ended; written under this object's lock, read without it for messages. */
+    private volatile int running;
     private final Set<Attempt> attemptsRunning = ConcurrentHashMap.newKeySet();
     private volatile int interrupted;
     private volatile String failure;
@@ -197,7 +198,8 @@ final class Tasks {
         return interrupted != 0 || halting.killNow(out);
     }
 
-    private synchronized int othersRunning() {
+    /** Not synchronized: called with the Halting lock held, while slot() holds this one and asks Halting. */
+    private int othersRunning() {
         return running - 1;
     }
 
