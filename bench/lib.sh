@@ -3,6 +3,11 @@
 # Every helper that starts something registers its stop in bench_cleanup, which
 # the sourcing script runs from its EXIT trap. Only loopback addresses are used.
 set -uo pipefail
+# --help (or -h): the calling script's header comment (what it measures, its BENCH_* settings)
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"
+  exit 0
+fi
 BENCH_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 REPO=$(dirname "$BENCH_DIR")
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
@@ -82,6 +87,7 @@ StrictModes no
 UseDNS no
 PrintMotd no
 LogLevel ERROR
+Subsystem sftp internal-sftp
 MaxStartups 200:30:400
 MaxSessions 100
 CONF

@@ -5,10 +5,14 @@
  * is the command people put in loops and scripts, so its common case gets a client that starts
  * in a millisecond. It speaks the same local protocol as the JVM client (dev.gestalt.rpc.local:
  * frames of {int length, byte type, payload} on the node's Unix socket; see Frame.java and
- * Request.java) and does the same thing, byte for byte: it sends the request with the caller's
- * environment, working directory, umask and limits, streams stdin within the node's credit,
- * writes stdout and stderr as they come, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT, and exits
- * with the code the node sends. Everything else, parsing included, is the node's work.
+ * Request.java) and does the same thing, byte for byte: it waits for the node's greeting (the
+ * next node if it does not come in time), sends the request with the caller's environment,
+ * working directory, umask and limits, streams stdin within the node's credit, writes stdout and
+ * stderr as they come, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT, and exits with the code the
+ * node sends. Everything else, parsing included, is the node's work. It never waits on the node
+ * without bound (NodeLink.java): a node silent for ANSWER_TIMEOUT_MS is "not answering" (255),
+ * a forwarded signal it does not acknowledge within SIGNAL_RECEIPT_MS ends the client by that
+ * signal.
  *
  * What it does not do, it hands to the JVM client (the launcher, run again with
  * GESTALT_JVM_CLIENT=1): --help, anything its strict option parser does not accept (so usage
@@ -27,26 +31,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-/* Frame types and limits: keep in step with Frame.java. */
+/* Frame types, limits and times: keep in step with Frame.java. */
 enum {
     F_REQUEST = 0x01, F_STDIN = 0x02, F_STDIN_EOF = 0x03, F_SIGNAL = 0x04,
-    F_STDOUT = 0x11, F_STDERR = 0x12, F_EXIT = 0x13, F_CREDIT = 0x14,
+    F_STDOUT = 0x11, F_STDERR = 0x12, F_EXIT = 0x13, F_CREDIT = 0x14, F_HELLO = 0x15,
 };
 #define PROTOCOL_VERSION 1
 #define MAX_PAYLOAD (1 << 20)
+#define MAX_REQUEST (8 << 20)
+#define ANSWER_TIMEOUT_MS 10000
+#define HELLO_TIMEOUT_MS 5000
+#define SIGNAL_RECEIPT_MS 3000
 #define IO_BUFFER (256 * 1024) /* read-ahead from the node, and the largest stdin frame */
 #define PIPE_DEFAULT 65536
 #define FAILED 255             /* Gestalt's own failure, as `gestalt run` reports it */
 
 static char **orig_argv;
 static const char *sock_path = "";
+static char node_name[256] = "?";
+
+static long long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 /* ---- hand-over to the JVM client ---- */
 
@@ -299,6 +316,48 @@ static int read_pointer(const char *home, char **out, int n) {
     return n;
 }
 
+/* Reads exactly the n bytes of the greeting's frame, waiting at most until the deadline: 0, -1 closed, -2 timeout. */
+static int read_exactly(int fd, unsigned char *p, size_t n, long long deadline) {
+    while (n > 0) {
+        long long left = deadline - now_ms();
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int k = poll(&pfd, 1, left > 0 ? (int) left : 0);
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k == 0) {
+            return -2;
+        }
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            return -1;
+        }
+        p += r;
+        n -= (size_t) r;
+    }
+    return 0;
+}
+
+/* Waits for the node's greeting (HELLO and its name): 0, -1 closed, -2 not in time, -3 not a greeting. */
+static int read_hello(int fd, int timeout_ms) {
+    long long deadline = now_ms() + timeout_ms;
+    unsigned char h[5];
+    int r = read_exactly(fd, h, 5, deadline);
+    if (r != 0) {
+        return r;
+    }
+    uint32_t len = (uint32_t) h[0] << 24 | (uint32_t) h[1] << 16 | (uint32_t) h[2] << 8 | h[3];
+    if (h[4] != F_HELLO || len < 1 || len - 1 >= sizeof node_name) {
+        return -3;
+    }
+    r = read_exactly(fd, (unsigned char *) node_name, len - 1, deadline);
+    node_name[r == 0 ? len - 1 : 0] = '\0';
+    return r;
+}
+
 static int connect_node(void) {
     char *candidates[MAX_CANDIDATES];
     int n = 0;
@@ -334,6 +393,7 @@ static int connect_node(void) {
         exit(FAILED);
     }
     const char *why = NULL;
+    static char not_answering[4200];
     for (int i = 0; i < n; i++) {
         struct sockaddr_un addr = {.sun_family = AF_UNIX};
         if (strlen(candidates[i]) >= sizeof addr.sun_path) {
@@ -346,11 +406,23 @@ static int connect_node(void) {
             why = strerror(errno);
             continue;
         }
-        if (connect(fd, (struct sockaddr *) &addr, sizeof addr) == 0) {
+        if (connect(fd, (struct sockaddr *) &addr, sizeof addr) != 0) {
+            why = strerror(errno);
+            close(fd);
+            continue;
+        }
+        int r = read_hello(fd, i == n - 1 ? ANSWER_TIMEOUT_MS : HELLO_TIMEOUT_MS);
+        if (r == 0) {
             sock_path = candidates[i];
             return fd;
         }
-        why = strerror(errno);
+        if (r == -2) {
+            snprintf(not_answering, sizeof not_answering, "the node at %s is not answering", candidates[i]);
+            why = not_answering;
+        } else {
+            why = r == -3 ? "the node does not speak this protocol: use the same Gestalt version for CLI and node"
+                          : "the node closed the connection";
+        }
         close(fd);
     }
     if (n == 1) {
@@ -375,14 +447,49 @@ static void on_signal(int sig) {
 }
 
 static int sock = -1;
+static long long last_rx;          /* when a byte last came from the node */
+static int pending_sig;            /* a forwarded signal no byte has followed yet, or 0 */
+static long long pending_since;
+static int pending_written;
+static int request_failed;         /* the node closed before taking the request: read why */
 
 static void lost(const char *what) {
-    fprintf(stderr, "gestalt: lost the connection to node (%s): %s\n", sock_path, what);
+    fprintf(stderr, "gestalt: lost the connection to node %s (%s): %s\n", node_name, sock_path, what);
     exit(FAILED);
 }
 
-/* Writes the whole buffer to the node; a signal does not cut a frame. */
-static void send_all(const void *p, size_t n) {
+static void not_answering(void) {
+    fprintf(stderr, "gestalt: node %s not answering\n", node_name);
+    exit(FAILED);
+}
+
+/* The node did not acknowledge a signal: end as that signal ends a program. */
+static void signal_not_delivered(void) {
+    const char *name = pending_sig == SIGINT ? "INT" : pending_sig == SIGTERM ? "TERM" : pending_sig == SIGHUP ? "HUP" : "QUIT";
+    fprintf(stderr, "gestalt: node %s not answering: SIG%s not delivered\n", node_name, name);
+    signal(pending_sig, SIG_DFL);
+    sigset_t all;
+    sigemptyset(&all);
+    sigaddset(&all, pending_sig);
+    sigprocmask(SIG_UNBLOCK, &all, NULL);
+    raise(pending_sig);
+    exit(128 + pending_sig);
+}
+
+/* A write to the node made no progress for a while (SO_SNDTIMEO): is the node still there? */
+static void check_stuck_write(void) {
+    long long now = now_ms();
+    if (pending_sig && !pending_written && now - pending_since >= SIGNAL_RECEIPT_MS) {
+        signal_not_delivered();
+    }
+    struct pollfd pfd = {sock, POLLIN, 0};
+    if (now - last_rx >= ANSWER_TIMEOUT_MS && poll(&pfd, 1, 0) == 0) {
+        not_answering();
+    }
+}
+
+/* Writes the whole buffer to the node (a signal does not cut a frame): 0, or the errno that stopped it. */
+static int write_all(const void *p, size_t n) {
     const char *c = p;
     while (n > 0) {
         ssize_t w = write(sock, c, n);
@@ -390,10 +497,22 @@ static void send_all(const void *p, size_t n) {
             if (errno == EINTR) {
                 continue;
             }
-            lost(strerror(errno));
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                check_stuck_write();
+                continue;
+            }
+            return errno;
         }
         c += w;
         n -= (size_t) w;
+    }
+    return 0;
+}
+
+static void send_all(const void *p, size_t n) {
+    int e = write_all(p, n);
+    if (e) {
+        lost(strerror(e));
     }
 }
 
@@ -401,9 +520,15 @@ static void send_frame(int type, const void *payload, uint32_t len) {
     unsigned char h[5] = {(len + 1) >> 24, (len + 1) >> 16, (len + 1) >> 8, len + 1, (unsigned char) type};
     struct iovec v[2] = {{h, 5}, {(void *) payload, len}};
     ssize_t w;
-    do {
+    for (;;) {
         w = writev(sock, v, len ? 2 : 1);
-    } while (w < 0 && errno == EINTR);
+        if (w >= 0 || errno != EINTR) {
+            if (w >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+                break;
+            }
+            check_stuck_write();
+        }
+    }
     if (w < 0) {
         lost(strerror(errno));
     }
@@ -424,7 +549,13 @@ static void forward_signals(void) {
     while ((n = read(sig_pipe[0], sigs, sizeof sigs)) > 0) {
         for (ssize_t i = 0; i < n; i++) {
             unsigned char p[4] = {0, 0, 0, sigs[i]};
+            if (!pending_sig) {
+                pending_sig = sigs[i];
+                pending_since = now_ms();
+                pending_written = 0;
+            }
             send_frame(F_SIGNAL, p, 4);
+            pending_written = 1;
         }
     }
 }
@@ -556,13 +687,23 @@ int main(int argc, char **argv) {
     }
 
     struct buf req = request(argc, argv, stdout_tty);
+    if (req.n - 5 > MAX_REQUEST) {
+        fprintf(stderr, "gestalt run: arguments and environment take %zu bytes, more than the %d a node takes\n",
+                req.n - 5, MAX_REQUEST);
+        return FAILED;
+    }
     signal(SIGPIPE, SIG_IGN);
     if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         perror("gestalt: pipe");
         return FAILED;
     }
     sock = connect_node();
-    send_all(req.p, req.n);
+    last_rx = now_ms();
+    /* writes give up now and then to see whether the node is still there (check_stuck_write) */
+    struct timeval tv = {0, 500 * 1000};
+    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    /* a node that refuses the request closes before it took it all, and says why in the frames read next */
+    request_failed = write_all(req.p, req.n) != 0;
     free(req.p);
 
     /* after the request, as the JVM client does: a signal before it has nowhere to go */
@@ -575,8 +716,8 @@ int main(int argc, char **argv) {
 
     /* a detached process gets no stdin from here; a closed stdin is an empty one, whose EOF the
        node learns once it grants credit */
-    int stdin_open = !o.detach && !stdin_closed;
-    int eof_pending = !o.detach && stdin_closed;
+    int stdin_open = !o.detach && !stdin_closed && !request_failed;
+    int eof_pending = !o.detach && stdin_closed && !request_failed;
     int resized = 0;
     static unsigned char in[IO_BUFFER], data[IO_BUFFER];
     struct parser ps = {0};
@@ -592,12 +733,27 @@ int main(int argc, char **argv) {
             {0, POLLIN, 0},
         };
         int nfds = stdin_open && credit > 0 ? 3 : 2;
-        if (poll(fds, nfds, -1) < 0) {
+        long long now = now_ms(), deadline = last_rx + ANSWER_TIMEOUT_MS;
+        if (pending_sig && pending_since + SIGNAL_RECEIPT_MS < deadline) {
+            deadline = pending_since + SIGNAL_RECEIPT_MS;
+        }
+        int ready = poll(fds, nfds, deadline > now ? (int) (deadline - now) : 0);
+        if (ready < 0) {
             if (errno == EINTR) {
                 continue;
             }
             perror("gestalt: poll");
             return FAILED;
+        }
+        if (ready == 0) {
+            now = now_ms();
+            if (pending_sig && now - pending_since >= SIGNAL_RECEIPT_MS) {
+                signal_not_delivered();
+            }
+            if (now - last_rx >= ANSWER_TIMEOUT_MS) {
+                not_answering();
+            }
+            continue;
         }
         if (fds[0].revents) {
             ssize_t r = read(sock, in, sizeof in);
@@ -607,11 +763,13 @@ int main(int argc, char **argv) {
             if (r < 0) {
                 lost(strerror(errno));
             }
+            last_rx = now_ms();
+            pending_sig = 0;
             if (r == 0) {
                 if (ps.in_payload || ps.head_have) {
                     lost("connection closed in the middle of a frame");
                 }
-                fputs("gestalt: the node closed the connection\n", stderr);
+                fprintf(stderr, "gestalt: node %s closed the connection\n", node_name);
                 return FAILED;
             }
             int code = consume(&ps, in, (size_t) r);

@@ -27,7 +27,9 @@ public final class Demo {
 
     public int run(int nodes) throws Exception {
         var cluster = new LocalCluster(home, "local", out, err);
-        out.println("== Starting a local cluster of " + nodes + " nodes (real daemons, mutual TLS, on loopback)");
+        boolean root = "root".equals(System.getProperty("user.name"));
+        out.println("== Starting a local cluster of " + nodes + " nodes (real daemons, mutual TLS, "
+            + (root ? "each on a host of its own, with the file space at /gestalt)" : "on loopback)"));
         int up = cluster.up(nodes, true);
         if (up != 0) {
             return up;
@@ -43,6 +45,11 @@ public final class Demo {
         }
         step(env, "ps");
         step(env, "run", "--explain", "--", "uname", "-sr");
+        step(env, "fs", "status");
+        if (root && nodes > 1) {
+            step(env, "run", "-n", "node1", "--", "sh", "-c", "echo written on node1 > /gestalt/hello");
+            step(env, "run", "-n", "node" + nodes, "--", "cat", "/gestalt/hello");
+        }
         out.println();
         out.println("The cluster is still up. Next:");
         out.println("  ./gestalt run -- bash -c 'echo hello from $$'   # your shell, on the least-loaded node");

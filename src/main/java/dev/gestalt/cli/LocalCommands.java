@@ -30,7 +30,10 @@ final class LocalCommands {
                     default -> cluster.status(a.has("json"));
                 };
             }
-            case "init" -> ClusterInit.run(Path.of(a.get("dir")), a.get("nodes"), a.get("name", "gestalt"), out, err);
+            case "init" -> a.has("revoke") ? ClusterInit.revoke(Path.of(a.get("dir")), a.get("revoke"), out, err)
+                : a.has("renew") ? ClusterInit.renew(Path.of(a.get("dir")), a.get("nodes"), out, err)
+                : ClusterInit.create(Path.of(a.get("dir")), a.get("nodes"), a.get("name", "gestalt"), a.has("remote-root"),
+                    out, err);
             case "demo" -> new Demo(Paths.home(env), out, err).run(a.intValue("nodes", 3, 1, 64));
             default -> throw new IllegalStateException("not a local command: " + spec.name());
         };

@@ -84,13 +84,13 @@ public final class Main {
             if (spec.local()) {
                 return LocalCommands.run(spec, parsed, env, out, err);
             }
-            return new RemoteSession(spec, parsed, rest, env, err).run();
+            return new RemoteSession(spec, parsed, rest, env, err, verbose).run();
         } catch (Exception e) {
             err.println("gestalt " + spec.name() + ": " + (e.getMessage() != null ? e.getMessage() : e.toString()));
             if (verbose) {
                 e.printStackTrace(err);
             }
-            return spec.name().equals("run") ? 255 : 1;
+            return Commands.failureCode(spec.name());
         }
     }
 

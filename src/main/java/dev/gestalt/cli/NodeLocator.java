@@ -1,9 +1,8 @@
 package dev.gestalt.cli;
 
+import dev.gestalt.rpc.local.Frame;
+import dev.gestalt.rpc.local.NodeLink;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,14 +12,14 @@ import java.util.Map;
 /**
  * Finds and connects to the node this CLI talks to: {@code GESTALT_NODE} if
  * set, else the first live node of this user's local cluster, else (for a
- * non-root user) the machine's cluster started by root.
+ * non-root user) the machine's cluster started by root. A node that is down,
+ * or that does not greet within {@link Frame#HELLO_TIMEOUT_MILLIS} (frozen,
+ * wedged), is passed over for the next one; the last one gets the full
+ * {@link Frame#ANSWER_TIMEOUT_MILLIS}.
  */
 public final class NodeLocator {
 
     private NodeLocator() {}
-
-    /** A connection to a node, or a one-line reason why there is none. */
-    public record Connection(SocketChannel channel, Path socket) {}
 
     public static final class NoNodeException extends IOException {
         NoNodeException(String message) {
@@ -31,7 +30,8 @@ public final class NodeLocator {
     /** The socket of a node deployed with 'gestalt init' and systemd. */
     static final Path DEPLOYED = Path.of("/run/gestalt/node.sock");
 
-    public static Connection connect(Map<String, String> env) throws NoNodeException {
+    /** A greeted connection to the first node that answers, reading ahead up to {@code readBuffer} bytes. */
+    public static NodeLink connect(Map<String, String> env, int readBuffer, boolean direct) throws NoNodeException {
         List<Path> candidates = new ArrayList<>();
         String explicit = env.get("GESTALT_NODE");
         if (explicit != null && !explicit.isEmpty()) {
@@ -51,16 +51,10 @@ public final class NodeLocator {
                 + " or set GESTALT_NODE to a node's socket");
         }
         IOException last = null;
-        for (Path p : candidates) {
+        for (int i = 0; i < candidates.size(); i++) {
+            long hello = i == candidates.size() - 1 ? Frame.ANSWER_TIMEOUT_MILLIS : Frame.HELLO_TIMEOUT_MILLIS;
             try {
-                SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-                try {
-                    ch.connect(UnixDomainSocketAddress.of(p));
-                    return new Connection(ch, p);
-                } catch (IOException e) {
-                    ch.close();
-                    throw e;
-                }
+                return NodeLink.open(candidates.get(i), hello, readBuffer, direct);
             } catch (IOException e) {
                 last = e;
             }

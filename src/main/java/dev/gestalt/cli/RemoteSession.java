@@ -1,23 +1,24 @@
 package dev.gestalt.cli;
 
 import dev.gestalt.command.CommandSpec;
+import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
 
-import dev.gestalt.os.Pipes;
 import dev.gestalt.os.Signals;
-import dev.gestalt.rpc.local.Frame;
 import dev.gestalt.rpc.local.Credit;
+import dev.gestalt.rpc.local.Frame;
 import dev.gestalt.rpc.local.FrameChannel;
+import dev.gestalt.rpc.local.NodeLink;
 import dev.gestalt.rpc.local.Request;
 import java.io.FileDescriptor;
-import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import sun.misc.Signal;
 
 /**
@@ -25,93 +26,142 @@ import sun.misc.Signal;
  * caller's context, then pumps stdin, signals and window sizes up and
  * stdout/stderr down until the node sends the exit code. Like ssh, it is a
  * thin pipe: everything the command does happens on the node.
+ *
+ * <p>It never waits on its node without bound ({@link NodeLink}): a node that
+ * stops answering ends the session with 255 and "node NAME not answering", a
+ * signal it does not acknowledge ends the client as the signal would. Commands
+ * with a program at the other end (run, attach, forall, top) forward SIGINT,
+ * SIGTERM, SIGHUP and SIGQUIT to it; the others (wait, logs, ps...) end at once,
+ * as a local program would. The terminal goes raw only once the node says the
+ * program has one, and Gestalt's own messages are printed after it is restored.
  */
 final class RemoteSession {
 
-    /** Ctrl-]: leaves an attached session, the process keeps running. */
-    private static final int DETACH_KEY = 0x1d;
-
     private static final List<String> FORWARDED = List.of("INT", "TERM", "HUP", "QUIT");
 
-    /** Read-ahead from the node, and the largest stdin read (and frame). */
+    /** Read-ahead from the node. */
     private static final int IO_BUFFER = 256 * 1024;
-    private static final int PIPE_DEFAULT = 64 * 1024;
+    /** Exit code when stdout or stderr is closed under us, as a program killed by SIGPIPE has. */
+    private static final int SIGPIPE_CODE = 128 + 13;
 
     private final CommandSpec spec;
     private final ParsedArgs parsed;
     private final List<String> rawArgs;
     private final Map<String, String> env;
     private final PrintStream err;
-    private volatile boolean detachedByKey;
+    private final boolean verbose;
     private final Credit stdinCredit = new Credit(0);
+    private final AtomicBoolean finished = new AtomicBoolean();
+    private volatile boolean detachedByKey;
+    private boolean interactive;
+    private NodeLink link;
+    private final RawTerminal terminal;
 
-    RemoteSession(CommandSpec spec, ParsedArgs parsed, List<String> rawArgs, Map<String, String> env, PrintStream err) {
+    RemoteSession(CommandSpec spec, ParsedArgs parsed, List<String> rawArgs, Map<String, String> env, PrintStream err,
+                  boolean verbose) {
         this.spec = spec;
         this.parsed = parsed;
         this.rawArgs = rawArgs;
         this.env = env;
         this.err = err;
+        this.verbose = verbose;
+        this.terminal = new RawTerminal(err);
     }
 
     /** Exit code of a failure of Gestalt itself for this command. */
     private int failureCode() {
-        return switch (spec.name()) {
-            case "run", "forall", "attach", "wait" -> 255;
-            default -> 1;
-        };
+        return Commands.failureCode(spec.name());
     }
 
     int run() {
-        NodeLocator.Connection conn;
-        try {
-            conn = NodeLocator.connect(env);
-        } catch (NodeLocator.NoNodeException e) {
-            err.println("gestalt: " + e.getMessage());
-            return failureCode();
-        }
         boolean stdinTty = CallerContext.isTerminal(0);
         boolean stdoutTty = CallerContext.isTerminal(1);
         boolean tty = wantsTty(stdinTty, stdoutTty);
+        interactive = tty && stdinTty && !parsed.has("detach");
         int[] size = tty && stdinTty ? Stty.size() : new int[] {0, 0};
-        var request = new Request(spec.name(), rawArgs, env, System.getProperty("user.dir"),
-            CallerContext.umask(), CallerContext.limits(), tty, stdoutTty, size[0], size[1]);
-
-        FrameChannel ch = new FrameChannel(conn.channel(), IO_BUFFER, true);
+        Frame request = new Request(spec.name(), rawArgs, env, System.getProperty("user.dir"),
+            CallerContext.umask(), CallerContext.limits(), tty, stdoutTty, size[0], size[1]).toFrame();
+        if (request.payload().length > Frame.MAX_REQUEST) {
+            return fail("gestalt " + spec.name() + ": arguments and environment take " + request.payload().length
+                + " bytes, more than the " + Frame.MAX_REQUEST + " a node takes", null, failureCode());
+        }
         try {
-            ch.write(request.toFrame());
-            boolean interactive = tty && stdinTty && !parsed.has("detach");
-            Stty.Restore raw = interactive ? Stty.raw() : null;
+            link = NodeLocator.connect(env, IO_BUFFER, true);
+        } catch (NodeLocator.NoNodeException e) {
+            return fail("gestalt: " + e.getMessage(), e, failureCode());
+        }
+        link.onVerdict(this::verdictWhileBlocked);
+        FrameChannel ch = link.frames();
+        try {
             try {
-                installSignals(ch, interactive);
-                if (usesStdin()) {
-                    startStdinPump(ch, tty && stdinTty && spec.name().equals("attach"));
-                }
-                return pump(ch);
-            } finally {
-                if (raw != null) {
-                    raw.close();
-                }
+                ch.writeWhole(request);
+            } catch (IOException e) {
+                // the node refused before reading it all (it says why, next) or is gone (pump() says so)
             }
+            if (forwardsSignals()) {
+                installSignals(ch);
+            }
+            if (usesStdin() && !(interactive && spec.name().equals("attach"))) {
+                startStdinPump(ch, false);
+            }
+            return pump(ch);
+        } catch (OutputClosed e) {
+            return SIGPIPE_CODE; // as a local program whose reader went away: quietly
         } catch (IOException e) {
-            if (detachedByKey) {
-                err.print("\r\n[detached: the process keeps running]\r\n");
-                err.flush();
-                return 0;
-            }
-            err.println("gestalt: lost the connection to node (" + conn.socket() + "): " + e.getMessage());
-            return failureCode();
+            return ended(e);
         } finally {
+            terminal.restore();
             // A CLI that halts next leaves the socket to the kernel: closing a SocketChannel
             // initialises the JDK's IP networking (sun.nio.ch.Net, InetAddress, libextnet),
             // ~2 ms after the exit code is already in.
             if (!Main.halts) {
-                try {
-                    ch.close();
-                } catch (IOException e) {
-                    // closing anyway
-                }
+                link.close();
             }
         }
+    }
+
+    /** Why the session ended without an exit code, said once, and the code for it. */
+    private int ended(IOException e) {
+        if (detachedByKey) {
+            terminal.say("\r\n[detached: the process keeps running]");
+            return 0;
+        }
+        return switch (link.verdict()) {
+            case NodeLink.Verdict.NotAnswering v -> fail("gestalt: node " + v.node() + " not answering", null, failureCode());
+            case NodeLink.Verdict.SignalNotDelivered v -> fail("gestalt: node " + v.node() + " not answering: SIG"
+                + Signals.name(v.signal()) + " not delivered", null, 128 + v.signal());
+            case null -> fail("gestalt: lost the connection to node " + link.node() + " (" + link.socket() + "): "
+                + e.getMessage(), e, failureCode());
+        };
+    }
+
+    private int fail(String message, Exception e, int code) {
+        if (finished.compareAndSet(false, true)) {
+            terminal.say(message);
+            if (verbose && e != null) {
+                terminal.stackTrace(e);
+            }
+        }
+        return code;
+    }
+
+    /**
+     * The node was given up while the main thread is not reading it (it writes output to a
+     * reader that does not read): the session ends here, a moment later, unless it ended by itself.
+     */
+    private void verdictWhileBlocked() {
+        if (!Main.halts) {
+            return;
+        }
+        try {
+            Thread.sleep(1000);
+        } catch (InterruptedException e) {
+            return;
+        }
+        int code = ended(new IOException("given up"));
+        terminal.restore();
+        err.flush();
+        Runtime.getRuntime().halt(code);
     }
 
     private boolean wantsTty(boolean stdinTty, boolean stdoutTty) {
@@ -132,38 +182,70 @@ final class RemoteSession {
         };
     }
 
+    /** Whether a program at the other end receives our signals; without one, a signal ends the CLI at once. */
+    private boolean forwardsSignals() {
+        return switch (spec.name()) {
+            case "run" -> !parsed.has("detach");
+            case "attach", "forall", "top" -> true;
+            default -> false;
+        };
+    }
+
     private int pump(FrameChannel ch) throws IOException {
-        var stdout = new FileOutputStream(FileDescriptor.out).getChannel();
-        var stderr = new FileOutputStream(FileDescriptor.err).getChannel();
+        var stdout = new Output(new FileOutputStream(FileDescriptor.out).getChannel());
+        var stderr = new Output(new FileOutputStream(FileDescriptor.err).getChannel());
         while (true) {
             FrameChannel.Header h = ch.readHeader();
             if (h == null) {
-                err.println("gestalt: the node closed the connection");
-                return failureCode();
+                return fail("gestalt: node " + link.node() + " closed the connection", null, failureCode());
             }
             switch (h.type()) {
                 case Frame.STDOUT -> ch.transferPayload(h, stdout);
-                case Frame.STDERR -> ch.transferPayload(h, stderr);
+                case Frame.STDERR -> {
+                    if (terminal.isRaw()) {
+                        terminal.hold(ch.readPayload(h).payload());
+                    } else {
+                        ch.transferPayload(h, stderr);
+                    }
+                }
                 case Frame.CREDIT -> stdinCredit.grant(ch.readPayload(h).intAt(0));
+                case Frame.TERMINAL -> terminal(ch, ch.readPayload(h).intAt(0) == 1);
                 case Frame.EXIT -> {
                     stdinCredit.close();
+                    finished.set(true);
                     return ch.readPayload(h).intAt(0);
                 }
-                default -> ch.readPayload(h); // a newer node's frame: skip it
+                default -> ch.readPayload(h); // a keepalive, or a newer node's frame: skip it
             }
         }
     }
 
-    private void installSignals(FrameChannel ch, boolean tty) {
+    /** The node says whether the program has a terminal: an interactive session goes raw now. */
+    private void terminal(FrameChannel ch, boolean program) {
+        if (!interactive || !program) {
+            return;
+        }
+        terminal.raw();
+        if (spec.name().equals("attach")) {
+            startStdinPump(ch, true);
+        }
+    }
+
+    private void installSignals(FrameChannel ch) {
         for (String name : FORWARDED) {
             int number = Signals.parse(name).orElseThrow();
             try {
-                Signal.handle(new Signal(name), s -> sendQuietly(ch, Frame.ofInt(Frame.SIGNAL, number)));
+                Signal.handle(new Signal(name), s -> {
+                    link.signalForwarded(number);
+                    if (sendQuietly(ch, Frame.ofInt(Frame.SIGNAL, number))) {
+                        link.signalWritten();
+                    }
+                });
             } catch (IllegalArgumentException e) {
                 // the JVM reserves this signal (QUIT without -Xrs): it keeps its default action
             }
         }
-        if (tty) {
+        if (interactive) {
             Signal.handle(new Signal("WINCH"), s -> {
                 int[] w = Stty.size();
                 if (w[0] > 0) {
@@ -174,67 +256,44 @@ final class RemoteSession {
     }
 
     private void startStdinPump(FrameChannel ch, boolean detachKey) {
-        Thread t = new Thread(() -> {
-            // straight from fd 0 into a direct buffer, and from there to the socket with the frame header
-            FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
-            ByteBuffer buf = ByteBuffer.allocateDirect(IO_BUFFER);
-            boolean resized = false;
-            try {
-                while (true) {
-                    int allowed = stdinCredit.take(buf.capacity());
-                    if (allowed < 0) {
-                        return;
-                    }
-                    buf.clear().limit(allowed);
-                    int n = in.read(buf);
-                    if (n <= 0) {
-                        break;
-                    }
-                    stdinCredit.giveBack(allowed - n);
-                    if (n == PIPE_DEFAULT && !resized) {
-                        // a full default pipe: bulk input. A bigger pipe gives bigger reads, and
-                        // fewer frames and messages per byte all the way (not done for a trickle:
-                        // binding libc costs start-up time).
-                        resized = true;
-                        Pipes.resize(0, IO_BUFFER * 4);
-                    }
-                    buf.flip();
-                    if (detachKey) {
-                        int k = indexOf(buf, DETACH_KEY);
-                        if (k >= 0) {
-                            if (k > 0) {
-                                ch.write(Frame.STDIN, buf.limit(k));
-                            }
-                            detachedByKey = true;
-                            ch.close(); // the node keeps the process; pump() sees the end
-                            return;
-                        }
-                    }
-                    ch.write(Frame.STDIN, buf);
-                }
-                ch.write(Frame.of(Frame.STDIN_EOF));
-            } catch (IOException | InterruptedException e) {
-                // the session ended; pump() reports it
-            }
-        }, "stdin");
-        t.setDaemon(true);
-        t.start();
+        StdinPump.start(ch, stdinCredit, detachKey ? () -> detachedByKey = true : null);
     }
 
-    private static int indexOf(ByteBuffer b, int value) {
-        for (int i = b.position(); i < b.limit(); i++) {
-            if (b.get(i) == value) {
-                return i - b.position();
-            }
-        }
-        return -1;
-    }
-
-    private static void sendQuietly(FrameChannel ch, Frame f) {
+    private static boolean sendQuietly(FrameChannel ch, Frame f) {
         try {
             ch.write(f);
+            return true;
         } catch (IOException ignored) {
-            // session over
+            return false; // session over
+        }
+    }
+
+    /** Our stdout or stderr is closed (EPIPE): not a failure of the node. */
+    private static final class OutputClosed extends IOException {
+        OutputClosed(IOException cause) {
+            super(cause);
+        }
+    }
+
+    /** fd 1 or 2, whose failures are told apart from the socket's. */
+    private record Output(WritableByteChannel fd) implements WritableByteChannel {
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            try {
+                return fd.write(src);
+            } catch (IOException e) {
+                throw new OutputClosed(e);
+            }
+        }
+
+        @Override
+        public boolean isOpen() {
+            return fd.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            fd.close();
         }
     }
 }

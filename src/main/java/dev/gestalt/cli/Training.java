@@ -51,8 +51,11 @@ public final class Training {
     private static void serve(ServerSocketChannel server) {
         while (true) {
             try (SocketChannel ch = server.accept(); var frames = new FrameChannel(ch)) {
+                byte[] hello = "train".getBytes();
+                frames.write(Frame.HELLO, hello, 0, hello.length);
                 frames.read();
                 frames.write(Frame.ofInt(Frame.CREDIT, 65536));
+                frames.write(Frame.of(Frame.KEEPALIVE));
                 byte[] out = "ok\n".getBytes();
                 frames.write(Frame.STDOUT, out, 0, out.length);
                 frames.write(Frame.ofInt(Frame.EXIT, 0));

@@ -1,6 +1,5 @@
 package dev.gestalt.cluster;
 
-import dev.gestalt.security.NodeCredentials;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.security.GeneralSecurityException;
@@ -11,6 +10,7 @@ import org.jgroups.protocols.FD_SOCK2;
 import org.jgroups.protocols.FRAG4;
 import org.jgroups.protocols.MERGE3;
 import org.jgroups.protocols.MFC;
+import org.jgroups.protocols.PerDestinationBundler;
 import org.jgroups.protocols.SHARED_LOOPBACK;
 import org.jgroups.protocols.SHARED_LOOPBACK_PING;
 import org.jgroups.protocols.TCP;
@@ -22,16 +22,24 @@ import org.jgroups.protocols.pbcast.GMS;
 import org.jgroups.protocols.pbcast.NAKACK2;
 import org.jgroups.protocols.pbcast.STABLE;
 import org.jgroups.stack.Protocol;
-import org.jgroups.util.TLS;
-import org.jgroups.util.TLSClientAuth;
 
 /**
  * The JGroups protocol stack of a node, built in code, bottom first.
  *
  * <p>Transport: TCP bound to the configured address and port (no port range: seeds name exact
  * ports), every connection TLS 1.3 with the node's certificate, client certificates required,
- * the cluster CA the only trust root. A process without a certificate of this cluster's CA
- * cannot open a connection, so it can neither join nor read or inject group traffic.
+ * the cluster CA the only trust root ({@link TlsSockets}). A process without a certificate of
+ * this cluster's CA cannot open a connection, so it can neither join nor read or inject group traffic.
+ *
+ * <p>Identity: every message must come from the node its TLS certificate names ({@link CertifiedTcp});
+ * a join by a name or id already in the view is refused ({@link UniqueMembers}).
+ *
+ * <p>No peer may hold up the traffic to the others, or a frozen member splits the healthy ones
+ * (issue 8 item 1: a sender blocked on a frozen peer starved every destination, and the healthy
+ * members suspected each other). Hence: TLS handshakes are bounded ({@link TlsSockets}); the
+ * bundler has one sender thread per destination, not one for all; and sends are non-blocking
+ * (each connection has a bounded queue and a writer of its own: a peer whose socket buffer is
+ * full loses messages, which the reliable protocols resend, instead of blocking the sender).
  *
  * <p>Failure detection, chosen so that a crashed <em>or frozen</em> member leaves the view
  * within 10 s: FD_SOCK2 notices a closed socket (crash, kill -9) at once; FD_ALL3 suspects a
@@ -61,8 +69,16 @@ final class ChannelStack {
             stack.add(new SHARED_LOOPBACK_PING());
         } else {
             InetAddress bind = InetAddress.getByName(cfg.bindAddress());
-            stack.add(new TCP().tls(tls(cfg.credentials()))
-                    .setBindAddress(bind).setBindPort(cfg.bindPort()).setPortRange(0));
+            TCP tcp = new CertifiedTcp(cfg.credentials().revocations()).nonBlockingSends(true)
+                .setBindAddress(bind).setBindPort(cfg.bindPort()).setPortRange(0);
+            tcp.setSocketFactory(TlsSockets.factory(cfg.credentials().sslContext()));
+            // refusals are logged, once, by the trust manager; JGroups would log every failed accept
+            tcp.logAcceptError(false);
+            tcp.setPeerAddrReadTimeout(TlsSockets.HANDSHAKE_MILLIS);
+            var bundler = new PerDestinationBundler();
+            bundler.useSingleSenderThread(false);
+            bundler.suppressLogTimeout(30_000); // a peer being refused fails every send until it leaves the view
+            stack.add(tcp.setBundler(bundler));
             stack.add(new TCPPING().setInitialHosts(cfg.seeds()).setPortRange(0));
         }
         stack.add(new MERGE3().setMinInterval(MERGE_MIN_MS).setMaxInterval(MERGE_MAX_MS));
@@ -74,17 +90,11 @@ final class ChannelStack {
         stack.add(new NAKACK2().useMcastXmit(false));
         stack.add(new UNICAST3());
         stack.add(new STABLE());
+        stack.add(new UniqueMembers());
         stack.add(new GMS().setJoinTimeout(JOIN_TIMEOUT_MS).printLocalAddress(false));
         stack.add(new UFC());
         stack.add(new MFC());
         stack.add(new FRAG4());
         return stack;
-    }
-
-    private static TLS tls(NodeCredentials creds) throws IOException, GeneralSecurityException {
-        return new TLS().enabled(true)
-                .setSSLContext(creds.sslContext())
-                .setProtocols(new String[] {"TLSv1.3"})
-                .setClientAuth(TLSClientAuth.NEED);
     }
 }

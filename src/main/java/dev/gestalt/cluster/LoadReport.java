@@ -1,5 +1,7 @@
 package dev.gestalt.cluster;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.Objects;
 
 /**
@@ -17,7 +19,8 @@ import java.util.Objects;
  * @param memTotalBytes total memory
  * @param processes processes the node runs
  * @param epochMillis when the node took this report, by its own clock
- * @param draining true while the node is being drained: it takes no new processes
+ * @param draining true while the node is being drained: it takes no new processes (drain is a later
+ *                 roadmap step: always false for now)
  */
 public record LoadReport(String node, int nodeId, String rpcAddress, String version, int cpus, double load,
         long memFreeBytes, long memTotalBytes, int processes, long epochMillis, boolean draining) {
@@ -26,6 +29,23 @@ public record LoadReport(String node, int nodeId, String rpcAddress, String vers
         Objects.requireNonNull(node, "node");
         rpcAddress = rpcAddress == null ? "" : rpcAddress;
         version = version == null ? "" : version;
+    }
+
+    /** The wire form (protobuf, {@code gossip.proto}): about 60 bytes for a typical node. */
+    byte[] toBytes() {
+        return dev.gestalt.rpc.proto.LoadReport.newBuilder().setNode(node).setNodeId(nodeId).setRpcAddress(rpcAddress)
+            .setVersion(version).setCpus(cpus).setLoad(load).setMemFreeBytes(memFreeBytes).setMemTotalBytes(memTotalBytes)
+            .setProcesses(processes).setEpochMillis(epochMillis).setDraining(draining).build().toByteArray();
+    }
+
+    /** Reads the wire form; fields a newer version added are ignored, a report without a node name is refused. */
+    static LoadReport parse(byte[] buf, int offset, int length) throws IOException {
+        var p = dev.gestalt.rpc.proto.LoadReport.parseFrom(ByteBuffer.wrap(buf, offset, length));
+        if (p.getNode().isEmpty()) {
+            throw new IOException("a load report without a node name");
+        }
+        return new LoadReport(p.getNode(), p.getNodeId(), p.getRpcAddress(), p.getVersion(), p.getCpus(), p.getLoad(),
+            p.getMemFreeBytes(), p.getMemTotalBytes(), p.getProcesses(), p.getEpochMillis(), p.getDraining());
     }
 
     /** This report with the identity fields replaced by the ones a node is configured with. */

@@ -19,7 +19,6 @@ import org.jgroups.JChannel;
 import org.jgroups.Message;
 import org.jgroups.Receiver;
 import org.jgroups.View;
-import org.jgroups.util.NameCache;
 
 /**
  * This node's membership in the cluster: a JGroups channel (see {@link ChannelStack} for the
@@ -29,7 +28,15 @@ import org.jgroups.util.NameCache;
  * members join, the node sends its {@link LoadReport} to all members. Gossip is sent without
  * reliability or flow control: a lost report is replaced by the next one, and a frozen member
  * must never hold back the others' gossip. A report is accepted only under its sender's own
- * name, so no member can write another's row.
+ * name and id, which the transport has checked against its certificate, so no member can write
+ * another's row.
+ *
+ * <p>Identity: this node's member address carries its name and id ({@link NodeAddresses}); member
+ * names shown and used here are those, never JGroups' self-asserted logical names. A join under a
+ * name or id already in the view is refused by the coordinator; {@link #start} retries for
+ * {@link #REFUSED_RETRY_MILLIS} (a restarted node's previous incarnation may still be in the view),
+ * then throws {@link RefusedException}. A duplicate that formed a group of its own is never merged
+ * in; it is told to go ({@link MembershipListener#onRefused}).
  *
  * <p>Lifecycle: {@link #start} connects and returns once this node is in a view (alone, if no
  * seed answered within the join timeout); {@link #close} leaves the group gracefully, which
@@ -49,12 +56,16 @@ public final class Membership implements AutoCloseable {
     private volatile Set<String> members = Set.of();
     private volatile boolean closed;
 
-    private Membership(MembershipConfig cfg, Supplier<LoadReport> localLoad, MembershipListener listener)
-            throws Exception {
+    private Membership(MembershipConfig cfg, Supplier<LoadReport> localLoad, MembershipListener listener,
+            List<ChannelAddOn> addOns) throws Exception {
         this.cfg = cfg;
         this.localLoad = localLoad;
         this.listener = listener;
-        this.channel = new JChannel(ChannelStack.protocols(cfg));
+        var protocols = ChannelStack.protocols(cfg);
+        for (ChannelAddOn a : addOns) {
+            protocols.addAll(a.protocols());
+        }
+        this.channel = new JChannel(protocols);
         this.gossip = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("gestalt-gossip-" + cfg.nodeName()).factory());
         this.events = Executors.newSingleThreadExecutor(
@@ -70,9 +81,18 @@ public final class Membership implements AutoCloseable {
      */
     public static Membership start(MembershipConfig cfg, Supplier<LoadReport> localLoad, MembershipListener listener)
             throws Exception {
+        return start(cfg, localLoad, listener, List.of());
+    }
+
+    /** As {@link #start(MembershipConfig, Supplier, MembershipListener)}, with add-ons on the channel. */
+    public static Membership start(MembershipConfig cfg, Supplier<LoadReport> localLoad, MembershipListener listener,
+            List<ChannelAddOn> addOns) throws Exception {
         var m = new Membership(Objects.requireNonNull(cfg), Objects.requireNonNull(localLoad),
-                listener == null ? MembershipListener.NONE : listener);
+                listener == null ? MembershipListener.NONE : listener, addOns);
         try {
+            for (ChannelAddOn a : addOns) {
+                a.attach(m.channel);
+            }
             m.connect();
         } catch (Exception e) {
             m.close();
@@ -81,8 +101,25 @@ public final class Membership implements AutoCloseable {
         return m;
     }
 
+    /**
+     * How long a join refused because this node's name or id is in the view is retried: a node
+     * restarted after a crash may find its previous incarnation still there until failure
+     * detection (10 s) removes it. A second daemon with the same name or id is refused for good.
+     */
+    static final long REFUSED_RETRY_MILLIS = 20_000;
+
     private void connect() throws Exception {
         channel.setName(cfg.nodeName());
+        channel.addAddressGenerator(NodeAddresses.generator(cfg.nodeName(), cfg.nodeId()));
+        UniqueMembers unique = channel.getProtocolStack().findProtocol(UniqueMembers.class);
+        unique.onRefused(reason -> {
+            LOG.log(Level.ERROR, "the cluster refused " + cfg.nodeName() + " (id " + cfg.nodeId() + "): " + reason);
+            try {
+                events.execute(() -> listener.onRefused(reason));
+            } catch (RejectedExecutionException e) {
+                // closing already
+            }
+        });
         channel.setDiscardOwnMessages(true);
         channel.setReceiver(new Receiver() {
             @Override
@@ -95,7 +132,21 @@ public final class Membership implements AutoCloseable {
                 onView(view);
             }
         });
-        channel.connect(cfg.clusterName());
+        long deadline = System.nanoTime() + REFUSED_RETRY_MILLIS * 1_000_000;
+        while (true) {
+            try {
+                channel.connect(cfg.clusterName());
+                break;
+            } catch (SecurityException e) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw new RefusedException("the cluster refused " + cfg.nodeName() + " (id " + cfg.nodeId()
+                        + "): " + e.getMessage() + " (is another daemon running with these credentials?)");
+                }
+                LOG.log(Level.WARNING, "the cluster refused " + cfg.nodeName() + " (id " + cfg.nodeId() + "): "
+                    + e.getMessage() + "; retrying");
+                Thread.sleep(2_000);
+            }
+        }
         long period = cfg.gossipInterval().toMillis();
         gossip.scheduleAtFixedRate(this::gossipOnce, 0, period, TimeUnit.MILLISECONDS);
     }
@@ -145,7 +196,7 @@ public final class Membership implements AutoCloseable {
             LoadReport r = localLoad.get().withIdentity(cfg.nodeName(), cfg.nodeId(), cfg.rpcAddress());
             table.put(r);
             if (channel.isConnected()) {
-                Message msg = new BytesMessage(null, LoadReportCodec.encode(r))
+                Message msg = new BytesMessage(null, r.toBytes())
                         .setFlag(Message.Flag.NO_RELIABILITY, Message.Flag.NO_FC);
                 channel.send(msg);
             }
@@ -157,16 +208,17 @@ public final class Membership implements AutoCloseable {
     }
 
     private void onGossip(Message msg) {
-        String sender = name(msg.getSrc());
+        String sender = NodeAddresses.display(msg.getSrc());
         LoadReport r;
         try {
-            r = LoadReportCodec.decode(msg.getArray(), msg.getOffset(), msg.getLength());
+            r = LoadReport.parse(msg.getArray(), msg.getOffset(), msg.getLength());
         } catch (Exception e) {
             LOG.log(Level.WARNING, "bad load report from " + sender + ": " + e);
             return;
         }
-        if (!r.node().equals(sender)) {
-            LOG.log(Level.WARNING, sender + " sent a load report for " + r.node() + "; dropped");
+        if (!r.node().equals(sender) || r.nodeId() != NodeAddresses.idOf(msg.getSrc())) {
+            LOG.log(Level.WARNING, sender + " (id " + NodeAddresses.idOf(msg.getSrc()) + ") sent a load report for "
+                + r.node() + " (id " + r.nodeId() + "); dropped");
             return;
         }
         table.put(r);
@@ -175,7 +227,7 @@ public final class Membership implements AutoCloseable {
     private void onView(View view) {
         var now = new LinkedHashSet<String>();
         for (Address a : view.getMembers()) {
-            now.add(name(a));
+            now.add(NodeAddresses.display(a));
         }
         Set<String> before = members;
         Set<String> joined = new LinkedHashSet<>(now);
@@ -201,8 +253,10 @@ public final class Membership implements AutoCloseable {
         }
     }
 
-    private static String name(Address a) {
-        String n = NameCache.get(a);
-        return n != null ? n : String.valueOf(a);
+    /** Thrown by {@link #start} when the cluster refuses this node for good (its name or id is taken). */
+    public static final class RefusedException extends Exception {
+        RefusedException(String message) {
+            super(message);
+        }
     }
 }

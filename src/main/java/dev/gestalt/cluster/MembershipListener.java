@@ -18,4 +18,10 @@ public interface MembershipListener {
      * @param left names of the previous view that are not in this one (left, crashed or partitioned away)
      */
     void onView(Set<String> members, Set<String> joined, Set<String> left);
+
+    /**
+     * This node must leave: another node with its name or id is in the group it tried to merge
+     * with ({@link UniqueMembers}). The default does nothing; the node daemon stops.
+     */
+    default void onRefused(String reason) {}
 }

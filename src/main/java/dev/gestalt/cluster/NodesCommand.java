@@ -1,12 +1,9 @@
 package dev.gestalt.cluster;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.format.Json;
 import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.command.Sizes;
 import dev.gestalt.format.Table;
-import dev.gestalt.command.Validation;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
 import java.util.ArrayList;
@@ -49,8 +46,7 @@ public final class NodesCommand implements CommandHandler {
 
     @Override
     public int handle(ClientSession s) throws Exception {
-        ParsedArgs a = ArgParser.parse(Commands.find("nodes"), s.request().args());
-        Validation.check(Commands.find("nodes"), a);
+        ParsedArgs a = s.args();
         List<LoadEntry> entries = sorted(membership);
         if (a.has("json")) {
             List<Object> out = new ArrayList<>();

@@ -91,6 +91,14 @@ public final class Commands {
             "Lists each node: name, id, address, state, CPUs, load, free memory, processes, version.",
             List.of(flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
+        new CommandSpec("fs", "status [--json]", "show the file space (one tree at the same path on every node)",
+            """
+            status: the engine and its health, the mount point, the master and metaloggers,
+                    copies wanted and chunks lacking copies (a progress line while copies are
+                    restored), and per node its roles, whether it has the tree mounted, and the
+                    space its chunkserver uses.""",
+            List.of(flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
         new CommandSpec("forall", "[OPTION...] [--] [CMD [ARG...]] [::: ARG... | :::: FILE...]...",
             "run a command once per argument, spread over the cluster (GNU parallel's syntax)",
             """
@@ -139,15 +147,26 @@ public final class Commands {
                 opt((char) 0, "name", "NAME", "cluster name (default: local)"),
                 flag((char) 0, "json", "JSON for scripts (status)")),
             false, false, true),
-        new CommandSpec("init", "--dir DIR --nodes NAME[=ADDR],... [--name CLUSTER]",
-            "create a cluster CA, node credentials and config files",
+        new CommandSpec("init", "--dir DIR (--nodes NAME[=ADDR],... [--name CLUSTER] [--remote-root] | --revoke NODE"
+                + " | --renew [--nodes NAME,...])",
+            "create and administer a cluster's CA, node credentials and config files",
             """
-            Creates a cluster certificate authority in DIR/ca, and for each node its
-            credentials and a config file in DIR/NAME/, ready to copy to that machine
-            (see the README, "Real deployment").""",
-            List.of(opt((char) 0, "dir", "DIR", "output folder"),
+            --nodes:  creates a cluster certificate authority in DIR/ca (if none), and for
+                      each new node its credentials (name and id in its certificate, valid
+                      90 days), node.conf and a systemd unit in DIR/NAME/, ready to copy to
+                      that machine (see the README, "Real deployment"). Other nodes may not
+                      start processes as root on these nodes unless --remote-root is given.
+            --revoke: revokes NODE's certificates and writes the revocation list into
+                      DIR/ca and every DIR/NAME/credentials/; copied to the nodes, it makes
+                      them refuse NODE within seconds.
+            --renew:  new keys and certificates for the nodes in DIR (or those named), same
+                      names and ids; copied to the nodes, they are used without a restart.""",
+            List.of(opt((char) 0, "dir", "DIR", "the cluster's admin folder"),
                 opt((char) 0, "nodes", "LIST", "comma-separated node names, each optionally =ADDRESS"),
-                opt((char) 0, "name", "CLUSTER", "cluster name (default: gestalt)")),
+                opt((char) 0, "name", "CLUSTER", "cluster name (default: gestalt)"),
+                flag((char) 0, "remote-root", "let other nodes start processes as root on the new nodes"),
+                opt((char) 0, "revoke", "NODE", "revoke a node's certificates"),
+                flag((char) 0, "renew", "renew the nodes' certificates")),
             false, false, true),
         new CommandSpec("node", "--config FILE", "run a node daemon in the foreground (for systemd)",
             "Runs the node daemon described by FILE until SIGTERM.",
@@ -159,6 +178,25 @@ public final class Commands {
             false, false, true),
         new CommandSpec("version", "", "print the version", "Prints the CLI's version.",
             List.of(), false, false, true));
+
+    /**
+     * The exit code of a failure of Gestalt itself in command {@code name}: 255 where the code is
+     * otherwise a program's (run, attach, wait, forall), as ssh does; 1 for the others.
+     */
+    public static int failureCode(String name) {
+        return switch (name) {
+            case "run", "forall", "attach", "wait" -> 255;
+            default -> 1;
+        };
+    }
+
+    /** The arguments of command {@code name}, parsed and checked as the CLI checks them. */
+    public static ParsedArgs parse(String name, List<String> args) throws UsageException {
+        CommandSpec spec = find(name);
+        ParsedArgs a = ArgParser.parse(spec, args);
+        Validation.check(spec, a);
+        return a;
+    }
 
     public static CommandSpec find(String name) {
         for (CommandSpec c : ALL) {

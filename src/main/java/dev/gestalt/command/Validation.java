@@ -77,14 +77,32 @@ public final class Validation {
                 a.intValue("nodes", 3, 1, 64);
             }
             case "demo" -> a.intValue("nodes", 3, 1, 64);
+            case "fs" -> {
+                if (pos.size() != 1 || !pos.getFirst().equals("status")) {
+                    throw new UsageException(n, pos.isEmpty() ? "say status" : "unknown subcommand '" + pos.getFirst() + "' (say status)");
+                }
+            }
             case "node" -> {
                 if (!a.has("config")) {
                     throw new UsageException(n, "missing --config FILE");
                 }
             }
             case "init" -> {
-                if (!a.has("dir") || !a.has("nodes")) {
-                    throw new UsageException(n, "--dir and --nodes are required");
+                if (!a.has("dir")) {
+                    throw new UsageException(n, "--dir is required");
+                }
+                int modes = (a.has("revoke") ? 1 : 0) + (a.has("renew") ? 1 : 0);
+                if (modes > 1 || a.has("revoke") && a.has("nodes")) {
+                    throw new UsageException(n, "give one of --nodes, --revoke NODE, --renew");
+                }
+                if (modes == 0 && !a.has("nodes")) {
+                    throw new UsageException(n, "--nodes is required (or --revoke NODE, or --renew)");
+                }
+                if (modes == 1 && (a.has("remote-root") || a.has("name"))) {
+                    throw new UsageException(n, "--remote-root and --name go with --nodes only");
+                }
+                if (!pos.isEmpty()) {
+                    throw new UsageException(n, "unexpected argument '" + pos.getFirst() + "'");
                 }
             }
             default -> {

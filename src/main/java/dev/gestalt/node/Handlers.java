@@ -1,6 +1,8 @@
 package dev.gestalt.node;
 
 import dev.gestalt.cluster.NodesCommand;
+import dev.gestalt.files.FileSpace;
+import dev.gestalt.files.FsCommand;
 import dev.gestalt.process.AttachCommand;
 import dev.gestalt.process.KillCommand;
 import dev.gestalt.process.LogsCommand;
@@ -10,6 +12,7 @@ import dev.gestalt.process.RunCommand;
 import dev.gestalt.process.TopCommand;
 import dev.gestalt.process.WaitCommand;
 import dev.gestalt.process.forall.ForallCommand;
+import dev.gestalt.process.placement.WorkingDirectories;
 import dev.gestalt.process.remote.Signaller;
 import dev.gestalt.rpc.local.CommandHandler;
 import java.nio.file.Path;
@@ -20,10 +23,13 @@ final class Handlers {
 
     private Handlers() {}
 
-    /** @param spillDir the daemon's folder for forall output that must wait (see ForallCommand) */
-    static Map<String, CommandHandler> all(ProcessSpace space, Path spillDir) {
+    /**
+     * @param spillDir the daemon's folder for forall output that must wait (see ForallCommand)
+     * @param folders  where a working directory is, for run's and forall's placement
+     */
+    static Map<String, CommandHandler> all(ProcessSpace space, Path spillDir, FileSpace files, WorkingDirectories folders) {
         var signaller = new Signaller(space);
-        var run = new RunCommand(space, signaller);
+        var run = new RunCommand(space, signaller, folders);
         return Map.of(
             "run", run,
             "ps", new PsCommand(space),
@@ -33,6 +39,7 @@ final class Handlers {
             "attach", new AttachCommand(space, signaller),
             "top", new TopCommand(space),
             "nodes", new NodesCommand(space.membership()),
-            "forall", new ForallCommand(space, run, signaller, spillDir));
+            "forall", new ForallCommand(space, run, signaller, spillDir),
+            "fs", new FsCommand(files));
     }
 }

@@ -1,5 +1,7 @@
 package dev.gestalt.node;
 
+import dev.gestalt.files.FilesConfig;
+import dev.gestalt.process.remote.RemoteStartPolicy;
 import java.io.IOException;
 import java.io.Reader;
 import java.net.InetSocketAddress;
@@ -23,10 +25,39 @@ import java.util.Properties;
  * rpc_port    = 7900                  # gRPC (process streams, queries), mutual TLS
  * seeds       = 10.0.0.1:7800,10.0.0.2:7800   # gossip addresses of some members
  * credentials = /etc/gestalt/credentials      # from 'gestalt init'
+ * remote_uids = nonroot               # uids other nodes may start processes as here (nonroot, all, none, 1000-60000,...)
+ * files.*     = ...                   # the file space: see {@link FilesConfig}
  * </pre>
+ *
+ * The name and id must be those of the node's certificate (the daemon refuses to start otherwise).
+ * {@code remote_uids} is the execution node's own policy ({@link RemoteStartPolicy}); absent, it is
+ * {@code nonroot}: root on another node is not root here.
  */
 public record NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
-                         int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials) {
+                         int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials,
+                         RemoteStartPolicy remoteUids, FilesConfig files) {
+
+    /** A node with the default remote start policy (nonroot) and file space (MooseFS at /gestalt, this node alone in its core). */
+    public NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
+                      int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials) {
+        this(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials,
+            RemoteStartPolicy.NONROOT, FilesConfig.moosefs(List.of(name)));
+    }
+
+    public NodeConfig withFiles(FilesConfig f) {
+        return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials, remoteUids, f);
+    }
+
+    /** This configuration with another remote start policy. */
+    public NodeConfig withRemoteUids(RemoteStartPolicy policy) {
+        return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials, policy, files);
+    }
+
+    /** This configuration with other seeds. */
+    public NodeConfig withSeeds(List<InetSocketAddress> newSeeds) {
+        return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, newSeeds, credentials, remoteUids,
+            files);
+    }
 
     public static NodeConfig load(Path file) throws IOException {
         Properties p = new Properties();
@@ -35,6 +66,12 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
         }
         Path base = file.toAbsolutePath().getParent();
         String name = required(p, "name", file);
+        FilesConfig files;
+        try {
+            files = FilesConfig.load(p, name);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage());
+        }
         return new NodeConfig(
             p.getProperty("cluster", "gestalt").trim(),
             name,
@@ -45,7 +82,17 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             intValue(p, "gossip_port", file),
             intValue(p, "rpc_port", file),
             seeds(p.getProperty("seeds", ""), file),
-            base.resolve(p.getProperty("credentials", "credentials").trim()));
+            base.resolve(p.getProperty("credentials", "credentials").trim()),
+            remoteUids(p.getProperty("remote_uids", RemoteStartPolicy.NONROOT.toString()), file),
+            files);
+    }
+
+    private static RemoteStartPolicy remoteUids(String v, Path file) throws IOException {
+        try {
+            return RemoteStartPolicy.parse(v);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage());
+        }
     }
 
     /** The text of a config file for these values, as {@code load} reads it. */
@@ -64,7 +111,11 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             + "gossip_port = " + gossipPort + "\n"
             + "rpc_port = " + rpcPort + "\n"
             + "seeds = " + seedText + "\n"
-            + "credentials = " + credentials + "\n";
+            + "credentials = " + credentials + "\n"
+            + "# Which uids other nodes may start processes as on this node: nonroot (every uid but root),\n"
+            + "# all (root too), none, or uids and ranges (1000-60000,70000). This node's own CLI is not limited.\n"
+            + "remote_uids = " + remoteUids + "\n"
+            + files.render();
     }
 
     private static String required(Properties p, String key, Path file) throws IOException {

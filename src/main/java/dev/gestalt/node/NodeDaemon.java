@@ -4,6 +4,10 @@ import dev.gestalt.Version;
 import dev.gestalt.cluster.LoadReport;
 import dev.gestalt.cluster.Membership;
 import dev.gestalt.cluster.MembershipConfig;
+import dev.gestalt.cluster.MembershipListener;
+import dev.gestalt.files.FileSpace;
+import dev.gestalt.files.FilesService;
+import dev.gestalt.files.FolderPlacement;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.GpidAllocator;
 import dev.gestalt.process.Placements;
@@ -14,6 +18,7 @@ import dev.gestalt.process.remote.ProcsService;
 import dev.gestalt.process.supervisor.LoadSample;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.rpc.Peers;
+import dev.gestalt.rpc.local.Frame;
 import dev.gestalt.rpc.local.LocalServer;
 import dev.gestalt.security.GrpcTls;
 import dev.gestalt.security.NodeCredentials;
@@ -28,14 +33,19 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
  * One node: wires the spaces to the engines and runs until stopped.
- * Start order: state folder (locked), supervisor, gRPC servers, membership,
- * then the CLI socket last, so a CLI never reaches a half-started node.
+ * Start order: state folder (locked), supervisor, gRPC servers, membership
+ * (with the file space's Raft on its channel), the file space (its engines and
+ * mount come up in the background), then the CLI socket last, so a CLI never
+ * reaches a half-started node. On stop the file space goes right after the CLI
+ * socket, while the node is still in the view.
  * Stop order is the reverse; a graceful stop leaves the view at once.
  */
 public final class NodeDaemon implements AutoCloseable {
@@ -49,9 +59,12 @@ public final class NodeDaemon implements AutoCloseable {
     private Server grpc;
     private Server inProcess;
     private Membership membership;
-    private Peers peers;
+    private volatile Peers peers;
     private LocalServer local;
     private ExecService exec;
+    private FileSpace files;
+    private final CompletableFuture<String> refused = new CompletableFuture<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     public NodeDaemon(NodeConfig config) {
         this.config = config;
@@ -70,25 +83,28 @@ public final class NodeDaemon implements AutoCloseable {
         }
         Identity.check(config.stateDir(), config.name(), config.id());
         var creds = new NodeCredentials(config.credentials());
-        if (!creds.exists()) {
-            throw new IOException("no credentials in " + config.credentials() + " (create them with 'gestalt init')");
-        }
+        Credentials.check(config, creds);
         supervisor = new Supervisor(config.stateDir());
-        exec = new ExecService(config.name(), supervisor);
+        exec = new ExecService(config.name(), supervisor, config.remoteUids());
         var placements = new Placements();
         var procs = new ProcsService(config.name(), config.id(), supervisor, placements);
         var executor = Executors.newVirtualThreadPerTaskExecutor();
-        grpc = GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds)
+        var peer = GrpcTls.peerInterceptor(creds.revocations());
+        grpc = Peers.liveness(GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds))
             .executor(executor)
-            .addService(ServerInterceptors.intercept(exec.definition(), GrpcTls.peerInterceptor()))
-            .addService(ServerInterceptors.intercept(procs, GrpcTls.peerInterceptor()))
+            // a start carries the caller's arguments and environment, up to what the local socket takes
+            .maxInboundMessageSize(Frame.MAX_REQUEST + (1 << 20))
+            .addService(ServerInterceptors.intercept(exec.definition(), peer))
+            .addService(ServerInterceptors.intercept(procs, peer))
+            .addService(ServerInterceptors.intercept(new FilesService(), peer))
             // a service that throws a StatusRuntimeException (permission denied, no such process)
             // answers with that status, not UNKNOWN ("Application error"), which reads as "node lost"
             .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
             .build().start();
         String inProcessName = "gestalt-" + config.name() + "-" + ProcessHandle.current().pid();
         inProcess = InProcessServerBuilder.forName(inProcessName).executor(executor)
-            .addService(exec).addService(procs)
+            .addService(ServerInterceptors.intercept(exec, GrpcTls.sameNodeInterceptor()))
+            .addService(ServerInterceptors.intercept(procs, GrpcTls.sameNodeInterceptor()))
             .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
             .build().start();
 
@@ -96,17 +112,32 @@ public final class NodeDaemon implements AutoCloseable {
         var mcfg = new MembershipConfig(config.cluster(), config.name(), config.id(), config.bind(),
             config.gossipPort(), config.seeds(), creds, rpcAddress, MembershipConfig.DEFAULT_GOSSIP);
         var spaceHolder = new ProcessSpace[1];
-        membership = Membership.start(mcfg, () -> loadReport(rpcAddress), (members, joined, left) -> {
-            if (!joined.isEmpty() || !left.isEmpty()) {
-                LOG.info("view " + members + (joined.isEmpty() ? "" : " joined " + joined) + (left.isEmpty() ? "" : " left " + left));
-            }
-            if (!left.isEmpty()) {
-                exec.homesLost(left);
-                if (spaceHolder[0] != null) {
-                    spaceHolder[0].nodesLeft(left);
+        files = FileSpace.of(config.files(), config.name(), config.cluster(), config.bind(), config.stateDir(),
+            Posix.geteuid() == 0);
+        membership = Membership.start(mcfg, () -> loadReport(rpcAddress), new MembershipListener() {
+            @Override
+            public void onView(java.util.Set<String> members, java.util.Set<String> joined, java.util.Set<String> left) {
+                if (!joined.isEmpty() || !left.isEmpty()) {
+                    LOG.info("view " + members + (joined.isEmpty() ? "" : " joined " + joined)
+                        + (left.isEmpty() ? "" : " left " + left));
+                }
+                if (!left.isEmpty()) {
+                    Peers p = peers;
+                    if (p != null) {
+                        left.forEach(p::forget); // calls to a node that left end now, streams included
+                    }
+                    exec.homesLost(left);
+                    if (spaceHolder[0] != null) {
+                        spaceHolder[0].nodesLeft(left);
+                    }
                 }
             }
-        });
+
+            @Override
+            public void onRefused(String reason) {
+                refused.complete("the cluster refused " + config.name() + " (id " + config.id() + "): " + reason);
+            }
+        }, files.addOns());
         peers = new Peers(config.name(), inProcessName, creds, node -> {
             var e = membership.loadTable().get(node);
             return e == null ? null : e.report().rpcAddress();
@@ -114,8 +145,21 @@ public final class NodeDaemon implements AutoCloseable {
         var space = new ProcessSpace(config.name(), config.id(), membership, peers,
             new GpidAllocator(config.id(), config.stateDir().resolve("gpid")), new LeastLoaded(), placements);
         spaceHolder[0] = space;
-        local = new LocalServer(config.socket(), Posix.geteuid(), Handlers.all(space, config.stateDir().resolve("spill")));
+        files.start(membership);
+        var folders = new FolderPlacement(config.name(), files.tree().orElse(null), space::channel, membership::view);
+        local = new LocalServer(config.socket(), config.name(), Posix.geteuid(),
+            Handlers.all(space, config.stateDir().resolve("spill"), files, folders));
         local.start();
+        Thread.ofVirtual().name("certificate-expiry").start(() -> {
+            try {
+                while (!closed.get()) {
+                    Thread.sleep(java.time.Duration.ofDays(1));
+                    Credentials.warnIfDue(creds);
+                }
+            } catch (InterruptedException e) {
+                // stopping
+            }
+        });
         LOG.info("node " + config.name() + " (id " + config.id() + ") of cluster " + config.cluster() + " up: gossip "
             + config.bind() + ":" + config.gossipPort() + ", rpc " + rpcAddress + ", socket " + config.socket());
     }
@@ -128,10 +172,19 @@ public final class NodeDaemon implements AutoCloseable {
             s.processes(), System.currentTimeMillis(), false);
     }
 
+    /** Completes with the reason when the cluster refuses this node after it joined (see {@link MembershipListener#onRefused}). */
+    public CompletableFuture<String> refused() {
+        return refused;
+    }
+
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         LOG.info("stopping node " + config.name());
         quietly(() -> local.close());
+        quietly(() -> files.close());
         quietly(() -> membership.close());
         quietly(() -> peers.close());
         quietly(() -> supervisor.close());

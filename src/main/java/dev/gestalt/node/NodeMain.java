@@ -35,11 +35,18 @@ public final class NodeMain {
             daemon.close();
             stopped.countDown();
         }, "shutdown"));
+        int[] code = {0};
+        daemon.refused().thenAccept(reason -> {
+            err.println("gestalt node: " + reason);
+            code[0] = 1;
+            stopped.countDown();
+        });
         try {
             stopped.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return 0;
+        daemon.close();
+        return code[0];
     }
 }

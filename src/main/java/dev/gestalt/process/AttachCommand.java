@@ -1,9 +1,5 @@
 package dev.gestalt.process;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
-import dev.gestalt.command.ParsedArgs;
-import dev.gestalt.command.Validation;
 import dev.gestalt.process.remote.RemoteExec;
 import dev.gestalt.process.remote.Signaller;
 import dev.gestalt.rpc.local.ClientSession;
@@ -16,7 +12,9 @@ import dev.gestalt.rpc.proto.WinSize;
 /**
  * {@code gestalt attach GPID}: connects the client to a detached process from
  * any node. Leaving (Ctrl-] or closing the terminal) only ends the
- * attachment; the process keeps running.
+ * attachment; the process keeps running. A process without a terminal is
+ * attached as an attached {@code run} is: its output, and the client's
+ * signals (Ctrl-C); the client is told so, and its terminal stays as it is.
  */
 public final class AttachCommand implements CommandHandler {
 
@@ -30,9 +28,7 @@ public final class AttachCommand implements CommandHandler {
 
     @Override
     public int handle(ClientSession s) throws Exception {
-        ParsedArgs a = ArgParser.parse(Commands.find("attach"), s.request().args());
-        Validation.check(Commands.find("attach"), a);
-        String gpid = a.positionals().getFirst();
+        String gpid = s.args().positionals().getFirst();
         ProcInfo p = ProcessQueries.find(space, gpid);
         if (!p.getDetached()) {
             s.err("gestalt attach: " + gpid + " is not detached: it belongs to the terminal that started it\n");
@@ -44,6 +40,14 @@ public final class AttachCommand implements CommandHandler {
         }
         var events = new ClientRelay(s);
         var done = events.exit();
+        events.started().thenAccept(started -> {
+            if (started.getTty()) {
+                s.terminal(true);
+            } else if (s.request().tty()) {
+                s.err("gestalt attach: " + gpid + " has no terminal: its output follows; Ctrl-C and other signals"
+                    + " go to it ('gestalt logs -f " + gpid + "' only watches)\n");
+            }
+        });
         var spec = AttachSpec.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).setTty(s.request().tty())
             .setSize(WinSize.newBuilder().setCols(s.request().cols()).setRows(s.request().rows()));
         String node = p.getNode();

@@ -45,9 +45,10 @@ final class ClientRelay implements RemoteExec.Events {
         client.stderr(data.asReadOnlyByteBuffer());
     }
 
+    /** A reason is Gestalt's own failure (node lost, permission denied...): the client is told, whatever the code. */
     @Override
     public void exit(int code, String reason) {
-        if (code == 255 && reason != null && !reason.isEmpty() && !client.clientGone()) {
+        if (reason != null && !reason.isEmpty() && !client.clientGone()) {
             try {
                 client.err("gestalt: " + reason + "\n");
             } catch (RuntimeException e) {

@@ -1,10 +1,7 @@
 package dev.gestalt.process;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.command.UsageException;
-import dev.gestalt.command.Validation;
 import dev.gestalt.os.Posix;
 import dev.gestalt.os.Signals;
 import dev.gestalt.os.UserInfo;
@@ -38,8 +35,7 @@ public final class KillCommand implements CommandHandler {
 
     @Override
     public int handle(ClientSession s) throws Exception {
-        ParsedArgs a = ArgParser.parse(Commands.find("kill"), s.request().args());
-        Validation.check(Commands.find("kill"), a);
+        ParsedArgs a = s.args();
         if (a.has("list")) {
             StringBuilder sb = new StringBuilder();
             for (int i = 1; i <= Signals.max(); i++) {
@@ -115,7 +111,7 @@ public final class KillCommand implements CommandHandler {
         Map<String, String> errors = new HashMap<>();
         for (String g : gpids) {
             if (!located.nodes().containsKey(g)) {
-                errors.put(g, g + ": no such process" + located.note());
+                errors.put(g, ProcessQueries.missing(space, g, located.unreachable()).getMessage());
             } else if (why.containsKey(g)) {
                 errors.put(g, g + ": " + why.get(g));
             }
@@ -172,8 +168,7 @@ public final class KillCommand implements CommandHandler {
             reply = ProcsGrpc.newBlockingStub(space.channel(node)).withDeadlineAfter(Fanout.TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
                 .signal(req.build());
         } catch (RuntimeException e) {
-            GestaltException g = GestaltException.fromStatus(e, node);
-            throw g instanceof GestaltException.PermissionDenied ? new GestaltException.PermissionDenied(id + ": permission denied") : g;
+            throw GestaltException.fromStatus(e, node).about(id);
         }
         if (!reply.getFound()) {
             throw new GestaltException.NotFound(id + ": no such process");

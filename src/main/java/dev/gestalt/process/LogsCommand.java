@@ -1,21 +1,20 @@
 package dev.gestalt.process;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
-import dev.gestalt.command.Validation;
 import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
-import dev.gestalt.rpc.local.InputListener;
 import dev.gestalt.rpc.proto.LogChunk;
 import dev.gestalt.rpc.proto.LogsRequest;
 import dev.gestalt.rpc.proto.ProcInfo;
 import dev.gestalt.rpc.proto.ProcsGrpc;
-import io.grpc.Context;
+import java.io.IOException;
 import java.util.Iterator;
 
-/** {@code gestalt logs [-f] GPID}: a detached process's output, read from the node that runs it. */
+/**
+ * {@code gestalt logs [-f] GPID}: a detached process's output, read from the node that runs it;
+ * 255 "node NAME lost" when that node leaves the cluster while it is followed.
+ */
 public final class LogsCommand implements CommandHandler {
 
     private final ProcessSpace space;
@@ -26,41 +25,32 @@ public final class LogsCommand implements CommandHandler {
 
     @Override
     public int handle(ClientSession s) throws Exception {
-        ParsedArgs a = ArgParser.parse(Commands.find("logs"), s.request().args());
-        Validation.check(Commands.find("logs"), a);
+        ParsedArgs a = s.args();
         String gpid = a.positionals().getFirst();
         ProcInfo p = ProcessQueries.find(space, gpid);
-        var ctx = Context.current().withCancellation();
-        s.startInput(new InputListener() {
-            @Override
-            public void gone() {
-                ctx.cancel(null);
-            }
-        });
-        Context prev = ctx.attach();
+        var calls = new ClientCalls(space, s);
+        var request = LogsRequest.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).setFollow(a.has("follow")).build();
         try {
-            Iterator<LogChunk> it = ProcsGrpc.newBlockingStub(space.channel(p.getNode())).logs(LogsRequest.newBuilder()
-                .setGpid(gpid).setCaller(ProcessQueries.caller(s)).setFollow(a.has("follow")).build());
-            while (it.hasNext()) {
-                LogChunk c = it.next();
-                if (!c.getStdout().isEmpty()) {
-                    byte[] b = c.getStdout().toByteArray();
-                    s.stdout(b, 0, b.length);
+            return calls.call(p.getNode(), gpid, ch -> {
+                Iterator<LogChunk> it = ProcsGrpc.newBlockingStub(ch).logs(request);
+                while (it.hasNext()) {
+                    LogChunk c = it.next();
+                    if (!c.getStdout().isEmpty()) {
+                        s.stdout(c.getStdout().asReadOnlyByteBuffer());
+                    }
+                    if (!c.getStderr().isEmpty()) {
+                        s.stderr(c.getStderr().asReadOnlyByteBuffer());
+                    }
                 }
-                if (!c.getStderr().isEmpty()) {
-                    byte[] b = c.getStderr().toByteArray();
-                    s.stderr(b, 0, b.length);
-                }
-            }
-            return 0;
-        } catch (RuntimeException e) {
+                return 0;
+            });
+        } catch (IOException e) {
+            return 0; // the client went away
+        } catch (GestaltException e) {
             if (s.clientGone()) {
                 return 0;
             }
-            GestaltException g = GestaltException.fromStatus(e, p.getNode());
-            throw g instanceof GestaltException.PermissionDenied ? new GestaltException.PermissionDenied(gpid + ": permission denied") : g;
-        } finally {
-            ctx.detach(prev);
+            throw e;
         }
     }
 }

@@ -34,14 +34,10 @@ public final class ProcessQueries {
      * Where GPIDs run.
      *
      * @param nodes       execution node by GPID, for those found
-     * @param unreachable nodes that did not answer the look-up (a GPID not found may be there)
+     * @param unreachable nodes that did not answer the look-up, each as "NAME (why)" (a GPID not
+     *                    found may be there: see {@link #missing})
      */
-    public record Located(Map<String, String> nodes, List<String> unreachable) {
-        /** For a "no such process" message: which nodes could not be asked. */
-        public String note() {
-            return unreachable.isEmpty() ? "" : " (not answering: " + String.join(", ", unreachable) + ")";
-        }
-    }
+    public record Located(Map<String, String> nodes, List<String> unreachable) {}
 
     public static Listing list(ProcessSpace space, boolean everyOsProcess) {
         return list(space, space.members(), ListRequest.newBuilder().setAllOsProcesses(everyOsProcess).build());
@@ -135,7 +131,33 @@ public final class ProcessQueries {
                 return procs.getFirst();
             }
         }
-        throw new GestaltException.NotFound(gpid + ": no such process" + l.note());
+        throw missing(space, gpid, l.unreachable());
+    }
+
+    /**
+     * Why a GPID was not found, for a caller that asked every node it could: its home node is
+     * down (it left the view, or it is still in it but did not answer: just killed), or a node
+     * that may have it did not answer (both {@link GestaltException.NodeLost}: wait exits 255),
+     * else there is no such process.
+     *
+     * @param unreachable the nodes that did not answer, each as "NAME (why)"
+     */
+    public static GestaltException missing(ProcessSpace space, String gpid, List<String> unreachable) {
+        int homeId = Gpid.parse(gpid).home();
+        String home = space.departed(homeId);
+        if (home == null) {
+            String name = space.nameOf(homeId);
+            boolean silent = name != null && unreachable.stream().anyMatch(u -> u.startsWith(name + " ("));
+            home = silent ? name : null; // killed, not yet out of the view: its silence says the same
+        }
+        if (home != null) {
+            return new GestaltException.NodeLost(gpid + ": its home node " + home + " is down");
+        }
+        if (!unreachable.isEmpty()) {
+            return new GestaltException.NodeLost(gpid + ": not on the nodes that answered (not answering: "
+                + String.join(", ", unreachable) + ")");
+        }
+        return new GestaltException.NotFound(gpid + ": no such process");
     }
 
     /** A GPID as the user typed it, or a one-line error. */

@@ -35,6 +35,24 @@ public final class ProcessSpace {
     private final Placements placements;
     private final InFlight inFlight = new InFlight();
     private final Set<RemoteExec> remote = ConcurrentHashMap.newKeySet();
+    private final Set<LossWatch> watches = ConcurrentHashMap.newKeySet();
+
+    /** A registration of {@link #onNodeLost}; closing it cancels it. */
+    public interface Registration extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** One caller waiting on a node (identity matters: two may wait on the same node). */
+    private static final class LossWatch {
+        final String node;
+        final Runnable lost;
+
+        LossWatch(String node, Runnable lost) {
+            this.node = node;
+            this.lost = lost;
+        }
+    }
 
     public ProcessSpace(String self, int selfId, Membership membership, Peers peers, GpidAllocator gpids,
                         PlacementPolicy policy, Placements placements) {
@@ -128,8 +146,26 @@ public final class ProcessSpace {
         placements.forget(Gpid.parse(gpid));
     }
 
+    /** Ends {@code r} with "node NAME lost" when its node leaves the view (at once if it is not in it now). */
     public void track(RemoteExec r) {
         remote.add(r);
+        if (!members().contains(r.node()) && remote.remove(r)) {
+            r.nodeLost();
+        }
+    }
+
+    /**
+     * Runs {@code lost} once, when {@code node} leaves the view (at once if it is not in it now),
+     * unless the registration is closed first: for calls that would otherwise wait on a node that
+     * will never answer.
+     */
+    public Registration onNodeLost(String node, Runnable lost) {
+        var w = new LossWatch(node, lost);
+        watches.add(w);
+        if (!members().contains(node) && watches.remove(w)) {
+            lost.run();
+        }
+        return () -> watches.remove(w);
     }
 
     public void untrack(RemoteExec r) {
@@ -143,5 +179,30 @@ public final class ProcessSpace {
                 r.nodeLost();
             }
         }
+        for (LossWatch w : watches) {
+            if (left.contains(w.node) && watches.remove(w)) {
+                w.lost.run();
+            }
+        }
+    }
+
+    /** The name of the node with this id as its load reports give it (in the view or not), else null. */
+    public String nameOf(int nodeId) {
+        for (LoadEntry e : membership.loadTable().values()) {
+            if (e.report().nodeId() == nodeId) {
+                return e.report().node();
+            }
+        }
+        return null;
+    }
+
+    /** The name of the node with this id when it has left the view, else null. */
+    public String departed(int nodeId) {
+        for (LoadEntry e : membership.loadTable().values()) {
+            if (e.report().nodeId() == nodeId && !e.inView()) {
+                return e.report().node();
+            }
+        }
+        return null;
     }
 }

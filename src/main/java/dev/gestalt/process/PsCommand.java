@@ -1,12 +1,9 @@
 package dev.gestalt.process;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.format.Json;
 import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.command.Sizes;
 import dev.gestalt.format.Table;
-import dev.gestalt.command.Validation;
 import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
@@ -34,8 +31,7 @@ public final class PsCommand implements CommandHandler {
 
     @Override
     public int handle(ClientSession s) throws Exception {
-        ParsedArgs a = ArgParser.parse(Commands.find("ps"), s.request().args());
-        Validation.check(Commands.find("ps"), a);
+        ParsedArgs a = s.args();
         boolean every = a.has("every");
         List<String> nodes = space.members();
         if (a.has("node")) {

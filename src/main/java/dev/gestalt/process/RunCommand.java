@@ -1,15 +1,14 @@
 package dev.gestalt.process;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.command.Sizes;
-import dev.gestalt.command.Validation;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.placement.Placement;
 import dev.gestalt.process.placement.PlacementRequest;
+import dev.gestalt.process.placement.WorkingDirectories;
 import dev.gestalt.process.remote.RemoteExec;
 import dev.gestalt.process.remote.Signaller;
+import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
 import dev.gestalt.rpc.local.Request;
@@ -33,19 +32,26 @@ public final class RunCommand implements CommandHandler {
     private final ProcessSpace space;
     private final Signaller signaller;
 
+    private final WorkingDirectories folders;
+
     public RunCommand(ProcessSpace space, Signaller signaller) {
+        this(space, signaller, WorkingDirectories.ANYWHERE);
+    }
+
+    /** With {@code folders}, a process goes only to a node that has its working directory. */
+    public RunCommand(ProcessSpace space, Signaller signaller, WorkingDirectories folders) {
         this.space = space;
         this.signaller = signaller;
+        this.folders = folders;
     }
 
     @Override
     public int handle(ClientSession s) throws Exception {
         Request req = s.request();
-        ParsedArgs a = ArgParser.parse(Commands.find("run"), req.args());
-        Validation.check(Commands.find("run"), a);
+        ParsedArgs a = s.args();
         var placementRequest = new PlacementRequest(a.get("node"), a.intValue("cpus", 0, 0, 1_000_000),
             a.has("mem") ? Sizes.parse("run", a.get("mem")) : 0);
-        Placement placement = space.place(placementRequest);
+        Placement placement = checkFolder(s, placementRequest, space.place(placementRequest));
         if (a.has("explain")) {
             s.err(placement.explanation() + "\n");
         }
@@ -54,6 +60,17 @@ public final class RunCommand implements CommandHandler {
         Gpid gpid = space.newGpid();
         ProcessSpec spec = spec(s, gpid, a.positionals(), tty, detached);
         return execute(s, placement.node(), spec, detached);
+    }
+
+    /**
+     * {@code placement} if its node has the working directory of {@code s}'s client, else one on a
+     * node that has it (see {@link WorkingDirectories}): for run and for each task of forall.
+     */
+    public Placement checkFolder(ClientSession s, PlacementRequest request, Placement placement)
+        throws GestaltException.NoEligibleNode {
+        var caller = s.caller();
+        return folders.check(placement, request, s.request().cwd(), caller.uid(), caller.gid(),
+            Posix.getgrouplist(caller.user(), caller.gid()), space::place);
     }
 
     /** What the execution node needs to run {@code argv} for the client of {@code s}, as that client. */
@@ -105,6 +122,9 @@ public final class RunCommand implements CommandHandler {
                 }
                 space.ended(spec.getGpid());
                 return code;
+            }
+            if (spec.getTty()) {
+                started.thenAccept(st -> s.terminal(true));
             }
             InputRelay.start(s, exec, node, spec.getGpid(), signaller, STDIN_WINDOW);
             int code = done.get();

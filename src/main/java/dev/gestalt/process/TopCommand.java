@@ -1,11 +1,8 @@
 package dev.gestalt.process;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.command.Sizes;
 import dev.gestalt.format.Table;
-import dev.gestalt.command.Validation;
 import dev.gestalt.cluster.LoadEntry;
 import dev.gestalt.cluster.LoadReport;
 import dev.gestalt.cluster.NodesCommand;
@@ -36,8 +33,7 @@ public final class TopCommand implements CommandHandler {
 
     @Override
     public int handle(ClientSession s) throws Exception {
-        ParsedArgs a = ArgParser.parse(Commands.find("top"), s.request().args());
-        Validation.check(Commands.find("top"), a);
+        ParsedArgs a = s.args();
         if (a.has("once")) {
             s.out(screen());
             return 0;

@@ -1,25 +1,20 @@
 package dev.gestalt.process;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.command.ParsedArgs;
-import dev.gestalt.command.Validation;
 import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
-import dev.gestalt.rpc.local.InputListener;
-import dev.gestalt.rpc.proto.Exit;
 import dev.gestalt.rpc.proto.ListRequest;
 import dev.gestalt.rpc.proto.ProcInfo;
 import dev.gestalt.rpc.proto.ProcsGrpc;
 import dev.gestalt.rpc.proto.WaitRequest;
-import io.grpc.Context;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * {@code gestalt wait}: waits for each GPID; exits with the code of the last, as the shell's wait
- * does. {@code --all}: every process of the caller's running when it starts; exits 0.
+ * does, and with 255 "node NAME lost" when the node that runs one leaves the cluster meanwhile.
+ * {@code --all}: every process of the caller's running when it starts; exits 0.
  */
 public final class WaitCommand implements CommandHandler {
 
@@ -31,38 +26,17 @@ public final class WaitCommand implements CommandHandler {
 
     @Override
     public int handle(ClientSession s) throws Exception {
-        ParsedArgs a = ArgParser.parse(Commands.find("wait"), s.request().args());
-        Validation.check(Commands.find("wait"), a);
-        var ctx = Context.current().withCancellation();
-        s.startInput(new InputListener() {
-            @Override
-            public void gone() {
-                ctx.cancel(null);
-            }
-        });
+        var calls = new ClientCalls(space, s);
         int code = 0;
+        ParsedArgs a = s.args();
         for (String gpid : a.has("all") ? mine(s) : a.positionals()) {
             ProcInfo p = ProcessQueries.find(space, gpid);
             if (p.getState().equals("exited")) {
                 code = p.getExitCode();
                 continue;
             }
-            try {
-                Context prev = ctx.attach();
-                try {
-                    Exit e = ProcsGrpc.newBlockingStub(space.channel(p.getNode()))
-                        .waitFor(WaitRequest.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).build());
-                    code = e.getCode();
-                } finally {
-                    ctx.detach(prev);
-                }
-            } catch (RuntimeException e) {
-                GestaltException g = GestaltException.fromStatus(e, p.getNode());
-                if (g instanceof GestaltException.PermissionDenied) {
-                    throw new GestaltException.PermissionDenied(gpid + ": permission denied");
-                }
-                throw g;
-            }
+            var request = WaitRequest.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).build();
+            code = calls.call(p.getNode(), gpid, ch -> ProcsGrpc.newBlockingStub(ch).waitFor(request).getCode());
         }
         return a.has("all") ? 0 : code;
     }

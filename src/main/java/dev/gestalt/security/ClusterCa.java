@@ -15,10 +15,12 @@ import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.Certificate;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.HexFormat;
@@ -30,6 +32,7 @@ import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.CRLReason;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
@@ -37,7 +40,11 @@ import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.CertIOException;
+import org.bouncycastle.cert.X509CRLHolder;
+import org.bouncycastle.cert.X509v2CRLBuilder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
@@ -49,11 +56,17 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * <ul>
  *   <li>{@code ca.crt} — the CA certificate (PEM), the trust root of every node;</li>
  *   <li>{@code ca.key} — its private key (PKCS#8 PEM, mode 0600);</li>
- *   <li>{@code cluster-id} — the cluster's random id, also the {@code O=} of every certificate.</li>
+ *   <li>{@code cluster-id} — the cluster's random id, also the {@code O=} of every certificate;</li>
+ *   <li>{@code issued} — every certificate it issued: serial, node name, node id, expiry,
+ *       revocation ({@link CaIndex}); a node name keeps its id, a new name gets a new id;</li>
+ *   <li>{@code crl.pem} — the revocation list, signed by the CA, rewritten by {@link #revoke}.</li>
  * </ul>
  * Keys are EC P-256 signed with SHA256withECDSA: TLS 1.3 in the JDK, in Netty and in JGroups'
- * JDK sockets all accept them. The CA is valid for ten years; a node certificate is valid
- * until the CA expires (there is no renewal yet, and a cluster must not stop by itself).
+ * JDK sockets all accept them. The CA is valid for ten years. A node certificate names the node
+ * (CN) and its id (UID) and is valid for {@link #NODE_VALIDITY}: a stolen node key is of use for
+ * weeks, not years, and {@link #revoke} ends it sooner. Renewal issues a new key and certificate
+ * for the same name and id ({@code gestalt init --renew}; {@code cluster up} does it for a local
+ * cluster when less than {@link #RENEW_BEFORE} is left).
  */
 public final class ClusterCa {
 
@@ -61,6 +74,10 @@ public final class ClusterCa {
     public static final String CA_NAME = "Gestalt cluster CA";
     /** Validity of a new CA. */
     public static final Duration VALIDITY = Duration.ofDays(3652);
+    /** Validity of a node certificate. */
+    public static final Duration NODE_VALIDITY = Duration.ofDays(90);
+    /** A node certificate with less than this left is due for renewal. */
+    public static final Duration RENEW_BEFORE = Duration.ofDays(30);
 
     private static final String SIGNATURE = "SHA256withECDSA";
     private static final Pattern NODE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
@@ -131,25 +148,57 @@ public final class ClusterCa {
     public X509Certificate certificate() { return cert; }
 
     /**
-     * Issues a certificate for a node and writes a complete {@link NodeCredentials} folder.
+     * The id this CA bound to {@code nodeName}, or a new one (never handed out before) if it has
+     * not issued a certificate for that name yet.
+     */
+    public int idFor(String nodeName) throws IOException {
+        CaIndex index = CaIndex.load(dir);
+        return index.idOf(nodeName).orElse(index.nextId());
+    }
+
+    /**
+     * Issues a certificate for a node and writes a complete {@link NodeCredentials} folder, with
+     * the CA's current revocation list.
      *
      * @param nodeName the node's name, also its JGroups logical name; letters, digits, {@code . _ -}
+     * @param nodeId the node's id (see {@link #idFor}); a name keeps its id, and no two names share one
      * @param sansDnsOrIp extra subject alternative names: IP literals become IP SANs, the rest DNS SANs;
      *                    the node name, {@code localhost} and {@code 127.0.0.1} are always added
      * @param outDir the folder to write (created if needed; existing credentials are replaced)
      */
-    public NodeCredentials issueNode(String nodeName, List<String> sansDnsOrIp, Path outDir)
+    public NodeCredentials issueNode(String nodeName, int nodeId, List<String> sansDnsOrIp, Path outDir)
+            throws IOException, GeneralSecurityException {
+        return issueNode(nodeName, nodeId, sansDnsOrIp, outDir, NODE_VALIDITY);
+    }
+
+    /** {@link #issueNode(String, int, List, Path)} with another validity (never past the CA's own). */
+    public NodeCredentials issueNode(String nodeName, int nodeId, List<String> sansDnsOrIp, Path outDir, Duration validity)
             throws IOException, GeneralSecurityException {
         if (!NODE_NAME.matcher(nodeName).matches()) {
             throw new IllegalArgumentException("bad node name: " + nodeName);
         }
+        if (nodeId <= 0) {
+            throw new IllegalArgumentException("bad node id: " + nodeId);
+        }
+        CaIndex index = CaIndex.load(dir);
+        if (index.idOf(nodeName).isPresent() && index.idOf(nodeName).getAsInt() != nodeId) {
+            throw new IllegalArgumentException("node " + nodeName + " has id " + index.idOf(nodeName).getAsInt()
+                + " in this cluster, not " + nodeId);
+        }
+        String holder = index.nameOf(nodeId);
+        if (holder != null && !holder.equals(nodeName)) {
+            throw new IllegalArgumentException("id " + nodeId + " belongs to node " + holder + " in this cluster");
+        }
         Files.createDirectories(outDir);
         KeyPair kp = newKeyPair();
         Instant now = Instant.now();
+        Instant notAfter = now.plus(validity).isBefore(cert.getNotAfter().toInstant())
+            ? now.plus(validity) : cert.getNotAfter().toInstant();
+        BigInteger serial = serial();
         try {
             var ext = new JcaX509ExtensionUtils();
-            var b = new JcaX509v3CertificateBuilder(cert, serial(), Date.from(now.minus(Duration.ofHours(1))),
-                    cert.getNotAfter(), name(nodeName, clusterId), kp.getPublic());
+            var b = new JcaX509v3CertificateBuilder(cert, serial, Date.from(now.minus(Duration.ofHours(1))),
+                    Date.from(notAfter), nodeName(nodeName, nodeId, clusterId), kp.getPublic());
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
             b.addExtension(Extension.extendedKeyUsage, false,
@@ -158,10 +207,62 @@ public final class ClusterCa {
             b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
             b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(cert));
             X509Certificate nodeCert = sign(b, key);
+            index.add(new CaIndex.Entry(serial, nodeName, nodeId, notAfter.truncatedTo(ChronoUnit.SECONDS), null));
             writeCredentials(outDir, kp.getPrivate(), nodeCert);
+            Pem.writeCrl(new NodeCredentials(outDir).crl(), crl());
             return new NodeCredentials(outDir);
         } catch (CertIOException e) {
             throw new IOException(e);
+        }
+    }
+
+    /**
+     * Revokes every certificate issued for {@code nodeName} and rewrites {@code crl.pem}.
+     *
+     * @return how many certificates were revoked (0 if the node had none, or all were revoked already)
+     */
+    public int revoke(String nodeName) throws IOException, GeneralSecurityException {
+        int n = CaIndex.load(dir).revoke(nodeName, Instant.now());
+        Pem.writeCrl(crlFile(), crl());
+        return n;
+    }
+
+    /** Where the CA keeps its current revocation list. */
+    public Path crlFile() {
+        return dir.resolve("crl.pem");
+    }
+
+    /** Names and ids of the nodes this CA issued certificates for, in the order first issued. */
+    public java.util.Map<String, Integer> nodes() throws IOException {
+        var out = new java.util.LinkedHashMap<String, Integer>();
+        for (CaIndex.Entry e : CaIndex.load(dir).entries()) {
+            out.putIfAbsent(e.name(), e.id());
+        }
+        return out;
+    }
+
+    /** Whether every certificate issued for {@code nodeName} is revoked (false if none was issued). */
+    public boolean isRevoked(String nodeName) throws IOException {
+        var mine = CaIndex.load(dir).entries().stream().filter(e -> e.name().equals(nodeName)).toList();
+        return !mine.isEmpty() && mine.stream().allMatch(CaIndex.Entry::revoked);
+    }
+
+    /** A revocation list of every certificate revoked so far, signed now. */
+    public X509CRL crl() throws IOException, GeneralSecurityException {
+        Instant now = Instant.now();
+        var b = new X509v2CRLBuilder(new JcaX509CertificateHolder(cert).getSubject(), Date.from(now));
+        // Nodes do not refuse a list for its age (a cluster must not stop because nobody re-signed it).
+        b.setNextUpdate(cert.getNotAfter());
+        for (CaIndex.Entry e : CaIndex.load(dir).entries()) {
+            if (e.revoked()) {
+                b.addCRLEntry(e.serial(), Date.from(e.revokedAt()), CRLReason.keyCompromise);
+            }
+        }
+        try {
+            X509CRLHolder h = b.build(new JcaContentSignerBuilder(SIGNATURE).build(key));
+            return new JcaX509CRLConverter().getCRL(h);
+        } catch (OperatorCreationException e) {
+            throw new GeneralSecurityException(e);
         }
     }
 
@@ -218,6 +319,11 @@ public final class ClusterCa {
 
     private static X500Name name(String cn, String clusterId) {
         return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, clusterId).addRDN(BCStyle.CN, cn).build();
+    }
+
+    private static X500Name nodeName(String cn, int id, String clusterId) {
+        return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, clusterId).addRDN(BCStyle.CN, cn)
+            .addRDN(BCStyle.UID, Integer.toString(id)).build();
     }
 
     private static KeyPair newKeyPair() throws GeneralSecurityException {

@@ -7,6 +7,7 @@ import io.grpc.Metadata;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerCall;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NegotiationType;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -21,6 +22,7 @@ import java.security.GeneralSecurityException;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Optional;
+import java.util.logging.Logger;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
@@ -35,16 +37,23 @@ import javax.net.ssl.SSLSession;
  */
 public final class GrpcTls {
 
+    private static final Logger LOG = Logger.getLogger(GrpcTls.class.getName());
     private static final String[] PROTOCOLS = {"TLSv1.3"};
 
-    /** The calling node's identity, in the gRPC {@link Context} of calls served with {@link #peerInterceptor()}. */
+    /** The calling node's identity, in the gRPC {@link Context} of calls served with {@link #peerInterceptor}. */
     public static final Context.Key<PeerIdentity> PEER = Context.key("gestalt-peer");
 
     private GrpcTls() {}
 
+    /**
+     * Set in the context of calls served by the node's in-process server: the caller is this node
+     * itself (its CLI's request, with the caller's uid from the kernel), not another node.
+     */
+    public static final Context.Key<Boolean> SAME_NODE = Context.key("gestalt-same-node");
+
     /** A server context: presents the node certificate, requires a client certificate of the cluster. */
     public static SslContext serverContext(NodeCredentials creds) throws IOException, GeneralSecurityException {
-        SslContextBuilder b = SslContextBuilder.forServer(creds.keyManagers())
+        SslContextBuilder b = SslContextBuilder.forServer(creds.keyManager())
                 .trustManager(ClusterTrustManager.of(creds))
                 .clientAuth(ClientAuth.REQUIRE)
                 .protocols(PROTOCOLS);
@@ -54,7 +63,7 @@ public final class GrpcTls {
     /** A client context: presents the node certificate, accepts only servers of the cluster. */
     public static SslContext clientContext(NodeCredentials creds) throws IOException, GeneralSecurityException {
         SslContextBuilder b = SslContextBuilder.forClient()
-                .keyManager(creds.keyManagers())
+                .keyManager(creds.keyManager())
                 .trustManager(ClusterTrustManager.of(creds))
                 .protocols(PROTOCOLS);
         return GrpcSslContexts.configure(b, provider()).build();
@@ -87,15 +96,39 @@ public final class GrpcTls {
             .flowControlWindow(FLOW_WINDOW).disableRetry();
     }
 
-    /** A server interceptor that puts the caller's {@link PeerIdentity} into {@link #PEER} for the call. */
-    public static ServerInterceptor peerInterceptor() {
+    /**
+     * A server interceptor that puts the caller's {@link PeerIdentity} into {@link #PEER} for the call,
+     * and refuses the call (UNAUTHENTICATED) when the caller's certificate is revoked: a revoked node
+     * that still holds a connection from before the revocation can call nothing.
+     */
+    public static ServerInterceptor peerInterceptor(Revocations revocations) {
         return new ServerInterceptor() {
             @Override
             public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
                     ServerCallHandler<Q, R> next) {
                 Optional<PeerIdentity> peer = peer(call);
-                return peer.isEmpty() ? next.startCall(call, headers)
-                        : Contexts.interceptCall(Context.current().withValue(PEER, peer.get()), call, headers, next);
+                if (peer.isEmpty()) {
+                    call.close(Status.UNAUTHENTICATED.withDescription("no client certificate"), new Metadata());
+                    return new ServerCall.Listener<>() {};
+                }
+                if (revocations.isRevoked(peer.get())) {
+                    LOG.warning("refused a call from " + peer.get().describe() + ": its certificate is revoked");
+                    call.close(Status.UNAUTHENTICATED.withDescription("the certificate of " + peer.get().nodeName()
+                        + " is revoked"), new Metadata());
+                    return new ServerCall.Listener<>() {};
+                }
+                return Contexts.interceptCall(Context.current().withValue(PEER, peer.get()), call, headers, next);
+            }
+        };
+    }
+
+    /** A server interceptor for the in-process server: marks every call {@link #SAME_NODE}. */
+    public static ServerInterceptor sameNodeInterceptor() {
+        return new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                    ServerCallHandler<Q, R> next) {
+                return Contexts.interceptCall(Context.current().withValue(SAME_NODE, Boolean.TRUE), call, headers, next);
             }
         };
     }

@@ -156,10 +156,9 @@ public final class MembershipScale {
     }
 
     private static int encodedSize(LoadReport r) throws Exception {
-        Class<?> codec = Class.forName("dev.gestalt.cluster.LoadReportCodec");
-        Method encode = codec.getDeclaredMethod("encode", LoadReport.class);
+        Method encode = LoadReport.class.getDeclaredMethod("toBytes");
         encode.setAccessible(true);
-        return ((byte[]) encode.invoke(null, r)).length;
+        return ((byte[]) encode.invoke(r)).length;
     }
 
     private static long usedHeapAfterGc() throws InterruptedException {

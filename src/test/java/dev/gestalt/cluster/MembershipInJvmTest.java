@@ -4,6 +4,7 @@ import static dev.gestalt.cluster.TestNodes.await;
 import static dev.gestalt.cluster.TestNodes.viewOf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -61,18 +62,50 @@ class MembershipInJvmTest {
         Membership a = start("jvm-spoof", "a", 1, MembershipListener.NONE);
         var cfg = new MembershipConfig("jvm-spoof", "mallory", 6, null, 0, null, null, "", null);
         var mallory = new JChannel(ChannelStack.protocols(cfg)).name("mallory");
+        mallory.addAddressGenerator(NodeAddresses.generator("mallory", 6));
         open.add(mallory);
         mallory.connect("jvm-spoof");
         await(Duration.ofSeconds(10), "mallory joins", () -> a.isMember("mallory"));
         for (int i = 0; i < 5; i++) {
-            mallory.send(new BytesMessage(null, LoadReportCodec.encode(TestNodes.report("ghost", 7))));
-            mallory.send(new BytesMessage(null, LoadReportCodec.encode(TestNodes.report("a", 7))));
+            mallory.send(new BytesMessage(null, TestNodes.report("ghost", 7).toBytes()));
+            mallory.send(new BytesMessage(null, TestNodes.report("a", 7).toBytes()));
             mallory.send(new BytesMessage(null, new byte[] {9, 9, 9}));
         }
-        mallory.send(new BytesMessage(null, LoadReportCodec.encode(TestNodes.report("mallory", 6))));
+        mallory.send(new BytesMessage(null, TestNodes.report("mallory", 7).toBytes()));
+        mallory.send(new BytesMessage(null, TestNodes.report("mallory", 6).toBytes()));
         await(Duration.ofSeconds(5), "mallory's own report arrives", () -> a.loadTable().containsKey("mallory"));
         assertFalse(a.loadTable().containsKey("ghost"));
         assertEquals(1, a.loadTable().get("a").report().nodeId(), "a's own row is a's");
+        assertEquals(6, a.loadTable().get("mallory").report().nodeId(), "a report under another id is dropped");
+    }
+
+    /** A raw channel on Gestalt's stack whose member address names {@code name} and {@code id}. */
+    private JChannel channel(String cluster, String name, int id) throws Exception {
+        var cfg = new MembershipConfig(cluster, name, id, null, 0, null, null, "", null);
+        var ch = new JChannel(ChannelStack.protocols(cfg)).name(name);
+        ch.addAddressGenerator(NodeAddresses.generator(name, id));
+        open.add(ch);
+        return ch;
+    }
+
+    @Test
+    void aJoinUnderANameOrAnIdAlreadyInTheViewIsRefusedWithTheReason() throws Exception {
+        Membership a = start("jvm-dup", "a", 1, MembershipListener.NONE);
+        var twin = channel("jvm-dup", "a", 5);
+        var e = assertThrows(SecurityException.class, () -> twin.connect("jvm-dup"));
+        assertTrue(e.getMessage().contains("a node named a is already in the view"), e.getMessage());
+        var clash = channel("jvm-dup", "z", 1);
+        e = assertThrows(SecurityException.class, () -> clash.connect("jvm-dup"));
+        assertTrue(e.getMessage().contains("already has id 1"), e.getMessage());
+        var anonymous = new JChannel(ChannelStack.protocols(
+            new MembershipConfig("jvm-dup", "anon", 8, null, 0, null, null, "", null))).name("anon");
+        open.add(anonymous);
+        e = assertThrows(SecurityException.class, () -> anonymous.connect("jvm-dup"));
+        assertTrue(e.getMessage().contains("without a node name and id"), e.getMessage());
+        Membership b = start("jvm-dup", "b", 2, MembershipListener.NONE);
+        await(Duration.ofSeconds(10), "a node with a name and id of its own joins", () -> viewOf(a).equals(Set.of("a", "b")));
+        assertEquals(List.of("a", "b"), a.view());
+        assertTrue(b.isMember("a"));
     }
 
     @Test

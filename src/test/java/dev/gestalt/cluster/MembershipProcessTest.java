@@ -56,8 +56,8 @@ class MembershipProcessTest {
         ClusterCa ca = ClusterCa.create(tmp.resolve("ca"));
         int pa = freePort();
         int pp = freePort();
-        Membership a = nodes.start("proc", "a", 1, pa, seeds(pa, pp), issue(ca, "a", tmp));
-        issue(ca, "p", tmp);
+        Membership a = nodes.start("proc", "a", 1, pa, seeds(pa, pp), issue(ca, "a", 1, tmp));
+        issue(ca, "p", 2, tmp);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         var pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
                 MembershipProbe.class.getName(), "p", "2", "127.0.0.1:" + pp, tmp.resolve("p").toString(),

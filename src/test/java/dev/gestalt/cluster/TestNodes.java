@@ -42,8 +42,8 @@ final class TestNodes implements AutoCloseable {
         return out;
     }
 
-    static NodeCredentials issue(ClusterCa ca, String name, Path dir) throws Exception {
-        return ca.issueNode(name, List.of(), dir.resolve(name));
+    static NodeCredentials issue(ClusterCa ca, String name, int id, Path dir) throws Exception {
+        return ca.issueNode(name, id, List.of(), dir.resolve(name));
     }
 
     Membership start(String cluster, String name, int id, int port, List<InetSocketAddress> seeds,

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@code run -d}, {@code logs [-f]} and {@code wait} from another node than the home node. */
@@ -85,5 +86,38 @@ class DetachIT {
         assertTrue(r.exitCode() == 1 || r.exitCode() == 2, r::describe);
         assertTrue(r.stderr().contains("not-a-gpid"), r::describe);
         assertEquals("", r.out());
+    }
+
+    /** As with a local program, Ctrl-C (SIGINT) and SIGTERM end wait and logs -f at once; the job runs on. */
+    @ParameterizedTest(name = "{0} ended by SIG{1}")
+    @CsvSource({"wait, INT, 130", "wait, TERM, 143", "logs, INT, 130", "logs, TERM, 143"})
+    void waitAndLogsFollowEndAtOnceOnASignal(String command, String signal, int code) {
+        String gpid = detach("echo first; exec sleep 322");
+        other().run("nodes"); // a JVM client has run once: the next one starts as it will in use
+        var running = command.equals("wait") ? other().start("wait", gpid) : other().start("logs", "-f", gpid);
+        if (command.equals("logs")) {
+            Eventually.holds(Duration.ofSeconds(30), "logs -f shows the first line", () -> running.stdoutSoFar().contains("first"));
+        } else {
+            sleepQuietly(2000); // the client waits for the node's answer now
+        }
+        try {
+            running.signal(signal);
+            var r = running.await(Duration.ofSeconds(10));
+            assertEquals(code, r.exitCode(), r::describe);
+            assertEquals("", r.stderr(), "quietly, as a local program: " + r.describe());
+            var ps = other().run("ps");
+            assertTrue(ps.out().lines().anyMatch(l -> l.startsWith(gpid + " ") && !l.contains("exit")),
+                "the job keeps running: " + ps.describe());
+        } finally {
+            other().run("kill", "-9", gpid);
+        }
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

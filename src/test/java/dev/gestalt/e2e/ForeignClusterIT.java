@@ -23,14 +23,16 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * A daemon holding another cluster's credentials cannot join. The impostor
  * has everything but the CA: the same cluster name (so JGroups would group
  * them), the same node names and ids, and the real cluster's gossip port as
- * its seed. Only TLS with the cluster CA keeps it out.
+ * its seed. Only TLS with the cluster CA keeps it out. Both clusters run on loopback
+ * (GESTALT_LOCAL_HOSTS=0): on hosts of their own, each in its own network, the impostor could
+ * not even reach the cluster, and the test would prove nothing.
  */
 @Tag("e2e")
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ForeignClusterIT {
 
     @RegisterExtension
-    static final LocalClusterFixture cluster = LocalClusterFixture.perClass(3);
+    static final LocalClusterFixture cluster = LocalClusterFixture.perClassOnLoopback(3);
 
     private static String conf(java.nio.file.Path file, String key) throws Exception {
         Matcher m = Pattern.compile("(?m)^" + key + "\\s*=\\s*(.*)$").matcher(Files.readString(file));
@@ -51,7 +53,7 @@ class ForeignClusterIT {
         Set<String> ours = nodes(cluster).stream().map(m -> (String) m.get("address")).collect(Collectors.toSet());
         assertEquals(3, ours.size());
         String seed = "127.0.0.1:" + conf(cluster.config(1), "gossip_port");
-        try (var impostor = LocalClusterFixture.start(1, cluster.name())) {
+        try (var impostor = LocalClusterFixture.startOnLoopback(1, cluster.name())) {
             impostor.stop(1);
             String conf = Files.readString(impostor.config(1));
             Files.writeString(impostor.config(1), conf.replaceFirst("(?m)^seeds\\s*=\\s*(.*)$", "seeds = " + seed + ",$1"));

@@ -9,7 +9,9 @@ import dev.gestalt.testkit.Eventually;
 import dev.gestalt.testkit.LocalClusterFixture;
 import dev.gestalt.testkit.Procs;
 import dev.gestalt.testkit.TinyJson;
+import dev.gestalt.testkit.ViewLog;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,8 +34,11 @@ class NodeLossIT {
     @RegisterExtension
     static final LocalClusterFixture cluster = LocalClusterFixture.perClass(3);
 
-    /** Bound for "clients exit with node lost": the issue asks for failure detection within 10 s. */
-    private static final Duration LOST_WITHIN = Duration.ofSeconds(30);
+    /**
+     * The claim: a crashed node leaves the view within 10 s, and every stream to it ends then (a
+     * kill -9 closes its sockets, so usually at once). 2 s more for a loaded machine.
+     */
+    private static final Duration LOST_WITHIN = Duration.ofSeconds(12);
 
     private static Cli home() {
         return cluster.cli(1);
@@ -83,17 +88,23 @@ class NodeLossIT {
             "each forall has tasks on node3 (placement spreads 9 tasks over 3 nodes): " + before);
         long plainOnNode3 = onNode(before, "node3", "sleep 31\\.[1-9]");
 
+        long mark = ViewLog.mark(cluster.log(1));
+        Instant killedAt = Instant.now();
         cluster.kill9(3);
-        long killedAt = System.nanoTime();
 
-        var lost = run.await(LOST_WITHIN);
-        long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - killedAt);
+        var lost = run.await(LOST_WITHIN.minus(Duration.between(killedAt, Instant.now())));
+        long seconds = Duration.between(killedAt, Instant.now()).toSeconds();
         assertEquals(255, lost.exitCode(), lost::describe);
         assertTrue(lost.stderr().contains("node node3 lost"), lost::describe);
         assertEquals(1, lost.stderr().lines().count(), "one line: " + lost.stderr());
         System.out.println("NodeLossIT: run client ended " + seconds + " s after node3 was killed; node3's sleeps still running: "
             + Procs.pgrep("^sleep 316$") + " " + Procs.pgrep("^sleep 3[01]\\.[1-9]$"));
 
+        Eventually.holds(LOST_WITHIN, "node1 drops node3", () -> !ViewLog.last(cluster.log(1), mark).isEmpty());
+        var dropped = ViewLog.since(cluster.log(1), mark).getFirst();
+        assertEquals(java.util.Set.of("node3"), dropped.left(), dropped.toString());
+        assertTrue(Duration.between(killedAt, dropped.at()).compareTo(LOST_WITHIN) <= 0,
+            "node3 left node1's view " + Duration.between(killedAt, dropped.at()) + " after the kill");
         Eventually.holds(Duration.ofSeconds(15), "nodes shows node3 down", () -> {
             var r = home().run("nodes", "--json");
             return r.exitCode() == 0 && TinyJson.rows(r.out()).stream()

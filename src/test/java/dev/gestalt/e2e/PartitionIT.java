@@ -6,12 +6,15 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gestalt.testkit.Cli;
 import dev.gestalt.testkit.Eventually;
+import dev.gestalt.testkit.ViewLog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -25,7 +28,8 @@ import org.junit.jupiter.api.Timeout;
  * Three nodes on three "hosts": network namespaces joined by a bridge, with
  * addresses this test creates (10.77.0.0/24, nowhere else). Configured by
  * {@code gestalt init} as a real deployment would be. Cutting one host's link
- * splits the view within 10 s on both sides; restoring it merges the views.
+ * splits the view within 10 s on both sides (read from each daemon's log); meanwhile work is
+ * placed on the two hosts left, never on the cut one; restoring the link merges the views.
  * Root only (namespaces); anywhere else it is reported as skipped.
  */
 @Tag("e2e")
@@ -62,8 +66,9 @@ class PartitionIT {
             sh("ip", "-n", PREFIX + "-hub", "link", "set", "h" + i, "up");
         }
         dir = Files.createTempDirectory("gestalt-partition");
+        // the test runs as root and starts root's processes on other hosts: allowed explicitly
         var init = Cli.of(Cli.repoLauncher()).run("init", "--dir", dir.toString(), "--name", "part",
-            "--nodes", "n1=10.77.0.1,n2=10.77.0.2,n3=10.77.0.3");
+            "--nodes", "n1=10.77.0.1,n2=10.77.0.2,n3=10.77.0.3", "--remote-root");
         assertEquals(0, init.exitCode(), init::describe);
         Path root = Cli.repoLauncher().getParent();
         for (int i = 1; i <= 3; i++) {
@@ -71,7 +76,9 @@ class PartitionIT {
             String conf = Files.readString(n.resolve("node.conf"))
                 .replaceAll("state_dir = .*", "state_dir = " + n.resolve("state"))
                 .replaceAll("socket = .*", "socket = " + n.resolve("node.sock"))
-                .replaceAll("credentials = .*", "credentials = " + n.resolve("credentials"));
+                .replaceAll("credentials = .*", "credentials = " + n.resolve("credentials"))
+                // the file space on these hand-made hosts would share the machine's /etc/hosts and mounts
+                .replaceAll("files.engine = .*", "files.engine = none");
             Files.writeString(n.resolve("node.conf"), conf);
             daemons.add(new ProcessBuilder("ip", "netns", "exec", PREFIX + "-n" + i,
                 root.resolve("gestalt").toString(), "node", "--config", n.resolve("node.conf").toString())
@@ -104,6 +111,10 @@ class PartitionIT {
         }
     }
 
+    private static Path log(int node) {
+        return dir.resolve("n" + node).resolve("node.log");
+    }
+
     private static Cli cli(int node) {
         return Cli.of(Cli.repoLauncher()).withEnv("GESTALT_NODE", dir.resolve("n" + node).resolve("node.sock").toString());
     }
@@ -130,17 +141,30 @@ class PartitionIT {
         assertEquals(0, where.exitCode(), where::describe);
         assertTrue(where.out().contains("v3:"), "n3's processes run in n3's network: " + where.out());
 
-        long cut = System.nanoTime();
+        long[] marks = {0, ViewLog.mark(log(1)), ViewLog.mark(log(2)), ViewLog.mark(log(3))};
+        Instant cut = Instant.now();
         sh("ip", "-n", PREFIX + "-hub", "link", "set", "h3", "down");
-        // the requirement is 10 s; the bound allows for the polling CLI calls (each a JVM) on a loaded machine
-        Eventually.holds(Duration.ofSeconds(15), "n1 sees n3 down", () -> states(1).equals("n1=up n2=up n3=down"));
-        System.out.printf("PartitionIT: cut host out of the view after %.1f s%n", (System.nanoTime() - cut) / 1e9);
-        Eventually.holds(Duration.ofSeconds(20), "n3 sees itself alone", () -> states(3).equals("n1=down n2=down n3=up"));
+        // The claim is 10 s, measured on the daemons' own log timestamps; 2 s more for a loaded machine.
+        for (int i = 1; i <= 3; i++) {
+            Set<String> expected = i == 3 ? Set.of("n3") : Set.of("n1", "n2");
+            int node = i;
+            Eventually.holds(Duration.ofSeconds(30), "n" + i + " installs the view " + expected,
+                () -> ViewLog.last(log(node), marks[node]).equals(expected));
+            Instant split = ViewLog.since(log(i), marks[i]).stream().filter(v -> v.members().equals(expected))
+                .findFirst().orElseThrow().at();
+            Duration took = Duration.between(cut, split);
+            System.out.printf("PartitionIT: n%d's view was %s %.1f s after the cut%n", i, expected, took.toMillis() / 1e3);
+            assertTrue(took.compareTo(Duration.ofSeconds(12)) <= 0, "n" + i + " took " + took);
+        }
+        assertEquals("n1=up n2=up n3=down", states(1));
+        assertEquals("n1=down n2=down n3=up", states(3));
         var pinned = cli(1).run("run", "-n", "n3", "--", "true");
         assertEquals(255, pinned.exitCode(), pinned::describe);
         for (int i = 0; i < 5; i++) {
             var placed = cli(1).run("run", "--", "cat", "/proc/self/net/dev");
-            assertTrue(!placed.out().contains("v3:"), "nothing is placed on the cut host");
+            assertEquals(0, placed.exitCode(), "work still runs: " + placed.describe());
+            assertTrue(placed.out().contains("v1:") || placed.out().contains("v2:"),
+                "placed on n1 or n2, not on the cut host: " + placed.describe());
         }
 
         sh("ip", "-n", PREFIX + "-hub", "link", "set", "h3", "up");

@@ -84,7 +84,7 @@ class PermissionsIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"kill", "wait", "logs"})
+    @ValueSource(strings = {"kill", "wait", "logs", "attach"})
     void aUserCannotTouchRootsProcess(String command) {
         var r = asUser().run(command, rootsProcess);
         assertEquals(1, r.exitCode(), r::describe);

@@ -239,4 +239,89 @@ class RunIT {
         }
         return HexFormat.of().formatHex(md.digest());
     }
+
+    /**
+     * Arguments and environment as large as the kernel lets the caller have them: 1 MiB of
+     * arguments and 300 kB of environment with a default stack limit (ARG_MAX 2 MiB), across
+     * nodes, through both clients (1 MiB of arguments failed with "Broken pipe" and "null").
+     */
+    @ParameterizedTest(name = "JVM client: {0}")
+    @CsvSource({"false", "true"})
+    void argumentsAndEnvironmentUpToTheKernelsLimit(boolean jvm) throws Exception {
+        List<String> args = new ArrayList<>();
+        for (char c = 'a'; c < 'i'; c++) {
+            args.add(String.valueOf(c).repeat(128_000));
+        }
+        List<String> cmd = new ArrayList<>(List.of("run", "-n", "node3", "--", "sh", "-c",
+            "for a; do echo ${#a}; done; echo ${#E2E_BIG1} ${#E2E_BIG2} ${#E2E_BIG3}; printf %s \"$*\" | sha256sum", "sh"));
+        cmd.addAll(args);
+        Cli c = jvm ? cli().withEnv("GESTALT_JVM_CLIENT", "1") : cli();
+        for (int i = 1; i <= 3; i++) { // each string of the environment, as of the arguments, is at most 128 KiB
+            c = c.withEnv("E2E_BIG" + i, String.valueOf(i).repeat(100_000));
+        }
+        var r = c.run(cmd.toArray(String[]::new));
+        assertEquals(0, r.exitCode(), () -> brief(r));
+        assertEquals("128000\n".repeat(8) + "100000 100000 100000\n" + sha256(String.join(" ", args)) + "  -\n", r.out());
+    }
+
+    /** Under an unlimited stack a caller may have 6 MiB of arguments: 5 MiB go through, across nodes. */
+    @Test
+    void fiveMebibytesOfArgumentsUnderAnUnlimitedStack() throws Exception {
+        List<String> args = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            args.add(Character.toString('a' + i % 26).repeat(131_000));
+        }
+        Path words = tmp.resolve("words");
+        Files.writeString(words, String.join("\n", args));
+        // the arguments are made under the unlimited stack: exec'ing them from this JVM would not fit
+        var r = cli().withPrefix("prlimit", "--stack=unlimited", "--", "bash", "-c", "exec \"$@\" $(cat " + words + ")", "bash")
+            .run("run", "-n", "node3", "--", "sh", "-c", "echo $#; printf %s \"$*\" | sha256sum", "sh");
+        assertEquals(0, r.exitCode(), () -> brief(r));
+        assertEquals("40\n" + sha256(String.join(" ", args)) + "  -\n", r.out());
+    }
+
+    /**
+     * Over the node's limit on a request (the JVM client carries text as UTF-8: a byte that is not
+     * UTF-8 takes three), the CLI says so in one line, as Gestalt's failure.
+     */
+    @Test
+    void overTheRequestLimitIsAOneLineError() throws Exception {
+        byte[] word = new byte[131_000];
+        java.util.Arrays.fill(word, (byte) 0xff);
+        Path words = tmp.resolve("words");
+        try (var out = Files.newOutputStream(words)) {
+            for (int i = 0; i < 24; i++) {
+                out.write(word);
+                out.write('\n');
+            }
+        }
+        var r = cli().withEnv("GESTALT_JVM_CLIENT", "1")
+            .withPrefix("prlimit", "--stack=unlimited", "--", "bash", "-c", "exec \"$@\" $(cat " + words + ")", "bash")
+            .run("run", "--", "true");
+        assertEquals(255, r.exitCode(), () -> brief(r));
+        assertEquals(1, r.stderr().lines().count(), "one line: " + r.describe());
+        assertTrue(r.stderr().contains("arguments and environment take") && r.stderr().contains("8388608"), () -> brief(r));
+    }
+
+    /**
+     * A reader that goes away ({@code ps -e | head -2}; here one that reads nothing, so that the
+     * CLI surely writes after it left) ends a JVM-client command quietly, as SIGPIPE ends a local program.
+     */
+    @Test
+    void aClosedStdoutEndsTheCliQuietly() {
+        var r = cli().withPrefix("bash", "-c", "set -o pipefail; \"$@\" | true", "bash").run("ps", "-e");
+        assertEquals("", r.stderr(), "no message for a closed stdout: " + r.describe());
+        assertEquals(141, r.exitCode(), "the status of a program ended by SIGPIPE: " + r.describe());
+    }
+
+    /** A result without its (huge) arguments. */
+    private static String brief(Cli.Result r) {
+        String o = r.out();
+        return "exit " + r.exitCode() + "\n--- stdout ---\n" + (o.length() > 2000 ? o.substring(0, 2000) + "..." : o)
+            + "\n--- stderr ---\n" + r.stderr();
+    }
+
+    private static String sha256(String s) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+    }
 }

@@ -3,19 +3,15 @@ package dev.gestalt.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.pty4j.PtyProcess;
-import com.pty4j.PtyProcessBuilder;
 import com.pty4j.WinSize;
-import dev.gestalt.testkit.Cli;
 import dev.gestalt.testkit.Eventually;
 import dev.gestalt.testkit.LocalClusterFixture;
+import dev.gestalt.testkit.TestTerminal;
+import dev.gestalt.testkit.TinyJson;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -37,62 +33,9 @@ class TerminalIT {
     @TempDir
     Path tmp;
 
-    /** The CLI in a terminal of 80x24, talking to node1. */
-    private static final class Terminal implements AutoCloseable {
-        final PtyProcess process;
-        final StringBuffer screen = new StringBuffer();
-
-        Terminal(String... args) throws IOException {
-            var env = new HashMap<>(System.getenv());
-            env.putAll(cluster.cli(1).env());
-            env.put("TERM", "xterm");
-            String[] cmd = new String[args.length + 1];
-            cmd[0] = Cli.repoLauncher().toString();
-            System.arraycopy(args, 0, cmd, 1, args.length);
-            process = new PtyProcessBuilder(cmd).setEnvironment(env).setInitialColumns(80).setInitialRows(24)
-                .setDirectory(Cli.repoLauncher().getParent().toString()).start();
-            process.setWinSize(new WinSize(80, 24));
-            Thread.ofVirtual().start(() -> {
-                byte[] buf = new byte[8192];
-                try (InputStream in = process.getInputStream()) {
-                    int n;
-                    while ((n = in.read(buf)) > 0) {
-                        screen.append(new String(buf, 0, n, StandardCharsets.UTF_8));
-                    }
-                } catch (IOException e) {
-                    // terminal closed
-                }
-            });
-        }
-
-        void type(String keys) throws IOException {
-            process.getOutputStream().write(keys.getBytes(StandardCharsets.UTF_8));
-            process.getOutputStream().flush();
-        }
-
-        void await(String text) {
-            try {
-                Eventually.holds(Duration.ofSeconds(40), "the terminal shows '" + text + "'",
-                    () -> screen.toString().contains(text));
-            } catch (AssertionError e) {
-                throw new AssertionError(e.getMessage() + "\n--- screen ---\n" + screen, e);
-            }
-        }
-
-        int exit() throws InterruptedException {
-            assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the CLI ends\n" + screen);
-            return process.exitValue();
-        }
-
-        @Override
-        public void close() {
-            process.destroyForcibly();
-        }
-    }
-
     @Test
     void aRemoteShellHasARealTerminalWithResizeCtrlCAndExitCode() throws Exception {
-        try (var t = new Terminal("run", "-n", "node2", "--", "bash", "--norc", "--noprofile", "-i")) {
+        try (var t = new TestTerminal(cluster.cli(1), "run", "-n", "node2", "--", "bash", "--norc", "--noprofile", "-i")) {
             t.await("bash-"); // the remote shell's prompt: the session is up
             t.type("PS1='$ '; echo ready-$((40+2))\r");
             t.await("ready-42");
@@ -119,7 +62,7 @@ class TerminalIT {
     void fullScreenAndLineEditingProgramsWork() throws Exception {
         Path file = tmp.resolve("edited.txt");
         String vi = Files.isExecutable(Path.of("/usr/bin/vim.tiny")) ? "vim.tiny" : "vi";
-        try (var t = new Terminal("run", "-n", "node3", "--", vi, "-u", "NONE", "-N", file.toString())) {
+        try (var t = new TestTerminal(cluster.cli(1), "run", "-n", "node3", "--", vi, "-u", "NONE", "-N", file.toString())) {
             Thread.sleep(2000);
             t.type("ihello from vi\u001b");
             Thread.sleep(300);
@@ -128,14 +71,14 @@ class TerminalIT {
         }
         assertEquals("hello from vi\n", Files.readString(file));
 
-        try (var t = new Terminal("run", "--", "python3", "-c", "print('got', input('name? '))")) {
+        try (var t = new TestTerminal(cluster.cli(1), "run", "--", "python3", "-c", "print('got', input('name? '))")) {
             t.await("name? ");
             t.type("gestalt\r");
             t.await("got gestalt");
             assertEquals(0, t.exit(), t.screen.toString());
         }
 
-        try (var t = new Terminal("run", "-n", "node2", "--", "top", "-d", "1")) {
+        try (var t = new TestTerminal(cluster.cli(1), "run", "-n", "node2", "--", "top", "-d", "1")) {
             t.await("load average");
             t.type("q");
             assertEquals(0, t.exit(), t.screen.toString());
@@ -148,7 +91,7 @@ class TerminalIT {
         assertEquals(0, started.exitCode(), started::describe);
         String gpid = started.out().strip();
         try {
-            try (var t = new Terminal("attach", gpid)) {
+            try (var t = new TestTerminal(cluster.cli(1), "attach", gpid)) {
                 Thread.sleep(1500); // attach shows output from now on: there is no prompt to wait for
                 t.type("echo attached-$((6*7))\r");
                 t.await("attached-42");
@@ -156,15 +99,35 @@ class TerminalIT {
                 assertEquals(0, t.exit(), t.screen.toString());
                 t.await("detached");
             }
-            var ps = cluster.cli(3).run("ps", "--json");
-            assertTrue(ps.out().contains("\"gpid\":\"" + gpid + "\"") && !ps.out().contains("\"exit_code\""),
-                "the process keeps running after the detach: " + ps.describe());
-            try (var t = new Terminal("attach", gpid)) {
+            // asked until every node answers in time (a loaded machine): the process is listed, running
+            Eventually.holds(Duration.ofSeconds(60), "the process keeps running after the detach", () -> {
+                var ps = cluster.cli(3).run("ps", "--json");
+                return ps.stderr().isEmpty() && TinyJson.rows(ps.out()).stream()
+                    .anyMatch(m -> gpid.equals(m.get("gpid")) && !m.containsKey("exit_code"));
+            });
+            try (var t = new TestTerminal(cluster.cli(1), "attach", gpid)) {
                 Thread.sleep(1000);
                 t.type("echo again; exit 9\r");
                 t.await("again");
                 assertEquals(9, t.exit(), "attach ends with the process's code when it exits\n" + t.screen);
             }
+        } finally {
+            cluster.cli(1).run("kill", "-9", gpid);
+        }
+    }
+
+    @Test
+    void attachToAJobWithoutATerminalSaysSoStreamsItAndCtrlCReachesIt() throws Exception {
+        var started = cluster.cli(1).run("run", "-d", "-n", "node2", "--", "sh", "-c",
+            "trap 'echo got-INT; exit 3' INT; while :; do echo tick; sleep 0.3; done");
+        assertEquals(0, started.exitCode(), started::describe);
+        String gpid = started.out().strip();
+        try (var t = new TestTerminal(cluster.cli(1), "attach", gpid)) {
+            t.await("has no terminal");
+            t.await("tick");
+            t.type("\u0003"); // the terminal stays cooked: Ctrl-C is SIGINT to the CLI, forwarded to the job
+            t.await("got-INT");
+            assertEquals(3, t.exit(), "attach ends with the job's code\n" + t.screen);
         } finally {
             cluster.cli(1).run("kill", "-9", gpid);
         }

@@ -96,4 +96,15 @@ class UsageIT {
         assertEquals(1, r.stderr().lines().count(), "one line: " + r.stderr());
         assertTrue(r.stderr().contains("cannot reach a Gestalt node") && r.stderr().contains("nothing.sock"), r::describe);
     }
+
+    @Test
+    void verboseReallyPrintsTheStackTrace() {
+        Cli c = cli().withEnv("GESTALT_NODE", emptyHome.resolve("nothing.sock").toString());
+        var r = c.run("-v", "run", "--", "true");
+        assertEquals(255, r.exitCode(), r::describe);
+        assertTrue(r.stderr().startsWith("gestalt: cannot reach a Gestalt node"), r::describe);
+        assertTrue(r.stderr().contains("\tat dev.gestalt."), "-v prints where it failed: " + r.describe());
+        var quiet = c.run("run", "--", "true");
+        assertEquals(1, quiet.stderr().lines().count(), "one line without -v: " + quiet.describe());
+    }
 }

@@ -3,7 +3,9 @@ package dev.gestalt.security;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gestalt.testkit.BytesMarshaller;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
@@ -20,10 +22,6 @@ import io.grpc.netty.shaded.io.grpc.netty.NegotiationType;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -43,8 +41,8 @@ class GrpcTlsTest {
     private static final MethodDescriptor<byte[], byte[]> WHO = MethodDescriptor.<byte[], byte[]>newBuilder()
             .setType(MethodDescriptor.MethodType.UNARY)
             .setFullMethodName("test.Echo/Who")
-            .setRequestMarshaller(new Bytes())
-            .setResponseMarshaller(new Bytes())
+            .setRequestMarshaller(new BytesMarshaller())
+            .setResponseMarshaller(new BytesMarshaller())
             .build();
 
     @TempDir static Path tmp;
@@ -59,9 +57,9 @@ class GrpcTlsTest {
     static void credentials() throws Exception {
         ClusterCa a = ClusterCa.create(tmp.resolve("ca-a"));
         ClusterCa b = ClusterCa.create(tmp.resolve("ca-b"));
-        a1 = a.issueNode("a1", List.of(), tmp.resolve("a1"));
-        a2 = a.issueNode("a2", List.of(), tmp.resolve("a2"));
-        b1 = b.issueNode("b1", List.of(), tmp.resolve("b1"));
+        a1 = a.issueNode("a1", 1, List.of(), tmp.resolve("a1"));
+        a2 = a.issueNode("a2", 2, List.of(), tmp.resolve("a2"));
+        b1 = b.issueNode("b1", 1, List.of(), tmp.resolve("b1"));
     }
 
     @AfterEach
@@ -116,6 +114,25 @@ class GrpcTlsTest {
         assertUnavailable(GrpcTls.channelBuilder("127.0.0.1:" + port, a1).build());
     }
 
+    /** A revoked node is refused at the handshake; one that connected before the revocation can call nothing more. */
+    @Test
+    void aRevokedClientIsRefusedOnNewAndOpenConnections() throws Exception {
+        ClusterCa ca = ClusterCa.create(tmp.resolve("ca-r"));
+        NodeCredentials server = ca.issueNode("s", 1, List.of(), tmp.resolve("r-s"));
+        NodeCredentials client = ca.issueNode("c", 2, List.of(), tmp.resolve("r-c"));
+        int port = start(server, "127.0.0.1");
+        ManagedChannel open = GrpcTls.channelBuilder("127.0.0.1:" + port, client).build();
+        assertEquals("c@" + ca.clusterId() + ":hi", new String(call(open), StandardCharsets.UTF_8));
+
+        ca.revoke("c");
+        java.nio.file.Files.copy(ca.crlFile(), server.crl(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Thread.sleep(Revocations.CHECK_MILLIS + 100); // the server looks at the file at most once a second
+        var e = assertThrows(StatusRuntimeException.class, () -> call(open));
+        assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode(), e.toString());
+        assertTrue(e.getStatus().getDescription().contains("revoked"), e.toString());
+        assertUnavailable(GrpcTls.channelBuilder("127.0.0.1:" + port, client).build());
+    }
+
     @Test
     void jdkContextOfTheCredentialsSpeaksTls13() throws Exception {
         SSLContext ctx = a1.sslContext();
@@ -131,7 +148,7 @@ class GrpcTlsTest {
         });
         var service = ServerServiceDefinition.builder("test.Echo").addMethod(WHO, handler).build();
         Server s = GrpcTls.serverBuilder(new InetSocketAddress(host, 0), creds)
-                .addService(ServerInterceptors.intercept(service, GrpcTls.peerInterceptor()))
+                .addService(ServerInterceptors.intercept(service, GrpcTls.peerInterceptor(creds.revocations())))
                 .directExecutor()
                 .build().start();
         servers.add(s);
@@ -147,21 +164,5 @@ class GrpcTlsTest {
     private void assertUnavailable(ManagedChannel ch) {
         var e = assertThrows(StatusRuntimeException.class, () -> call(ch));
         assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.toString());
-    }
-
-    private static final class Bytes implements MethodDescriptor.Marshaller<byte[]> {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream in) {
-            try {
-                return in.readAllBytes();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
     }
 }

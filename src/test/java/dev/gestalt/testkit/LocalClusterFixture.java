@@ -1,5 +1,7 @@
 package dev.gestalt.testkit;
 
+import dev.gestalt.os.Posix;
+import dev.gestalt.os.Signals;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -7,7 +9,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
@@ -31,14 +35,14 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * for it, stopped at the end of the test run: only for tests that leave the
  * nodes as they found them. On its own: {@code try (var c = LocalClusterFixture.start(3)) {...}}.
  *
- * <p>Faults: {@link #kill9} (a crashed daemon), {@link #stop} (a clean stop),
+ * <p>Faults: {@link #kill9} (a crashed daemon), {@link #freeze} and {@link #thaw} (SIGSTOP, SIGCONT), {@link #stop} (a clean stop),
  * {@link #restart} ({@code cluster up} again: restarts the nodes that are down).
  * Node logs are copied to {@code target/e2e-logs/gst-NAME-.../} when the cluster stops.
  */
 public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
 
-    /** How long {@code cluster up} may take on a slow machine (it waits up to 60 s for the view itself). */
-    public static final Duration UP_TIMEOUT = Duration.ofSeconds(150);
+    /** How long {@code cluster up} may take on a slow machine (it waits up to 120 s for the daemons, then 60 s for the view). */
+    public static final Duration UP_TIMEOUT = Duration.ofSeconds(200);
 
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(LocalClusterFixture.class);
 
@@ -46,20 +50,52 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     private final boolean shared;
     private final String prefix;
     private final String fixedName;
+    /** The user the cluster's CLI, hence its daemons, run as (setpriv); null for this JVM's user. */
+    private final String runAs;
     private Path home;
     private String name;
     private Thread shutdownHook;
     private boolean owner;
+    private boolean loopback;
 
     private LocalClusterFixture(int nodes, boolean shared, String prefix) {
         this(nodes, shared, prefix, null);
     }
 
     private LocalClusterFixture(int nodes, boolean shared, String prefix, String fixedName) {
+        this(nodes, shared, prefix, fixedName, null);
+    }
+
+    private LocalClusterFixture(int nodes, boolean shared, String prefix, String fixedName, String runAs) {
         this.nodes = nodes;
         this.shared = shared;
         this.prefix = prefix;
         this.fixedName = fixedName;
+        this.runAs = runAs;
+    }
+
+    /**
+     * A cluster for one test class whose nodes all run on loopback, even as root (no hosts of
+     * their own, no file space: GESTALT_LOCAL_HOSTS=0), so that another cluster's daemon can
+     * reach them.
+     */
+    public static LocalClusterFixture perClassOnLoopback(int nodes) {
+        LocalClusterFixture f = new LocalClusterFixture(nodes, false, "e2e");
+        f.loopback = true;
+        return f;
+    }
+
+    /** As {@link #start(int)}, on loopback (see {@link #perClassOnLoopback}). */
+    public static LocalClusterFixture startOnLoopback(int nodes) {
+        return startOnLoopback(nodes, null);
+    }
+
+    /** As {@link #start(int, String)}, on loopback (see {@link #perClassOnLoopback}). */
+    public static LocalClusterFixture startOnLoopback(int nodes, String name) {
+        LocalClusterFixture f = new LocalClusterFixture(nodes, false, "e2e", name);
+        f.loopback = true;
+        f.up();
+        return f;
     }
 
     /** A cluster for one test class. */
@@ -85,6 +121,16 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
      */
     public static LocalClusterFixture start(int nodes, String name) {
         LocalClusterFixture f = new LocalClusterFixture(nodes, false, "e2e", name);
+        f.up();
+        return f;
+    }
+
+    /**
+     * Starts a cluster as {@code user} (this JVM must be root): its home belongs to the user, and
+     * its CLI ({@link #cli()}) and daemons run as the user, as a normal user's {@code cluster up} does.
+     */
+    public static LocalClusterFixture startAs(int nodes, String user) {
+        LocalClusterFixture f = new LocalClusterFixture(nodes, false, "user", null, user);
         f.up();
         return f;
     }
@@ -118,6 +164,12 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
             home = Files.createTempDirectory("gst-" + name + "-");
             // world-traversable, so tests may run the CLI as another user against this cluster's sockets
             Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxr-xr-x"));
+            if (runAs != null) {
+                var chown = Procs.exec(30, "chown", runAs + ":", home.toString());
+                if (chown.exitCode() != 0) {
+                    throw new IOException("chown " + runAs + " " + home + ": " + chown.stderr());
+                }
+            }
             owner = true;
             shutdownHook = new Thread(this::down, "cluster-down-" + name);
             Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -140,7 +192,8 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     private Cli.Result clusterCommand(String verb, String... more) {
         String[] args = Stream.concat(Stream.of("cluster", verb, "--name", name), Stream.of(more)).toArray(String[]::new);
         // in the C locale, as under systemd: the daemons must still pass non-ASCII argv byte-exact
-        return cli().withEnv("LC_ALL", "C").call(args).timeout(UP_TIMEOUT).run();
+        return cli().withEnv("LC_ALL", "C").withEnv("GESTALT_LOCAL_HOSTS", loopback ? "0" : null).call(args)
+            .timeout(UP_TIMEOUT).run();
     }
 
     public int size() {
@@ -184,9 +237,17 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         }
     }
 
-    /** The CLI of this cluster: GESTALT_HOME set, no GESTALT_NODE (the {@code current} pointer picks a node). */
+    /**
+     * The CLI of this cluster: GESTALT_HOME set, no GESTALT_NODE (the {@code current} pointer
+     * picks a node); run as the cluster's user for a cluster started with {@link #startAs}.
+     */
     public Cli cli() {
-        return Cli.of(Cli.repoLauncher()).withEnv("GESTALT_HOME", home.toString());
+        Cli c = Cli.of(Cli.repoLauncher()).withEnv("GESTALT_HOME", home.toString());
+        if (runAs == null) {
+            return c;
+        }
+        return c.withEnv("HOME", home.toString()).withEnv("USER", runAs).withEnv("LOGNAME", runAs)
+            .withPrefix("setpriv", "--reuid=" + runAs, "--regid=" + runAs, "--init-groups");
     }
 
     /** The CLI talking to one node (GESTALT_NODE = its socket): that node is the home node of what it runs. */
@@ -221,6 +282,48 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         Eventually.holds(Duration.ofSeconds(30), nodeName(node) + " (pid " + pid + ") dies after SIGKILL", () -> !Procs.alive(pid));
     }
 
+    /** Freezes a node: SIGSTOP to its daemon (its sockets stay open; the kernel still accepts connections). */
+    public void freeze(int node) {
+        Procs.signal(pid(node), "STOP");
+    }
+
+    /** Resumes a node frozen by {@link #freeze}. */
+    public void thaw(int node) {
+        Procs.signal(pid(node), "CONT");
+    }
+
+    /**
+     * Crashes a node's whole host: SIGKILL to every process in the daemon's network namespace
+     * (root local clusters give each node one of its own): the daemon, its engines (MooseFS),
+     * its jobs. Waits until they are all gone. Returns how many processes were killed.
+     */
+    public int killHost(int node) {
+        long pid = pid(node);
+        String netns = netns(pid);
+        if (netns == null || netns.equals(netns(ProcessHandle.current().pid()))) {
+            throw new IllegalStateException(nodeName(node) + " has no network namespace of its own (not a root cluster?)");
+        }
+        List<Long> victims = new ArrayList<>();
+        try (var s = Files.list(Path.of("/proc"))) {
+            s.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
+                .map(Long::parseLong).filter(p -> netns.equals(netns(p))).forEach(victims::add);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        victims.forEach(p -> Procs.signal(p, "KILL"));
+        Eventually.holds(Duration.ofSeconds(30), "every process of " + nodeName(node) + "'s host dies after SIGKILL",
+            () -> victims.stream().noneMatch(Procs::alive));
+        return victims.size();
+    }
+
+    private static String netns(long pid) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns", "net")).toString();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** Stops a node cleanly: SIGTERM to its daemon, and waits until it has exited. */
     public void stop(int node) {
         long pid = pid(node);
@@ -247,6 +350,14 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         if (home == null || !Files.exists(home)) {
             return;
         }
+        for (int i = 1; i <= nodes; i++) {
+            try {
+                // a frozen daemon would not act on cluster down's SIGTERM
+                Posix.kill(pid(i), Signals.SIGCONT);
+            } catch (RuntimeException e) {
+                // no pid file, or gone
+            }
+        }
         try {
             cli().call("cluster", "down", "--name", name).timeout(Duration.ofSeconds(90)).run();
         } catch (AssertionError | RuntimeException e) {
@@ -271,6 +382,14 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
             for (int i = 1; i <= nodes; i++) {
                 if (Files.exists(log(i))) {
                     Files.copy(log(i), target.resolve(nodeName(i) + ".log"), StandardCopyOption.REPLACE_EXISTING);
+                }
+                Path engines = dir().resolve(nodeName(i)).resolve("state").resolve("files").resolve("run");
+                if (Files.isDirectory(engines)) {
+                    try (var logs = Files.list(engines)) {
+                        for (Path l : logs.filter(f -> f.toString().endsWith(".log")).toList()) {
+                            Files.copy(l, target.resolve(nodeName(i) + "-" + l.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+                        }
+                    }
                 }
             }
         } catch (IOException e) {

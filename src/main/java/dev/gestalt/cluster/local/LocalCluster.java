@@ -1,10 +1,15 @@
 package dev.gestalt.cluster.local;
 
+import dev.gestalt.files.FilesConfig;
 import dev.gestalt.format.Json;
+import dev.gestalt.format.JsonReader;
 import dev.gestalt.format.Table;
 import dev.gestalt.node.NodeConfig;
+import dev.gestalt.process.remote.RemoteStartPolicy;
 import dev.gestalt.rpc.local.LocalClient;
 import dev.gestalt.security.ClusterCa;
+import dev.gestalt.security.NodeCredentials;
+import dev.gestalt.security.PeerIdentity;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -12,6 +17,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,14 +25,21 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * {@code gestalt cluster up|down|status}: N real node daemons on this machine,
- * on loopback, each with its own ports, state folder and credentials from
- * one cluster CA. Idempotent: {@code up} on a running cluster restarts the
- * nodes that are down and leaves the others alone.
+ * {@code gestalt cluster up|down|status}: N real node daemons on this machine, each with its
+ * own ports, state folder and credentials from one cluster CA. Started by root, each node runs
+ * on a "host" of its own ({@link LocalHosts}: network and mount namespaces, an address of its
+ * own) with the file space (MooseFS at /gestalt), and {@code up} returns once every node has
+ * it mounted; started by a normal user, the nodes run on loopback without a file space.
+ * Idempotent: {@code up} on a running cluster restarts the nodes that are down and leaves the
+ * others alone.
  */
 public final class LocalCluster {
 
+    /** How long {@code up} waits for every daemon to answer on its socket (a JVM starts slowly on a loaded machine). */
+    private static final long START_MILLIS = 120_000;
+    /** How long {@code up} then waits for every node to see and reach every other. */
     private static final long CONVERGE_MILLIS = 60_000;
+    private static final long FILES_MILLIS = 90_000;
 
     private final LocalLayout layout;
     private final PrintStream out;
@@ -65,8 +78,15 @@ public final class LocalCluster {
             Files.setPosixFilePermissions(layout.home(), PosixFilePermissions.fromString("rwxr-xr-x"));
         }
         ClusterCa ca = ClusterCa.loadOrCreate(layout.ca());
+        LocalHosts hosts = root && ownHosts(existing) ? new LocalHosts(layout) : null;
+        for (int i = 1; i <= existing; i++) {
+            refresh(ca, i);
+        }
         for (int i = existing + 1; i <= n; i++) {
-            create(ca, i, n);
+            create(ca, i, hosts);
+        }
+        if (hosts != null) {
+            hosts.ensure(n);
         }
         List<LocalNode> nodes = new ArrayList<>();
         int started = 0;
@@ -74,14 +94,19 @@ public final class LocalCluster {
             LocalNode node = new LocalNode(layout, i);
             nodes.add(node);
             if (node.pid().isEmpty()) {
-                node.start();
+                node.start(hosts);
                 started++;
             }
         }
         writePointer(nodes);
-        if (!awaitView(nodes)) {
-            err.println("gestalt cluster: the nodes did not all see each other within " + CONVERGE_MILLIS / 1000
-                + " s; see the logs in " + layout.dir() + "/node*/node.log");
+        String failed = awaitReady(nodes);
+        if (failed != null) {
+            err.println("gestalt cluster: " + failed);
+            return 1;
+        }
+        if (hosts != null && !awaitFiles(nodes)) {
+            err.println("gestalt cluster: the file space was not mounted on every node within " + FILES_MILLIS / 1000
+                + " s; see 'gestalt fs status' and the logs in " + layout.dir() + "/node*/node.log");
             return 1;
         }
         if (!quiet) {
@@ -100,30 +125,70 @@ public final class LocalCluster {
         return 0;
     }
 
-    /** Creates node i's folder, credentials (from the cluster CA) and config, with free loopback ports. */
-    private void create(ClusterCa ca, int i, int total) throws Exception {
+    /**
+     * Creates node i's folder, credentials (from the cluster CA) and config, with free ports;
+     * on its own host's address with the file space when {@code hosts} is given, else on loopback without.
+     */
+    private void create(ClusterCa ca, int i, LocalHosts hosts) throws Exception {
         Path dir = layout.node(i);
         Files.createDirectories(dir);
-        ca.issueNode(LocalLayout.nodeName(i), List.of("127.0.0.1", "localhost"), dir.resolve("credentials"));
+        ca.issueNode(LocalLayout.nodeName(i), i, List.of("127.0.0.1", "localhost"), dir.resolve("credentials"));
         int[] ports = freePorts(2);
+        // one machine, one admin: root on one local node is root on all of them anyway
         var config = new NodeConfig(layout.name(), LocalLayout.nodeName(i), i, dir.resolve("state"), layout.socket(i),
-            "127.0.0.1", ports[0], ports[1], List.of(), dir.resolve("credentials"));
+            hosts != null ? hosts.address(i) : "127.0.0.1", ports[0], ports[1], List.of(), dir.resolve("credentials"),
+            RemoteStartPolicy.parse("all"), hosts != null ? FilesConfig.moosefs(List.of()) : FilesConfig.none());
         Files.writeString(layout.config(i), config.render());
         reseed();
     }
 
-    /** Every node's config lists every node's gossip port as a seed. */
+    /**
+     * Brings an existing node's folder up to date: new credentials when its certificate expires
+     * within {@link ClusterCa#RENEW_BEFORE} (or names no id: made before ids were bound), which a
+     * running node uses from its next connection on; and {@code remote_uids = all} in a config
+     * written before the key existed.
+     */
+    private void refresh(ClusterCa ca, int i) throws Exception {
+        NodeConfig c = NodeConfig.load(layout.config(i));
+        var creds = new NodeCredentials(c.credentials());
+        boolean due = !creds.exists();
+        if (!due) {
+            PeerIdentity me = creds.identity();
+            due = !me.hasId() || me.nodeId() != c.id() || !me.nodeName().equals(c.name())
+                || creds.certificate().getNotAfter().toInstant().isBefore(Instant.now().plus(ClusterCa.RENEW_BEFORE));
+        }
+        if (due) {
+            ca.issueNode(c.name(), c.id(), List.of("127.0.0.1", "localhost"), c.credentials());
+            out.println("Renewed the credentials of " + c.name() + ".");
+        }
+        if (!Files.readString(layout.config(i)).contains("remote_uids")) {
+            Files.writeString(layout.config(i), c.withRemoteUids(RemoteStartPolicy.parse("all")).render());
+        }
+    }
+
+    /**
+     * Whether a root cluster's nodes run on hosts of their own: decided when the cluster is
+     * created (yes, unless GESTALT_LOCAL_HOSTS=0: loopback, no file space, as a normal user's),
+     * then read back from node1's address.
+     */
+    private boolean ownHosts(int existing) throws IOException {
+        if (existing == 0) {
+            return !"0".equals(System.getenv("GESTALT_LOCAL_HOSTS"));
+        }
+        return !NodeConfig.load(layout.config(1)).bind().startsWith("127.");
+    }
+
+    /** Every node's config lists every node's gossip port as a seed, and every node in the file space's core. */
     private void reseed() throws IOException {
         List<NodeConfig> configs = new ArrayList<>();
         for (int i = 1; Files.exists(layout.config(i)); i++) {
             configs.add(NodeConfig.load(layout.config(i)));
         }
         List<InetSocketAddress> seeds = configs.stream().map(c -> new InetSocketAddress(c.bind(), c.gossipPort())).toList();
+        List<String> names = configs.stream().map(NodeConfig::name).toList();
         for (int i = 0; i < configs.size(); i++) {
             NodeConfig c = configs.get(i);
-            var updated = new NodeConfig(c.cluster(), c.name(), c.id(), c.stateDir(), c.socket(), c.bind(),
-                c.gossipPort(), c.rpcPort(), seeds, c.credentials());
-            Files.writeString(layout.config(i + 1), updated.render());
+            Files.writeString(layout.config(i + 1), c.withSeeds(seeds).withFiles(c.files().withCore(names)).render());
         }
     }
 
@@ -152,32 +217,71 @@ public final class LocalCluster {
         Files.writeString(layout.pointer(), sb.toString());
     }
 
-    private boolean awaitView(List<LocalNode> nodes) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + CONVERGE_MILLIS;
+    /**
+     * Waits until the cluster is ready: every node sees every other one, and a query from every
+     * node reaches every node ({@code ps} without a node that "did not answer"), so that what
+     * {@code up} says is up works at once. Returns null then, else one line saying why not: a node
+     * that stopped meanwhile is named at once (with the end of its log); a daemon that does not
+     * open its socket within {@link #START_MILLIS}, or a cluster not ready {@link #CONVERGE_MILLIS}
+     * after all daemons answered, is reported with what is still missing. Two bounds, because a
+     * JVM's start on a loaded machine says nothing about the cluster.
+     */
+    private String awaitReady(List<LocalNode> nodes) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + START_MILLIS;
+        boolean started = false;
+        String missing = "no node answered yet";
         while (System.currentTimeMillis() < deadline) {
-            boolean all = true;
-            for (LocalNode n : nodes) {
-                if (!seesAll(n, nodes.size())) {
-                    all = false;
-                    break;
+            List<LocalNode> stopped = nodes.stream().filter(n -> n.pid().isEmpty()).toList();
+            if (!stopped.isEmpty()) {
+                for (LocalNode n : stopped) {
+                    err.println("gestalt cluster: " + n.name() + " stopped while the cluster was starting; the end of "
+                        + layout.log(n.index()) + ":");
+                    tail(layout.log(n.index()));
+                }
+                return String.join(", ", stopped.stream().map(LocalNode::name).toList()) + " stopped; the cluster is not up";
+            }
+            if (!started) {
+                var silent = nodes.stream().filter(n -> !n.answers()).map(LocalNode::name).toList();
+                if (silent.isEmpty()) {
+                    started = true;
+                    deadline = System.currentTimeMillis() + CONVERGE_MILLIS;
+                } else {
+                    missing = String.join(", ", silent) + " did not open " + (silent.size() == 1 ? "its socket" : "their sockets")
+                        + " within " + START_MILLIS / 1000 + " s";
                 }
             }
-            if (all) {
-                return true;
-            }
-            boolean anyDead = nodes.stream().anyMatch(n -> n.pid().isEmpty());
-            if (anyDead) {
-                for (LocalNode n : nodes) {
-                    if (n.pid().isEmpty()) {
-                        err.println("gestalt cluster: " + n.name() + " stopped; last lines of its log:");
-                        tail(layout.log(Integer.parseInt(n.name().substring(4))));
-                    }
+            if (started) {
+                missing = missing(nodes);
+                if (missing == null) {
+                    return null;
                 }
-                return false;
             }
-            Thread.sleep(100);
+            Thread.sleep(200);
         }
-        return false;
+        return (started ? "the cluster was not ready " + CONVERGE_MILLIS / 1000 + " s after its daemons started: " : "")
+            + missing + "; see the logs in " + layout.dir() + "/node*/node.log";
+    }
+
+    /** What keeps the cluster from being ready, or null. */
+    private static String missing(List<LocalNode> nodes) {
+        for (LocalNode n : nodes) {
+            String why = seesAll(n, nodes.size());
+            if (why != null) {
+                return why;
+            }
+        }
+        for (LocalNode n : nodes) {
+            try {
+                var r = LocalClient.call(n.socket(), "ps", List.of("--json"));
+                if (r.exitCode() != 0 || !r.stderr().isEmpty()) {
+                    return "queries from " + n.name() + " do not reach every node yet ("
+                        + r.stderr().lines().findFirst().orElse("exit " + r.exitCode()) + ")";
+                }
+            } catch (IOException e) {
+                return n.name() + " does not answer on its socket";
+            }
+        }
+        return null;
     }
 
     private void tail(Path log) {
@@ -189,23 +293,52 @@ public final class LocalCluster {
         }
     }
 
-    private static boolean seesAll(LocalNode n, int count) {
+    /** Waits until every node says it has the file space mounted. */
+    private boolean awaitFiles(List<LocalNode> nodes) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + FILES_MILLIS;
+        while (System.currentTimeMillis() < deadline) {
+            if (nodes.stream().allMatch(LocalCluster::mountedOn)) {
+                return true;
+            }
+            Thread.sleep(250);
+        }
+        return false;
+    }
+
+    private static boolean mountedOn(LocalNode n) {
+        try {
+            var r = LocalClient.call(n.socket(), "fs", List.of("status", "--json"));
+            if (r.exitCode() != 0 || !(JsonReader.parse(r.stdout()) instanceof Map<?, ?> st)) {
+                return false;
+            }
+            if ("none".equals(st.get("engine"))) {
+                return true;
+            }
+            return st.get("nodes") instanceof List<?> rows && rows.stream().anyMatch(o -> o instanceof Map<?, ?> m
+                && n.name().equals(m.get("name")) && Boolean.TRUE.equals(m.get("mounted")));
+        } catch (IOException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /** Null if node {@code n} sees {@code count} nodes up, else what it sees. */
+    private static String seesAll(LocalNode n, int count) {
         try {
             var r = LocalClient.call(n.socket(), "nodes", List.of("--json"));
             if (r.exitCode() != 0) {
-                return false;
+                return n.name() + " does not list the nodes yet";
             }
             int up = 0;
             for (int i = r.stdout().indexOf("\"state\":\"up\""); i >= 0; i = r.stdout().indexOf("\"state\":\"up\"", i + 1)) {
                 up++;
             }
-            return up >= count;
+            return up >= count ? null : n.name() + " sees " + up + " of " + count + " nodes up";
         } catch (IOException e) {
-            return false;
+            return n.name() + " does not answer on its socket";
         }
     }
 
-    public int down() throws InterruptedException {
+    public int down() throws InterruptedException, IOException {
         int n = size();
         if (n == 0) {
             out.println("No local cluster '" + layout.name() + "'.");
@@ -213,9 +346,12 @@ public final class LocalCluster {
         }
         int stopped = 0;
         for (int i = 1; i <= n; i++) {
-            if (new LocalNode(layout, i).stop(10_000)) {
+            if (new LocalNode(layout, i).stop(30_000)) {
                 stopped++;
             }
+        }
+        if ("root".equals(System.getProperty("user.name")) && ownHosts(n)) {
+            new LocalHosts(layout).remove(n);
         }
         out.println("Cluster '" + layout.name() + "' is down (" + stopped + " of " + n + " nodes were running).");
         return 0;

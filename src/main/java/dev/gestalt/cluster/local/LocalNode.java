@@ -1,5 +1,6 @@
 package dev.gestalt.cluster.local;
 
+import dev.gestalt.node.NodeConfig;
 import dev.gestalt.os.Posix;
 import dev.gestalt.os.Signals;
 import java.io.File;
@@ -27,6 +28,10 @@ final class LocalNode {
 
     String name() {
         return LocalLayout.nodeName(index);
+    }
+
+    int index() {
+        return index;
     }
 
     Path socket() {
@@ -76,10 +81,12 @@ final class LocalNode {
         return answers() ? "running" : "starting";
     }
 
-    /** Starts the daemon in its own session (it survives this terminal) with output to node.log. */
-    void start() throws IOException {
+    /**
+     * Starts the daemon in its own session (it survives this terminal) with output to node.log;
+     * with {@code hosts} (root clusters), on its own host: network and mount namespaces.
+     */
+    void start(LocalHosts hosts) throws IOException {
         List<String> cmd = new ArrayList<>();
-        cmd.add("setsid");
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(daemonJvmFlags());
         cmd.add("-cp");
@@ -88,6 +95,10 @@ final class LocalNode {
         cmd.add("node");
         cmd.add("--config");
         cmd.add(layout.config(index).toString());
+        if (hosts != null) {
+            cmd = hosts.wrap(index, NodeConfig.load(layout.config(index)).files().mount(), cmd);
+        }
+        cmd.addFirst("setsid");
         File log = layout.log(index).toFile();
         var pb = new ProcessBuilder(cmd);
         // The JVM encodes a child's argv and environment in its locale's charset: in a C locale

@@ -1,10 +1,7 @@
 package dev.gestalt.process.forall;
 
-import dev.gestalt.command.ArgParser;
-import dev.gestalt.command.Commands;
 import dev.gestalt.command.ForallGrammar;
 import dev.gestalt.command.ParsedArgs;
-import dev.gestalt.command.Validation;
 import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.RunCommand;
 import dev.gestalt.process.remote.Signaller;
@@ -47,8 +44,7 @@ public final class ForallCommand implements CommandHandler {
 
     @Override
     public int handle(ClientSession s) throws Exception {
-        ParsedArgs a = ArgParser.parse(Commands.find("forall"), s.request().args());
-        Validation.check(Commands.find("forall"), a);
+        ParsedArgs a = s.args();
         Inputs inputs = Inputs.parse(a.positionals(), a.all("arg-file"));
         Template template = Template.parse(inputs.template(), a.has("quote"));
         int cpus = Math.max(1, space.liveNodes().stream().mapToInt(n -> Math.max(1, n.cpus())).sum());

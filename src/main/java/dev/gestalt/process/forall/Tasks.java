@@ -46,6 +46,9 @@ final class Tasks {
     private final Set<Attempt> attemptsRunning = ConcurrentHashMap.newKeySet();
     private volatile int interrupted;
     private volatile String failure;
+    /** Nodes known to have the caller's working directory, and nodes known to lack it: each asked once. */
+    private final Set<String> withFolder = ConcurrentHashMap.newKeySet();
+    private final Set<String> withoutFolder = ConcurrentHashMap.newKeySet();
 
     /** One attempt of a task on one node. */
     private record Attempt(RemoteExec exec, String node, String gpid, TaskOutput out) {}
@@ -132,6 +135,23 @@ final class Tasks {
         });
     }
 
+    /** A node for a task, as run places a process (its working directory checked), avoiding where it failed. */
+    private Placement place(Set<String> failedOn) throws GestaltException.NoEligibleNode {
+        Set<String> avoid = new HashSet<>(failedOn);
+        avoid.addAll(withoutFolder);
+        var request = PlacementRequest.ANY.avoiding(avoid);
+        Placement p = space.place(request);
+        if (withFolder.contains(p.node())) {
+            return p;
+        }
+        Placement checked = run.checkFolder(client, request, p);
+        if (!checked.node().equals(p.node())) {
+            withoutFolder.add(p.node());
+        }
+        withFolder.add(checked.node());
+        return checked;
+    }
+
     private void runTask(long seq, Template.Command command, TaskOutput out) {
         Set<String> failedOn = new HashSet<>();
         int code = 255;
@@ -144,7 +164,7 @@ final class Tasks {
             }
             Placement p;
             try {
-                p = space.place(PlacementRequest.ANY.avoiding(failedOn));
+                p = place(failedOn);
             } catch (GestaltException e) {
                 out.trailer(false, "gestalt forall: " + e.getMessage() + "\n");
                 break;
@@ -281,7 +301,7 @@ final class Tasks {
             long[] pauses = {200, 100, 50, 25};
             for (int i = 0; i < signals.length && !done.isDone(); i++) {
                 timedOut[0] = true;
-                signaller.signal(a.node(), a.gpid(), signals[i]);
+                signaller.signal(a.node(), a.gpid(), signals[i], () -> { });
                 Thread.sleep(pauses[i]);
             }
         } catch (InterruptedException e) {
@@ -305,7 +325,7 @@ final class Tasks {
     /** Every running task gets {@code signal}, then its stream ends and its output is dropped. */
     private void killRunning(int signal) {
         for (Attempt a : attemptsRunning) {
-            signaller.signal(a.node(), a.gpid(), signal);
+            signaller.signal(a.node(), a.gpid(), signal, () -> { });
             a.exec().cancel("forall ended");
             a.out().discard();
         }

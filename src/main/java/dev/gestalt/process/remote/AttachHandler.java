@@ -86,7 +86,8 @@ final class AttachHandler {
         }
         LogReader logs = j.logs();
         try {
-            sender.send(ExecOut.newBuilder().setStarted(Started.newBuilder().setGpid(j.gpid()).setPid(j.pid())).build());
+            sender.send(ExecOut.newBuilder().setStarted(Started.newBuilder().setGpid(j.gpid()).setPid(j.pid())
+                .setTty(j.spec().tty())).build());
             long outFrom = logs.size(LogStream.STDOUT);
             long errFrom = logs.size(LogStream.STDERR);
             Thread out = Thread.ofVirtual().start(() -> follow(logs, LogStream.STDOUT, outFrom, sender));

@@ -9,6 +9,7 @@ import dev.gestalt.process.supervisor.LaunchException;
 import dev.gestalt.process.supervisor.LaunchSpec;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.rpc.FlowSender;
+import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.proto.ExecGrpc;
 import dev.gestalt.rpc.proto.ExecIn;
 import dev.gestalt.rpc.proto.ExecOut;
@@ -49,12 +50,19 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
     private final String nodeName;
     private final Supervisor supervisor;
     private final AttachHandler attach;
+    private final RemoteStartPolicy remoteStarts;
     private final java.util.Set<Session> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ExecService(String nodeName, Supervisor supervisor) {
+        this(nodeName, supervisor, RemoteStartPolicy.NONROOT);
+    }
+
+    /** @param remoteStarts which uids other nodes may start processes as here */
+    public ExecService(String nodeName, Supervisor supervisor, RemoteStartPolicy remoteStarts) {
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.attach = new AttachHandler(supervisor);
+        this.remoteStarts = remoteStarts;
     }
 
     /** The service for the network, with stdin parsed by {@link ExecMarshallers} (one copy of the bytes, not two). */
@@ -133,7 +141,9 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         public void onNext(ExecIn in) {
             switch (in.getKindCase()) {
                 // A platform thread: after the start it pumps the job's stdout (see start)
-                case START -> Thread.ofPlatform().daemon().name("exec-" + in.getStart().getGpid()).start(() -> start(in.getStart()));
+                // the call's context (who the calling node is: RemoteStartPolicy) goes with the start
+                case START -> Thread.ofPlatform().daemon().name("exec-" + in.getStart().getGpid())
+                    .start(io.grpc.Context.current().wrap(() -> start(in.getStart())));
                 case STDIN, STDIN_EOF -> {
                     Job j = job;
                     if (j == null || j.detached()) {
@@ -155,6 +165,13 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
 
         private void start(ProcessSpec spec) {
             home = spec.getHomeNode();
+            try {
+                remoteStarts.check(nodeName, spec);
+            } catch (GestaltException.PermissionDenied e) {
+                exitSent = true;
+                sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(255).setReason(e.getMessage())).build());
+                return;
+            }
             sessions.add(this);
             try {
                 Job j = supervisor.start(toLaunchSpec(spec));

@@ -26,20 +26,24 @@ public final class Signaller {
         this.space = space;
     }
 
-    public void signal(String node, String gpid, int signal) {
-        send(node, SignalRequest.newBuilder().setGpid(gpid).setSignal(signal).setCaller(HOME).build());
+    /** Sends the signal; {@code done} runs when the call ends, however it ends. */
+    public void signal(String node, String gpid, int signal, Runnable done) {
+        send(node, SignalRequest.newBuilder().setGpid(gpid).setSignal(signal).setCaller(HOME).build(), done);
     }
 
-    public void resize(String node, String gpid, int cols, int rows) {
+    /** Sends the window size; {@code done} runs when the call ends, however it ends. */
+    public void resize(String node, String gpid, int cols, int rows, Runnable done) {
         send(node, SignalRequest.newBuilder().setGpid(gpid).setCaller(HOME)
-            .setResize(WinSize.newBuilder().setCols(cols).setRows(rows)).build());
+            .setResize(WinSize.newBuilder().setCols(cols).setRows(rows)).build(), done);
     }
 
-    private void send(String node, SignalRequest req) {
+    private void send(String node, SignalRequest req, Runnable done) {
         try {
-            ProcsGrpc.newFutureStub(space.channel(node)).withDeadlineAfter(5, TimeUnit.SECONDS).signal(req);
+            ProcsGrpc.newFutureStub(space.channel(node)).withDeadlineAfter(5, TimeUnit.SECONDS).signal(req)
+                .addListener(done, Runnable::run);
         } catch (GestaltException e) {
             LOG.fine("signal to " + req.getGpid() + " on " + node + " not sent: " + e.getMessage());
+            done.run();
         }
     }
 }

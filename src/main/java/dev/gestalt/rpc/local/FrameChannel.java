@@ -25,6 +25,8 @@ public final class FrameChannel implements AutoCloseable {
     private final boolean directRead;
     private final ByteBuffer outHeader = ByteBuffer.allocate(5);
     private final Object writeLock = new Object();
+    /** System.nanoTime() at the end of the last frame written. */
+    private volatile long lastWrite = System.nanoTime();
 
     /** A channel with a small heap read buffer (a node has one per client). */
     public FrameChannel(ByteChannel channel) {
@@ -71,6 +73,11 @@ public final class FrameChannel implements AutoCloseable {
 
     /** The next frame's header, or {@code null} at a clean end of stream; its payload must be read next. */
     public Header readHeader() throws IOException {
+        return readHeader(Frame.MAX_PAYLOAD);
+    }
+
+    /** As {@link #readHeader()}, with payloads up to {@code maxPayload} bytes. */
+    public Header readHeader(int maxPayload) throws IOException {
         if (in == null) {
             in = (directRead ? ByteBuffer.allocateDirect(readBuffer) : ByteBuffer.allocate(readBuffer)).flip();
         }
@@ -79,7 +86,7 @@ public final class FrameChannel implements AutoCloseable {
         }
         int length = in.getInt();
         byte type = in.get();
-        if (length < 1 || length - 1 > Frame.MAX_PAYLOAD) {
+        if (length < 1 || length - 1 > maxPayload) {
             throw new IOException("bad frame length " + length);
         }
         return new Header(type, length - 1);
@@ -119,7 +126,24 @@ public final class FrameChannel implements AutoCloseable {
                 off += chunk;
                 len -= chunk;
             } while (len > 0);
+            lastWrite = System.nanoTime();
         }
+    }
+
+    /** One frame of any size up to {@link Frame#MAX_REQUEST} (the request), never split. */
+    public void writeWhole(Frame f) throws IOException {
+        synchronized (writeLock) {
+            outHeader.clear();
+            outHeader.putInt(f.payload().length + 1).put(f.type()).flip();
+            writeFully(outHeader);
+            writeFully(ByteBuffer.wrap(f.payload()));
+            lastWrite = System.nanoTime();
+        }
+    }
+
+    /** System.nanoTime() when the last frame was written. */
+    public long lastWrite() {
+        return lastWrite;
     }
 
     /** One frame from a buffer (at most MAX_PAYLOAD bytes), header and payload in one gathering write. */
@@ -142,6 +166,7 @@ public final class FrameChannel implements AutoCloseable {
                 writeFully(outHeader);
                 writeFully(payload);
             }
+            lastWrite = System.nanoTime();
         }
     }
 

@@ -2,9 +2,6 @@ package dev.gestalt.rpc.local;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,11 +17,15 @@ public final class LocalClient {
 
     public record Result(int exitCode, String stdout, String stderr) {}
 
+    /**
+     * Runs {@code command} on the node at {@code socket}.
+     *
+     * @throws NodeLink.NotAnsweringException when the node does not greet in time or then stops answering
+     */
     public static Result call(Path socket, String command, List<String> args) throws IOException {
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            ch.connect(UnixDomainSocketAddress.of(socket));
-            var frames = new FrameChannel(ch);
-            frames.write(new Request(command, args, Map.copyOf(System.getenv()), System.getProperty("user.dir"),
+        try (NodeLink link = NodeLink.open(socket, Frame.HELLO_TIMEOUT_MILLIS, 16 * 1024, false)) {
+            var frames = link.frames();
+            frames.writeWhole(new Request(command, args, Map.copyOf(System.getenv()), System.getProperty("user.dir"),
                 022, new long[0], false, false, 0, 0).toFrame());
             try {
                 frames.write(Frame.of(Frame.STDIN_EOF));
@@ -34,7 +35,15 @@ public final class LocalClient {
             var out = new ByteArrayOutputStream();
             var err = new ByteArrayOutputStream();
             while (true) {
-                Frame f = frames.read();
+                Frame f;
+                try {
+                    f = frames.read();
+                } catch (IOException e) {
+                    if (link.verdict() != null) {
+                        throw new NodeLink.NotAnsweringException("node " + link.node() + " is not answering");
+                    }
+                    throw e;
+                }
                 if (f == null) {
                     throw new IOException("node closed the connection before the exit code");
                 }

@@ -133,7 +133,7 @@ public record Request(String command, List<String> args, Map<String, String> env
 
     private static String readString(DataInputStream in) throws IOException {
         int n = in.readInt();
-        if (n < 0 || n > Frame.MAX_PAYLOAD) {
+        if (n < 0 || n > Frame.MAX_REQUEST) {
             throw new IOException("bad string length " + n);
         }
         return new String(in.readNBytes(n), StandardCharsets.UTF_8);

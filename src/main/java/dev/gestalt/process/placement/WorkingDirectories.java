@@ -1,0 +1,28 @@
+package dev.gestalt.process.placement;
+
+import dev.gestalt.rpc.GestaltException;
+
+/**
+ * Where a process's working directory is: placement asks it before sending a process to a node,
+ * so a process never lands on a node that lacks its working directory (a confusing error from
+ * the far side) when another node has it. The file space implements it; without one every
+ * node is taken to have every folder.
+ */
+public interface WorkingDirectories {
+
+    WorkingDirectories ANYWHERE = (placement, request, cwd, uid, gid, groups, again) -> placement;
+
+    /** Places again with extra constraints. */
+    interface Placer {
+        Placement place(PlacementRequest request) throws GestaltException.NoEligibleNode;
+    }
+
+    /**
+     * The placement to use for a process with this working directory: {@code placement} if its
+     * node has it, else one on a node that has it.
+     *
+     * @throws GestaltException.NoEligibleNode naming the folder when no eligible node has it
+     */
+    Placement check(Placement placement, PlacementRequest request, String cwd, int uid, int gid, int[] groups, Placer again)
+        throws GestaltException.NoEligibleNode;
+}

@@ -1,0 +1,99 @@
+package dev.gestalt.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.gestalt.testkit.Cli;
+import dev.gestalt.testkit.Eventually;
+import dev.gestalt.testkit.LocalClusterFixture;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Real programs on the file space across nodes: {@code make -j} of a real C project (Lua, from
+ * scripts/install-deps) in the tree with every recipe placed on the cluster by {@code gestalt
+ * run} (make's SHELL is a wrapper); sqlite3 writing a database on one node and another node
+ * reading it; flock held on one node excluding another.
+ */
+@Tag("e2e")
+@Timeout(value = 8, unit = TimeUnit.MINUTES)
+class FileSpaceToolsIT {
+
+    @RegisterExtension
+    static final LocalClusterFixture cluster = LocalClusterFixture.shared(3);
+
+    static final Path LUA = Path.of(System.getenv().getOrDefault("GESTALT_PREFIX", "/opt/gestalt"), "src", "lua");
+
+    @BeforeAll
+    static void root() {
+        assumeTrue("root".equals(System.getProperty("user.name")), "the file space of a local cluster needs root");
+    }
+
+    private static Cli.Result on(int node, String script) {
+        return cluster.cli(node).withCwd(Path.of("/tmp")).call("run", "-n", "node" + node, "--", "sh", "-c", script)
+            .timeout(Duration.ofMinutes(6)).run();
+    }
+
+    @Test
+    void makeDashJOfARealCProjectWithEveryRecipePlacedOnTheCluster() throws Exception {
+        assumeTrue(Files.isRegularFile(LUA.resolve("src/lua.c")), "Lua's source (scripts/install-deps) at " + LUA);
+        String dir = "/gestalt/build-" + System.nanoTime();
+        // make's shell: each recipe goes through 'gestalt run', which notes where it ran
+        Path shell = Files.createTempFile(Path.of("/tmp"), "gst-make-shell-", ".sh");
+        Files.writeString(shell, "#!/bin/sh\nexec '" + Cli.repoLauncher() + "' run -- /bin/sh -c "
+            + "'grep -o \"v[0-9]*:\" /proc/self/net/dev >> " + dir + "/.where; exec /bin/sh \"$@\"' sh \"$@\"\n");
+        shell.toFile().setExecutable(true, false);
+        try {
+            var b = on(1, "cp -r " + LUA + " " + dir + " && cd " + dir + " && make -j4 linux SHELL=" + shell
+                + " >/dev/null && echo built");
+            assertEquals("built\n", b.out(), b::describe);
+            var lua = on(3, dir + "/src/lua -e 'print(6 * 7)'");
+            assertEquals("42\n", lua.out(), lua::describe);
+            var where = on(2, "sort -u " + dir + "/.where | wc -l; wc -l < " + dir + "/.where");
+            String[] n = where.out().split("\n");
+            assertTrue(Integer.parseInt(n[0].strip()) >= 2, "recipes ran on several nodes: " + where.out());
+            assertTrue(Integer.parseInt(n[1].strip()) >= 30, "every compile went through gestalt run: " + where.out());
+        } finally {
+            Files.deleteIfExists(shell);
+            on(1, "rm -rf " + dir);
+        }
+    }
+
+    @Test
+    void aSqliteDatabaseWrittenOnOneNodeIsReadOnAnother() {
+        String db = "/gestalt/db-" + System.nanoTime() + ".sqlite";
+        var w = on(1, "sqlite3 " + db + " \"create table t(x); insert into t values (42), (43);\"");
+        assertEquals(0, w.exitCode(), w::describe);
+        var r = on(3, "sqlite3 " + db + " \"select sum(x) from t;\"");
+        assertEquals("85\n", r.out(), r::describe);
+        var again = on(2, "sqlite3 " + db + " \"insert into t values (1);\" && sqlite3 " + db + " \"select count(*) from t;\"");
+        assertEquals("3\n", again.out(), again::describe);
+        on(1, "rm -f " + db);
+    }
+
+    @Test
+    void aFlockHeldOnOneNodeExcludesAnother() {
+        String lock = "/gestalt/lock-" + System.nanoTime();
+        // attached, not detached: an ended detached process stays in the shared cluster's ps for an hour
+        var holder = cluster.cli(1).withCwd(Path.of("/tmp")).start("run", "-n", "node1", "--",
+            "flock", lock, "sleep", "60");
+        try {
+            Eventually.holds(Duration.ofSeconds(30), "node2 finds the lock taken",
+                () -> on(2, "flock -n " + lock + " true; echo $?").out().equals("1\n"));
+        } finally {
+            holder.signal("TERM");
+            holder.await(Duration.ofSeconds(30));
+        }
+        Eventually.holds(Duration.ofSeconds(30), "node2 takes the lock once node1 let it go",
+            () -> on(2, "flock -n " + lock + " true; echo $?").out().equals("0\n"));
+        on(1, "rm -f " + lock);
+    }
+}
