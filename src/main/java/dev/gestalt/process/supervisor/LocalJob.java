@@ -98,6 +98,11 @@ final class LocalJob implements Job {
         return root;
     }
 
+    /** Its program ended while other processes of the job live on. */
+    boolean programGone() {
+        return exit.isDone() && !end.isDone();
+    }
+
     boolean isAlive() {
         return !end.isDone();
     }

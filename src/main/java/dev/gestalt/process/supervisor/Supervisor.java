@@ -376,6 +376,28 @@ public final class Supervisor implements AutoCloseable {
         return records.history();
     }
 
+    /**
+     * These jobs' state, CPU, memory and command as of one read of their processes in /proc,
+     * keyed by GPID: a listing of many jobs costs one pass over their processes, not a pass over
+     * every process per job. User and command are those the job was started with. A job whose
+     * program ended while what it started runs on is summed over those (its init's tree without it).
+     */
+    public Map<String, ProcSnapshot> snapshots(Collection<Job> of) {
+        Map<String, ProcSnapshot> out = new java.util.HashMap<>();
+        if (of.isEmpty()) {
+            return out;
+        }
+        Map<Job, Long> roots = new java.util.LinkedHashMap<>();
+        for (Job j : of) {
+            // first: a job just started is seen in the table read next
+            roots.put(j, j instanceof LocalJob l && l.programGone() ? l.rootPid() : j.pid());
+        }
+        ProcTable table = ProcTable.readTrees(roots.values());
+        roots.forEach((j, pid) -> out.put(j.gpid(), j instanceof LocalJob l && l.programGone()
+            ? table.leftBehind(pid, j.spec()) : table.job(pid, j.spec())));
+        return out;
+    }
+
     /** Forgets an ended job; a running one (its program, or any other process of it) is kept (and not returned). */
     public Optional<Job> remove(String gpid) {
         Job job = jobs.get(gpid);
