@@ -141,13 +141,15 @@ static void nonblocking(int fd) {
 }
 
 /* The client of an attached job is gone: SIGHUP, and its further output to its log files. */
-void job_hang_up(struct job *j) {
+void job_hang_up(struct job *j, int quiet) {
     if (j->state != RUNNING || (j->flags & F_DETACHED)) {
         return;
     }
     j->flags |= F_DETACHED;
-    job_signal_group(j, SIGHUP);
-    job_signal_group(j, SIGCONT);
+    if (!quiet) {
+        job_signal_group(j, SIGHUP);
+        job_signal_group(j, SIGCONT);
+    }
     if (open_logs(j) < 0) {
         log_line("job %s: cannot create its log files (%s): its output is dropped", j->name, strerror(errno));
         j->log_out = open("/dev/null", O_WRONLY | O_CLOEXEC);

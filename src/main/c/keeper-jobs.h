@@ -62,7 +62,8 @@ void job_check_done(struct job *j);
 void job_signal(struct job *j, int sig);
 /* the status pipe is readable (or the init was reaped): the program ended, P to the daemon */
 void job_read_status(struct job *j);
-void job_hang_up(struct job *j);
+/* quiet: no SIGHUP (the client let go after an interrupt, not a hang-up): only the detaching */
+void job_hang_up(struct job *j, int quiet);
 void job_close_all(struct job *j);
 void job_release(struct job *j);
 void job_pump_step(struct job *j, struct pump *p);

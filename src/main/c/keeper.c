@@ -25,7 +25,9 @@
  *   E GPID                          end of input: the keeper closes its copy of stdin's write end
  *   K GPID SIG                      signal the job (through its init; any signal)
  *   W GPID ROWS COLS                window size of a terminal job
- *   D GPID                          the client is gone: hang the job up, then detached (see above)
+ *   D GPID [q]                      the client is gone: hang the job up, then detached (see above);
+ *                                   with q no SIGHUP: the client let go of what the program left
+ *                                   running after an interrupt (it goes on detached)
  *   F GPID                          forget an ended job (the daemon has recorded its end)
  *   L                               list the jobs held (J lines, then L)
  *   Q                               stop: SIGTERM to every job, SIGKILL 2 s later, then exit
@@ -244,7 +246,7 @@ static void request(char **f, int nf) {
         break;
     case 'D':
         if (j) {
-            job_hang_up(j);
+            job_hang_up(j, nf >= 3 && strcmp(f[2], "q") == 0);
         }
         break;
     case 'F':
@@ -281,7 +283,7 @@ static void drop_daemon(void) {
             j->flags |= F_ABANDONED;
             job_signal(j, SIGKILL);
         } else if (j->state == RUNNING) {
-            job_hang_up(j);
+            job_hang_up(j, 0);
         } else if (j->state == ENDED) {
             job_close_all(j);
         }

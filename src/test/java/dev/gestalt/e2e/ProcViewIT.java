@@ -118,7 +118,8 @@ class ProcViewIT {
     void psPgrepAndTopInsideAJobShowTheJobsOwnProcesses() {
         Cli cli = cluster.cli(1);
         var r = cli.run("run", "-n", "node2", "--", "sh", "-c",
-            "sleep 391 >/dev/null 2>&1 & echo ps:; ps -e -o pid=,comm=; echo pgrep: $(pgrep -x sleep); top -bn1 | grep '^Tasks'");
+            "sleep 391 >/dev/null 2>&1 & until pgrep -x sleep >/dev/null; do sleep 0.1; done; "
+                + "echo ps:; ps -e -o pid=,comm=; echo pgrep: $(pgrep -x sleep); top -bn1 | grep '^Tasks'");
         assertEquals(0, r.exitCode(), r::describe);
         List<String> lines = r.out().lines().toList();
         int from = lines.indexOf("ps:");
@@ -126,7 +127,7 @@ class ProcViewIT {
         assertEquals(List.of("1", "2"), ps.stream().limit(2).map(l -> l.split("\\s+")[0]).toList(),
             "the job's init is PID 1, its program PID 2: " + r.out());
         assertTrue(ps.size() <= 6, "only the job's processes (init, sh, its background, ps): " + r.out());
-        assertTrue(r.out().matches("(?s).*pgrep: \\d\\n.*"), "pgrep finds the job's sleep by its PID in the job: " + r.out());
+        assertTrue(r.out().matches("(?s).*pgrep: \\d+\\n.*"), "pgrep finds the job's sleep by its PID in the job: " + r.out());
         var tasks = java.util.regex.Pattern.compile("Tasks: +(\\d+) total").matcher(r.out());
         assertTrue(tasks.find() && Integer.parseInt(tasks.group(1)) <= 6, "top counts the job's tasks: " + r.out());
         Procs.pgrep("^sleep 391$").forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy));

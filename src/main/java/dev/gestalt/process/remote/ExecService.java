@@ -191,7 +191,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                 // makes the scheduler compensate with another one, on every read.
                 Thread err = Thread.ofPlatform().daemon().name("stderr-" + spec.getGpid()).start(() -> pump(j, j.stderr(), false));
                 pump(j, j.stdout(), true);
-                if (j.detached()) {
+                if (broken || (j.detached() && !j.exit().isDone())) {
                     return; // hung up (the stream broke): it goes on detached, and nobody waits for its end here
                 }
                 // the program ended and its output reached its end of file (whatever it started

@@ -218,6 +218,11 @@ final class Keeper implements AutoCloseable {
         sendQuietly("D", gpid);
     }
 
+    /** Detached without a hang-up (see LocalJob#letGo). */
+    void detach(String gpid) {
+        sendQuietly("D", gpid, "q");
+    }
+
     /** The end of the job is recorded: the keeper may forget it. */
     void forget(String gpid) {
         sendQuietly("F", gpid);

@@ -204,6 +204,11 @@ final class LocalJob implements Job {
 
     @Override
     public void signal(int sig) {
+        if (sig == 1 || sig == 2 || sig == 3 || sig == 15) {
+            // an interrupt (Ctrl-C, kill): the client need not wait for what the program leaves
+            // running, as `cat` in `CMD | cat` dies of the same Ctrl-C
+            exit.thenRun(this::letGo);
+        }
         if (!end.isDone()) {
             keeper.signal(gpid(), sig);
         }
@@ -229,6 +234,20 @@ final class LocalJob implements Job {
         detached = true;
         closeStreams(spec.tty()); // a terminal's input stays: attach types into it
         keeper.hangUp(gpid());
+    }
+
+    /**
+     * The program ended after an interrupt while what it started runs on, holding its output:
+     * that goes on as a detached job (no SIGHUP; its further output to its log files), and the
+     * daemon's readers see the end of the output, so that `run` returns with the program's code.
+     */
+    private void letGo() {
+        if (detached || end.isDone() || spec.tty() || !hungUp.compareAndSet(false, true)) {
+            return;
+        }
+        detached = true;
+        closeStreams(false);
+        keeper.detach(gpid());
     }
 
     private void closeStreams(boolean keepInput) {
