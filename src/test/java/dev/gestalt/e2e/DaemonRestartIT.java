@@ -83,6 +83,10 @@ class DaemonRestartIT {
             () -> survivor.stdoutSoFar().contains("ready") && hungUp.stdoutSoFar().contains("ready"));
         String attached = gpidOf("gst-restart-a");
         long keeper = Procs.withCommandLine("--keeper " + cluster.dir().resolve("node2")).getFirst();
+        // a GPID node2 hands out before its crash: none handed out after it may repeat it
+        var last = cluster.cli(2).run("run", "-d", "--", "true");
+        assertEquals(0, last.exitCode(), last::describe);
+        String lastOfNode2 = last.out().strip();
 
         cluster.kill9(2);
 
@@ -138,7 +142,10 @@ class DaemonRestartIT {
 
         var next = cluster.cli(2).run("run", "-d", "--", "true");
         assertEquals(0, next.exitCode(), next::describe);
-        assertTrue(!List.of(detached, terminal, attached).contains(next.out().strip()), "a new GPID: " + next.out());
+        assertTrue(lastOfNode2.startsWith("2-") && next.out().startsWith("2-"), "node2 is the home of both: " + next.out());
+        long lastSeq = Long.parseLong(lastOfNode2.substring(2));
+        long nextSeq = Long.parseLong(next.out().strip().substring(2));
+        assertTrue(nextSeq > lastSeq, "node2 never hands out a GPID twice across its crash: " + lastOfNode2 + " then " + next.out());
     }
 
     /**
