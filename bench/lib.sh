@@ -3,6 +3,11 @@
 # Every helper that starts something registers its stop in bench_cleanup, which
 # the sourcing script runs from its EXIT trap. Only loopback addresses are used.
 set -uo pipefail
+# --help (or -h): the calling script's header comment (what it measures, its BENCH_* settings)
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"
+  exit 0
+fi
 BENCH_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 REPO=$(dirname "$BENCH_DIR")
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
@@ -108,7 +113,8 @@ ssh_master_up() {
 }
 
 # ---------------------------------------------------------------- slurm
-# slurm_up: munged + slurmctld + slurmd for one node (this host) on loopback,
+# slurm_up: munged + slurmctld + slurmd for one node (this host) on loopback
+# (BENCH_SLURM_OVERSUBSCRIBE jobs per CPU at once, default 4),
 # all state in a temp dir; exports SLURM_CONF.
 slurm_up() {
   local d=$BENCH_TMP/slurm host
@@ -150,7 +156,7 @@ ReturnToService=2
 SlurmctldTimeout=30
 SlurmdTimeout=30
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$ncpu State=UNKNOWN
-PartitionName=bench Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
+PartitionName=bench Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:${BENCH_SLURM_OVERSUBSCRIBE:-4}
 CONF
   export SLURM_CONF=$d/slurm.conf
   slurmctld -f "$SLURM_CONF" -i || die "slurmctld did not start (see $d/slurmctld.log)"

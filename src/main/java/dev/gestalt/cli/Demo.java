@@ -38,7 +38,7 @@ public final class Demo {
         env.remove("GESTALT_NODE");
         env.put("GESTALT_HOME", home.toString());
         step(env, "nodes");
-        step(env, "forall", "--tag", "-j", "6", "--", "sh", "-c", "sleep 0.3; echo square of {} is $(( {} * {} ))",
+        step(env, "forall", "--tag", "-j", "6", "--", "sleep 0.3; echo square of {} is $(( {} * {} ))",
             ":::", "1", "2", "3", "4", "5", "6");
         for (int i = 0; i < nodes; i++) {
             step(env, "run", "-d", "--", "sleep", "600");

@@ -177,7 +177,7 @@ final class RemoteSession {
         return switch (spec.name()) {
             case "run" -> !parsed.has("detach");
             case "attach" -> true;
-            case "forall" -> !parsed.positionals().contains(":::");
+            case "forall" -> true; // the node asks for stdin (credit) only when it reads it: no ::: at all, or :::: -
             default -> false;
         };
     }

@@ -56,19 +56,27 @@ public final class Commands {
             List.of(flag('a', "all", "also processes that have ended (exit code, end time)"),
                 flag('e', "every", "every OS process of every node"),
                 opt('u', "user", "USER", "only USER's processes"),
-                opt('n', "node", "NODE", "only processes running on NODE"),
+                opt('n', "node", "NODE", "only processes running on NODE (name or id)"),
                 flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
-        new CommandSpec("kill", "[-s SIG | -SIG] ID...", "send a signal to processes of the cluster",
+        new CommandSpec("kill", "[-s SIG | -SIG] ID... | -u USER | --all", "send a signal to processes of the cluster",
             """
             Sends SIG (default TERM) to each ID: a global PID (as ps shows it) or NODE:PID
-            (as ps -e shows it; root only for processes not started by Gestalt).""",
+            (as ps -e shows it; root only for processes not started by Gestalt). With -u
+            or --all, to every running process started by Gestalt for that user, on every
+            node (as scancel -u does); only root may name another user. A process that
+            has already ended is an error ("process has exited"), as in kill(1).""",
             List.of(opt('s', "signal", "SIG", "signal name or number (TERM, KILL, 9, ...)"),
+                opt('u', "user", "USER", "every running process of USER (a name or a uid)"),
+                flag((char) 0, "all", "every running process of yours"),
                 flag('l', "list", "list signal names")),
             false, true, false),
-        new CommandSpec("wait", "GPID...", "wait for processes and exit with the last one's code",
-            "Waits until every GPID has ended; exits with the code of the last one.",
-            List.of(), false, false, false),
+        new CommandSpec("wait", "GPID... | --all", "wait for processes and exit with the last one's code",
+            """
+            Waits until every GPID has ended; exits with the code of the last one. With
+            --all, waits for every process of yours that runs anywhere in the cluster when
+            the command starts, and exits 0, as the shell's wait without operands.""",
+            List.of(flag((char) 0, "all", "every running process of yours")), false, false, false),
         new CommandSpec("logs", "[-f] GPID", "print the output of a detached process",
             "Prints what a detached process wrote (stdout to stdout, stderr to stderr).",
             List.of(flag('f', "follow", "keep following the output until the process ends")),
@@ -97,17 +105,41 @@ public final class Commands {
                     space its chunkserver uses.""",
             List.of(flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
-        new CommandSpec("forall", "[-j N] [--tag] [--keep-order] [--retries N] -- CMD [{}...] [::: ARG...]",
-            "run a command once per argument, spread over the cluster",
+        new CommandSpec("forall", "[OPTION...] [--] [CMD [ARG...]] [::: ARG... | :::: FILE...]...",
+            "run a command once per argument, spread over the cluster (GNU parallel's syntax)",
             """
-            Runs CMD once per ARG (or per line of stdin when there is no :::), with {}
-            replaced by the argument (appended when CMD has no {}), as GNU parallel does.
-            Each task's output is printed together when it ends. Exit code: the number
-            of failed tasks (101 when more than 100 failed).""",
-            List.of(opt('j', "jobs", "N", "run at most N tasks at once (default: CPUs of the cluster)"),
-                flag((char) 0, "tag", "prefix each output line with its argument and a tab"),
+            Runs CMD once per argument, each task placed like a run, -j at a time, with GNU
+            parallel's syntax and meaning. Arguments come from ::: lists, :::: files (- is
+            stdin) and -a FILE, each an input source; several sources combine as every
+            combination, in parallel's order; :::+ and ::::+ pair a source with the one
+            before. With none, each line of stdin is one (empty lines too).
+            CMD is a shell command line, as in parallel: its words joined with spaces, each
+            argument inserted quoted, run by $PARALLEL_SHELL, else $SHELL, else /bin/sh;
+            with -q, CMD and its words are the program's argv, nothing is interpreted.
+            Replacement strings: {} the argument, {.} without extension, {/} basename,
+            {//} dirname, {/.} basename without extension, {#} task number, {%} job slot,
+            {N} {N.} {N/} {N//} {N/.} the N-th source's (negative N from the end). A CMD
+            without them gets the arguments appended; no CMD at all: each argument is
+            the command line.
+            Each task's output is printed when it ends, in one piece (stdout, then stderr;
+            in argument order with -k). A task whose output outgrows a buffer streams it
+            as it comes once its turn to print comes; output is never dropped: a task
+            output that cannot be delivered is an error.
+            Exit code: the number of failed tasks (101 for more than 100); with --halt
+            fail=1, the failed task's; 130 on Ctrl-C (143 SIGTERM), the running tasks
+            killed.""",
+            List.of(opt('j', "jobs", "N", "at most N tasks at once (default: the cluster's CPUs); +N, -N, N%: of those; 0: no limit"),
                 flag('k', "keep-order", "print outputs in the order of the arguments"),
-                opt((char) 0, "retries", "N", "rerun a failed task up to N times, on another node")),
+                flag((char) 0, "tag", "prefix each output line with the task's arguments and a tab"),
+                flag((char) 0, "line-buffer", "print each task's output as it comes, a line at a time"),
+                flag('u', "ungroup", "print output as it comes, not grouped by task"),
+                flag('q', "quote", "CMD and its words are the argv: no shell"),
+                opt('a', "arg-file", "FILE", "read arguments from FILE (as :::: FILE)"),
+                opt((char) 0, "halt", "WHEN,WHY=N", "stop after N (or N%) tasks failed/succeeded/finished: now,fail=1 soon,fail=3 now,success=1 ..."),
+                opt((char) 0, "timeout", "DURATION", "kill a task running longer (TERM, then KILL): 30, 2.5, 2m, 1h30m"),
+                opt((char) 0, "joblog", "FILE", "log each finished task to FILE (parallel's format; - for stdout)"),
+                opt((char) 0, "retries", "N", "run a failed task up to N times in all, each time on another node if one is left"),
+                flag((char) 0, "will-cite", "accepted, as GNU parallel does (Gestalt prints no notice)")),
             true, false, false),
         new CommandSpec("cluster", "up [--nodes N] [--name NAME] | down [--force] | status [--json]",
             "start, stop or show a local cluster on this machine",

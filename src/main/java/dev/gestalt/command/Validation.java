@@ -30,16 +30,23 @@ public final class Validation {
                 if (a.has("list")) {
                     return;
                 }
-                if (pos.isEmpty()) {
-                    throw new UsageException(n, "missing process ID (a GPID or NODE:PID)");
+                boolean select = a.has("user") || a.has("all");
+                if (pos.isEmpty() && !select) {
+                    throw new UsageException(n, "missing process ID (a GPID or NODE:PID), -u USER or --all");
+                }
+                if (!pos.isEmpty() && select || a.has("user") && a.has("all")) {
+                    throw new UsageException(n, "give IDs, -u USER or --all, one of them");
                 }
                 if (a.has("signal") && a.all("signal").size() > 1) {
                     throw new UsageException(n, "give one signal");
                 }
             }
             case "wait" -> {
-                if (pos.isEmpty()) {
-                    throw new UsageException(n, "missing GPID");
+                if (pos.isEmpty() && !a.has("all")) {
+                    throw new UsageException(n, "missing GPID (or --all)");
+                }
+                if (!pos.isEmpty() && a.has("all")) {
+                    throw new UsageException(n, "give GPIDs or --all, not both");
                 }
             }
             case "logs", "attach" -> {
@@ -48,12 +55,19 @@ public final class Validation {
                 }
             }
             case "forall" -> {
-                int sep = pos.indexOf(":::");
-                if (pos.isEmpty() || sep == 0) {
-                    throw new UsageException(n, "missing command");
+                if (a.has("jobs")) {
+                    ForallGrammar.jobs(a.get("jobs"), 1);
                 }
-                a.intValue("jobs", 0, 1, 100_000);
-                a.intValue("retries", 0, 0, 1000);
+                a.intValue("retries", 1, 0, 1000);
+                if (a.has("halt")) {
+                    ForallGrammar.halt(a.get("halt"));
+                }
+                if (a.has("timeout")) {
+                    ForallGrammar.seconds(a.get("timeout"));
+                }
+                if (a.has("ungroup") && a.has("line-buffer")) {
+                    throw new UsageException(n, "-u and --line-buffer contradict each other");
+                }
             }
             case "top" -> a.intValue("delay", 2, 1, 3600);
             case "cluster" -> {

@@ -58,13 +58,19 @@ public final class FolderPlacement implements WorkingDirectories {
         if (request.pinned() != null) {
             throw new GestaltException.NoEligibleNode(placement.node() + " has no folder " + cwd + " (the working directory)");
         }
-        Set<String> lacking = new HashSet<>(request.avoid());
+        Set<String> lacking = new HashSet<>();
         for (String n : liveNodes.get()) {
             if (lacks(n, cwd, uid, gid, groups)) {
                 lacking.add(n);
             }
         }
-        Placement other = again.place(request.avoiding(lacking));
+        Set<String> avoid = new HashSet<>(request.avoid());
+        avoid.addAll(lacking);
+        Placement other = again.place(request.avoiding(avoid));
+        if (lacking.contains(other.node()) && !request.avoid().isEmpty()) {
+            // every node with the folder is one to avoid (forall's retry): it still beats one without
+            other = again.place(request.avoiding(lacking));
+        }
         if (lacking.contains(other.node())) {
             throw new GestaltException.NoEligibleNode("no node has the working directory " + cwd);
         }

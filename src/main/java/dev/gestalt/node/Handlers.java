@@ -4,7 +4,6 @@ import dev.gestalt.cluster.NodesCommand;
 import dev.gestalt.files.FileSpace;
 import dev.gestalt.files.FsCommand;
 import dev.gestalt.process.AttachCommand;
-import dev.gestalt.process.ForallCommand;
 import dev.gestalt.process.KillCommand;
 import dev.gestalt.process.LogsCommand;
 import dev.gestalt.process.ProcessSpace;
@@ -12,9 +11,11 @@ import dev.gestalt.process.PsCommand;
 import dev.gestalt.process.RunCommand;
 import dev.gestalt.process.TopCommand;
 import dev.gestalt.process.WaitCommand;
+import dev.gestalt.process.forall.ForallCommand;
 import dev.gestalt.process.placement.WorkingDirectories;
 import dev.gestalt.process.remote.Signaller;
 import dev.gestalt.rpc.local.CommandHandler;
+import java.nio.file.Path;
 import java.util.Map;
 
 /** The CLI commands a node serves, by name. */
@@ -22,7 +23,11 @@ final class Handlers {
 
     private Handlers() {}
 
-    static Map<String, CommandHandler> all(ProcessSpace space, FileSpace files, WorkingDirectories folders) {
+    /**
+     * @param spillDir the daemon's folder for forall output that must wait (see ForallCommand)
+     * @param folders  where a working directory is, for run's and forall's placement
+     */
+    static Map<String, CommandHandler> all(ProcessSpace space, Path spillDir, FileSpace files, WorkingDirectories folders) {
         var signaller = new Signaller(space);
         var run = new RunCommand(space, signaller, folders);
         return Map.of(
@@ -34,7 +39,7 @@ final class Handlers {
             "attach", new AttachCommand(space, signaller),
             "top", new TopCommand(space),
             "nodes", new NodesCommand(space.membership()),
-            "forall", new ForallCommand(space, run),
+            "forall", new ForallCommand(space, run, signaller, spillDir),
             "fs", new FsCommand(files));
     }
 }

@@ -10,6 +10,7 @@ import dev.gestalt.files.FilesService;
 import dev.gestalt.files.FolderPlacement;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.GpidAllocator;
+import dev.gestalt.process.Placements;
 import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.placement.LeastLoaded;
 import dev.gestalt.process.remote.ExecService;
@@ -96,7 +97,8 @@ public final class NodeDaemon implements AutoCloseable {
 
     private void startServices(NodeCredentials creds) throws Exception {
         exec = new ExecService(config.name(), supervisor, config.remoteUids());
-        var procs = new ProcsService(config.name(), supervisor);
+        var placements = new Placements();
+        var procs = new ProcsService(config.name(), config.id(), supervisor, placements);
         var executor = Executors.newVirtualThreadPerTaskExecutor();
         var peer = GrpcTls.peerInterceptor(creds.revocations());
         grpc = Peers.liveness(GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds))
@@ -152,11 +154,12 @@ public final class NodeDaemon implements AutoCloseable {
             return e == null ? null : e.report().rpcAddress();
         });
         var space = new ProcessSpace(config.name(), config.id(), membership, peers,
-            new GpidAllocator(config.id(), config.stateDir().resolve("gpid")), new LeastLoaded());
+            new GpidAllocator(config.id(), config.stateDir().resolve("gpid")), new LeastLoaded(), placements);
         spaceHolder[0] = space;
         files.start(membership);
         var folders = new FolderPlacement(config.name(), files.tree().orElse(null), space::channel, membership::view);
-        local = new LocalServer(config.socket(), config.name(), Posix.geteuid(), Handlers.all(space, files, folders));
+        local = new LocalServer(config.socket(), config.name(), Posix.geteuid(),
+            Handlers.all(space, config.stateDir().resolve("spill"), files, folders));
         local.start();
         Thread.ofVirtual().name("certificate-expiry").start(() -> {
             try {

@@ -13,8 +13,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Asks every node in the view the same question at once, each with a bounded
- * timeout: an unreachable node is reported as such, never a hang.
+ * Asks several nodes at once (every node in the view, or the nodes that hold
+ * the GPIDs in question), each with a bounded timeout: an unreachable node is
+ * reported as such, never a hang.
  */
 public final class Fanout {
 
@@ -34,13 +35,23 @@ public final class Fanout {
         T call(ManagedChannel channel, long timeoutMillis) throws Exception;
     }
 
+    /** A question that depends on the node asked (e.g. the GPIDs that node holds). */
+    @FunctionalInterface
+    public interface NodeCall<T> {
+        T call(String node, ManagedChannel channel, long timeoutMillis) throws Exception;
+    }
+
     public static <T> List<Answer<T>> ask(ProcessSpace space, List<String> nodes, Call<T> call) {
+        return ask(space, nodes, (NodeCall<T>) (node, ch, timeout) -> call.call(ch, timeout));
+    }
+
+    public static <T> List<Answer<T>> ask(ProcessSpace space, java.util.Collection<String> nodes, NodeCall<T> call) {
         Map<String, Future<T>> futures = new LinkedHashMap<>();
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (String n : nodes) {
                 futures.put(n, pool.submit(() -> {
                     ManagedChannel ch = space.channel(n);
-                    return call.call(ch, TIMEOUT_MILLIS);
+                    return call.call(n, ch, TIMEOUT_MILLIS);
                 }));
             }
             List<Answer<T>> out = new ArrayList<>();

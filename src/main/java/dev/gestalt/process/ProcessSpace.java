@@ -20,9 +20,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The process space as one node sees it: its GPIDs, its placement decisions
- * over the gossiped load table, its channels to execution nodes, and the
- * remote processes it is home to (ended with "node lost" when their
- * execution node leaves the view).
+ * over the gossiped load table and its record of them ({@link Placements}),
+ * its channels to execution nodes, and the remote processes it is home to
+ * (ended with "node lost" when their execution node leaves the view).
  */
 public final class ProcessSpace {
 
@@ -32,6 +32,7 @@ public final class ProcessSpace {
     private final Peers peers;
     private final GpidAllocator gpids;
     private final PlacementPolicy policy;
+    private final Placements placements;
     private final InFlight inFlight = new InFlight();
     private final Set<RemoteExec> remote = ConcurrentHashMap.newKeySet();
     private final Set<LossWatch> watches = ConcurrentHashMap.newKeySet();
@@ -54,8 +55,9 @@ public final class ProcessSpace {
     }
 
     public ProcessSpace(String self, int selfId, Membership membership, Peers peers, GpidAllocator gpids,
-                        PlacementPolicy policy) {
+                        PlacementPolicy policy, Placements placements) {
         this.self = self;
+        this.placements = placements;
         this.selfId = selfId;
         this.membership = membership;
         this.peers = peers;
@@ -77,6 +79,31 @@ public final class ProcessSpace {
 
     public Gpid newGpid() {
         return gpids.next();
+    }
+
+    /** Where this home node placed its processes. */
+    public Placements placements() {
+        return placements;
+    }
+
+    /** The name of the node with this id in the current view, or null when none is up. */
+    public String nodeName(int id) {
+        for (NodeLoad n : liveNodes()) {
+            if (n.id() == id) {
+                return n.node();
+            }
+        }
+        return null;
+    }
+
+    /** The node in the current view named {@code nameOrId} (its name, or its id in digits), or null. */
+    public String member(String nameOrId) {
+        for (NodeLoad n : liveNodes()) {
+            if (n.node().equals(nameOrId) || String.valueOf(n.id()).equals(nameOrId)) {
+                return n.node();
+            }
+        }
+        return null;
     }
 
     public ManagedChannel channel(String node) throws GestaltException.NodeLost {
@@ -107,6 +134,16 @@ public final class ProcessSpace {
         Placement p = policy.place(request, liveNodes(), inFlight);
         inFlight.placed(p.node());
         return p;
+    }
+
+    /** This home node placed the process {@code gpid} on {@code node} (see {@link Placements}). */
+    public void placed(String gpid, String node) {
+        placements.placed(Gpid.parse(gpid), node);
+    }
+
+    /** The process {@code gpid} ended and its client has its code: its record can go. */
+    public void ended(String gpid) {
+        placements.forget(Gpid.parse(gpid));
     }
 
     /** Ends {@code r} with "node NAME lost" when its node leaves the view (at once if it is not in it now). */

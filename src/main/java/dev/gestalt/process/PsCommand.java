@@ -4,8 +4,10 @@ import dev.gestalt.format.Json;
 import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.command.Sizes;
 import dev.gestalt.format.Table;
+import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
+import dev.gestalt.rpc.proto.ListRequest;
 import dev.gestalt.rpc.proto.ProcInfo;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -32,13 +34,19 @@ public final class PsCommand implements CommandHandler {
         ParsedArgs a = s.args();
         boolean every = a.has("every");
         boolean ended = a.has("all") && !every;
-        var listing = ProcessQueries.list(space, every, ended);
+        List<String> nodes = space.members();
+        if (a.has("node")) {
+            String node = space.member(a.get("node"));
+            if (node == null) {
+                throw new GestaltException.NotFound("node " + a.get("node") + " is not in the cluster or is down");
+            }
+            nodes = List.of(node);
+        }
+        var listing = ProcessQueries.list(space, nodes,
+            ListRequest.newBuilder().setAllOsProcesses(every).setEnded(ended).build());
         List<ProcInfo> procs = new ArrayList<>();
         for (ProcInfo p : listing.procs()) {
             if (a.has("user") && !a.get("user").equals(p.getUser()) && !a.get("user").equals(String.valueOf(p.getUid()))) {
-                continue;
-            }
-            if (a.has("node") && !a.get("node").equals(p.getNode())) {
                 continue;
             }
             procs.add(p);

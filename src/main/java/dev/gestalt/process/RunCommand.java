@@ -7,6 +7,7 @@ import dev.gestalt.process.placement.PlacementRequest;
 import dev.gestalt.process.placement.WorkingDirectories;
 import dev.gestalt.process.remote.RemoteExec;
 import dev.gestalt.process.remote.Signaller;
+import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
 import dev.gestalt.rpc.local.Request;
@@ -49,10 +50,7 @@ public final class RunCommand implements CommandHandler {
         ParsedArgs a = s.args();
         var placementRequest = new PlacementRequest(a.get("node"), a.intValue("cpus", 0, 0, 1_000_000),
             a.has("mem") ? Sizes.parse("run", a.get("mem")) : 0);
-        Placement placement = space.place(placementRequest);
-        var caller = s.caller();
-        placement = folders.check(placement, placementRequest, req.cwd(), caller.uid(), caller.gid(),
-            caller.groupArray(), space::place);
+        Placement placement = checkFolder(s, placementRequest, space.place(placementRequest));
         if (a.has("explain")) {
             s.err(placement.explanation() + "\n");
         }
@@ -63,7 +61,19 @@ public final class RunCommand implements CommandHandler {
         return execute(s, placement.node(), spec, detached);
     }
 
-    ProcessSpec spec(ClientSession s, Gpid gpid, List<String> argv, boolean tty, boolean detached) {
+    /**
+     * {@code placement} if its node has the working directory of {@code s}'s client, else one on a
+     * node that has it (see {@link WorkingDirectories}): for run and for each task of forall.
+     */
+    public Placement checkFolder(ClientSession s, PlacementRequest request, Placement placement)
+        throws GestaltException.NoEligibleNode {
+        var caller = s.caller();
+        return folders.check(placement, request, s.request().cwd(), caller.uid(), caller.gid(),
+            caller.groupArray(), space::place);
+    }
+
+    /** What the execution node needs to run {@code argv} for the client of {@code s}, as that client. */
+    public ProcessSpec spec(ClientSession s, Gpid gpid, List<String> argv, boolean tty, boolean detached) {
         Request req = s.request();
         var caller = s.caller();
         var b = ProcessSpec.newBuilder()
@@ -91,7 +101,14 @@ public final class RunCommand implements CommandHandler {
         var events = new ClientRelay(s);
         var done = events.exit();
         var started = events.started();
-        RemoteExec exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setStart(spec).build(), false, events);
+        space.placed(spec.getGpid(), node);
+        RemoteExec exec;
+        try {
+            exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setStart(spec).build(), false, events);
+        } catch (Exception e) {
+            space.ended(spec.getGpid());
+            throw e;
+        }
         space.track(exec);
         try {
             if (detached) {
@@ -100,13 +117,16 @@ public final class RunCommand implements CommandHandler {
                     s.out(spec.getGpid() + "\n");
                     return 0;
                 }
+                space.ended(spec.getGpid());
                 return code;
             }
             if (spec.getTty()) {
                 started.thenAccept(st -> s.terminal(true));
             }
             InputRelay.start(s, exec, node, spec.getGpid(), signaller, STDIN_WINDOW);
-            return done.get();
+            int code = done.get();
+            space.ended(spec.getGpid());
+            return code;
         } finally {
             space.untrack(exec);
         }

@@ -1,14 +1,20 @@
 package dev.gestalt.process;
 
+import dev.gestalt.command.ParsedArgs;
+import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
+import dev.gestalt.rpc.proto.ListRequest;
 import dev.gestalt.rpc.proto.ProcInfo;
 import dev.gestalt.rpc.proto.ProcsGrpc;
 import dev.gestalt.rpc.proto.WaitRequest;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * {@code gestalt wait}: waits for each GPID; exits with the code of the last, as the shell's wait
  * does, and with 255 "node NAME lost" when the node that runs one leaves the cluster meanwhile.
+ * {@code --all}: every process of the caller's running when it starts; exits 0.
  */
 public final class WaitCommand implements CommandHandler {
 
@@ -22,7 +28,8 @@ public final class WaitCommand implements CommandHandler {
     public int handle(ClientSession s) throws Exception {
         var calls = new ClientCalls(space, s);
         int code = 0;
-        for (String gpid : s.args().positionals()) {
+        ParsedArgs a = s.args();
+        for (String gpid : a.has("all") ? mine(s) : a.positionals()) {
             ProcInfo p = ProcessQueries.find(space, gpid);
             if (p.getState().equals("exited")) {
                 code = p.getExitCode();
@@ -31,6 +38,23 @@ public final class WaitCommand implements CommandHandler {
             var request = WaitRequest.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).build();
             code = calls.call(p.getNode(), gpid, ch -> ProcsGrpc.newBlockingStub(ch).waitFor(request).getCode());
         }
-        return code;
+        return a.has("all") ? 0 : code;
+    }
+
+    /** The caller's processes that run now, anywhere in the cluster. */
+    private List<String> mine(ClientSession s) throws GestaltException.NodeLost {
+        var listing = ProcessQueries.list(space, space.members(), ListRequest.newBuilder()
+            .setByUid(true).setUid(s.caller().uid()).setRecordsOnly(true).build());
+        if (!listing.unreachable().isEmpty()) {
+            throw new GestaltException.NodeLost("cannot list your processes: node "
+                + String.join(", ", listing.unreachable()) + " did not answer");
+        }
+        List<String> out = new ArrayList<>();
+        for (ProcInfo p : listing.procs()) {
+            if (!p.getState().equals("exited")) {
+                out.add(p.getGpid());
+            }
+        }
+        return out;
     }
 }

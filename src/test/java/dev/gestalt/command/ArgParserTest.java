@@ -61,8 +61,10 @@ class ArgParserTest {
         assertThrows(UsageException.class, () -> parse("logs", "1-1", "1-2"));
         assertThrows(UsageException.class, () -> parse("wait"));
         assertThrows(UsageException.class, () -> parse("cluster", "sideways"));
-        assertThrows(UsageException.class, () -> parse("forall", "-j", "0", "--", "echo", ":::", "a"));
-        assertThrows(UsageException.class, () -> parse("forall", "--", ":::", "a"));
+        assertThrows(UsageException.class, () -> parse("forall", "-j", "x", "--", "echo", ":::", "a"));
+        assertThrows(UsageException.class, () -> parse("forall", "--halt", "sometimes", "echo", ":::", "a"));
+        assertThrows(UsageException.class, () -> parse("kill", "-u", "alice", "1-2"));
+        assertThrows(UsageException.class, () -> parse("wait", "--all", "1-2"));
         assertThrows(UsageException.class, () -> parse("nodes", "--json=yes"));
     }
 

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * {@code gestalt run} and working directories: a folder in the file space is valid on every
+ * {@code gestalt run} (and each task of {@code forall}) and working directories: a folder in the file space is valid on every
  * node; a folder outside it that only some nodes have decides the placement, and a process
  * pinned to a node without it is refused with exit 255 naming the folder, never a confusing
  * error from the far side. The CLI runs as a job on node2 (inside node2's namespaces, where the
@@ -53,6 +53,13 @@ class FilePlacementIT {
             + "\"$G\" run -- sh -c 'pwd; grep -o \"v[0-9]*:\" /proc/self/net/dev'; done; rmdir /only-on-node2");
         assertEquals(0, r.exitCode(), r::describe);
         assertEquals("/only-on-node2\nv2:\n".repeat(6), r.out().replaceAll("g[0-9a-f]+v", "v"), r::describe);
+    }
+
+    @Test
+    void forallPlacesEachTaskWhereItsFolderIs() {
+        var r = onNode2("mkdir -p /only-on-node2c && cd /only-on-node2c && \"$G\" forall -j 6 -q sh -c "
+            + "'pwd; grep -o \"v[0-9]*:\" /proc/self/net/dev' ::: 1 2 3 4 5 6; echo \"exit $?\"; rmdir /only-on-node2c");
+        assertEquals("/only-on-node2c\nv2:\n".repeat(6) + "exit 0\n", r.out().replaceAll("g[0-9a-f]+v", "v"), r::describe);
     }
 
     @Test

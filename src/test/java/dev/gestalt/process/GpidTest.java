@@ -60,13 +60,4 @@ class GpidTest {
         assertEquals(last + 1, alloc.next().seq(), "once it can be written again, numbering goes on");
         assertEquals(last + 1 + GpidAllocator.BLOCK, Long.parseLong(Files.readString(f).trim()));
     }
-
-    @Test
-    void forallSubstitutesOrAppendsTheArgumentAndTagsLines() {
-        assertEquals(List.of("echo", "x-a-x", "a"), ForallCommand.substitute(List.of("echo", "x-{}-x", "{}"), "a"));
-        assertEquals(List.of("gzip", "-9", "f.txt"), ForallCommand.substitute(List.of("gzip", "-9"), "f.txt"));
-        assertEquals("a\tone\na\ttwo\n", new String(ForallCommand.tagged("one\ntwo\n".getBytes(), "a")));
-        assertEquals("a\tno newline", new String(ForallCommand.tagged("no newline".getBytes(), "a")));
-        assertEquals(List.of("x", "y"), ForallCommand.lines("x\n\ny\n"));
-    }
 }

@@ -59,7 +59,7 @@ class PlacementInJvmClusterTest {
         var peers = new Peers(m.nodeName(), "unused-" + m.nodeName(), null, n -> null);
         open.add(peers);
         var space = new ProcessSpace(m.nodeName(), id, m, peers, new GpidAllocator(id, dir.resolve("gpid" + id)),
-            new LeastLoaded(new Random(1)));
+            new LeastLoaded(new Random(1)), new Placements());
         return space;
     }
 

@@ -232,7 +232,7 @@ public final class LocalCluster {
         boolean started = false;
         String missing = "no node answered yet";
         while (System.currentTimeMillis() < deadline) {
-            List<LocalNode> stopped = nodes.stream().filter(n -> n.pid().isEmpty()).toList();
+            List<LocalNode> stopped = nodes.stream().filter(n -> !n.started()).toList();
             if (!stopped.isEmpty()) {
                 for (LocalNode n : stopped) {
                     err.println("gestalt cluster: " + n.name() + " stopped while the cluster was starting; the end of "

@@ -56,6 +56,20 @@ final class LocalNode {
     }
 
     /**
+     * Whether the process this node's pid file names is alive, whatever its command line says: right
+     * after {@link #start} it can still be the launcher's helper on its way to exec the daemon's
+     * chain (on a loaded machine for a while), which {@link #pid()} does not recognise yet.
+     */
+    boolean started() {
+        try {
+            long pid = Long.parseLong(Files.readString(layout.pidFile(index)).trim());
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        } catch (IOException | NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /**
      * The whole command line of a process. Not {@code ProcessHandle.Info.commandLine()}: on
      * Linux it stops at 4096 bytes, and a daemon's class path (one jar per library, under
      * a long GESTALT_HOME) pushes {@code --config FILE} past that.

@@ -2,6 +2,8 @@ package dev.gestalt.process.remote;
 
 import com.google.protobuf.ByteString;
 import dev.gestalt.os.Posix;
+import dev.gestalt.process.Gpid;
+import dev.gestalt.process.Placements;
 import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LogReader;
 import dev.gestalt.process.supervisor.LogStream;
@@ -11,31 +13,48 @@ import dev.gestalt.rpc.FlowSender;
 import dev.gestalt.rpc.proto.Exit;
 import dev.gestalt.rpc.proto.ListReply;
 import dev.gestalt.rpc.proto.ListRequest;
+import dev.gestalt.rpc.proto.LocateReply;
+import dev.gestalt.rpc.proto.LocateRequest;
 import dev.gestalt.rpc.proto.LogChunk;
 import dev.gestalt.rpc.proto.LogsRequest;
 import dev.gestalt.rpc.proto.ProcInfo;
 import dev.gestalt.rpc.proto.ProcsGrpc;
+import dev.gestalt.rpc.proto.SignalJobsReply;
+import dev.gestalt.rpc.proto.SignalJobsRequest;
+import dev.gestalt.rpc.proto.SignalOutcome;
 import dev.gestalt.rpc.proto.SignalReply;
 import dev.gestalt.rpc.proto.SignalRequest;
 import dev.gestalt.rpc.proto.WaitRequest;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 
 /**
- * The execution node's answers about the processes it runs: list, signal,
- * wait, logs. Queries are fanned out to every node by the asking node; each
- * answers for its own processes only, so no node holds cluster-wide state.
+ * The execution node's answers about the processes it runs (list, signal, wait, logs), and
+ * the home node's answer to where it placed a GPID (locate). Listings are fanned out to every
+ * node by the asking node; each answers for its own processes only, so no node holds
+ * cluster-wide state. A listing reads /proc once, whatever the number of jobs.
  */
 public final class ProcsService extends ProcsGrpc.ProcsImplBase {
 
     private final String nodeName;
+    private final int nodeId;
     private final Supervisor supervisor;
+    private final Placements placements;
 
-    public ProcsService(String nodeName, Supervisor supervisor) {
+    public ProcsService(String nodeName, int nodeId, Supervisor supervisor, Placements placements) {
         this.nodeName = nodeName;
+        this.nodeId = nodeId;
         this.supervisor = supervisor;
+        this.placements = placements;
     }
 
     @Override
@@ -46,15 +65,17 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
                 reply.addProcs(info(p).setNode(nodeName));
             }
         } else {
-            java.util.Set<String> listed = new java.util.HashSet<>();
-            for (Job j : supervisor.jobs()) {
+            List<Job> jobs = selected(req);
+            Map<String, ProcSnapshot> stats = req.getRecordsOnly() ? Map.of() : supervisor.snapshots(jobs);
+            Set<String> listed = new HashSet<>();
+            for (Job j : jobs) {
                 listed.add(j.gpid());
-                reply.addProcs(info(j));
+                reply.addProcs(info(j, stats.get(j.gpid())));
             }
             if (req.getEnded()) {
                 for (Job j : supervisor.history()) {
-                    if (listed.add(j.gpid())) {
-                        reply.addProcs(info(j));
+                    if (listed.add(j.gpid()) && selects(req, j)) {
+                        reply.addProcs(info(j, j.stats())); // the record's figures: no /proc read
                     }
                 }
             }
@@ -63,9 +84,31 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
         out.onCompleted();
     }
 
-    private ProcInfo.Builder info(Job j) {
-        ProcSnapshot p = j.stats();
-        var b = info(p).setGpid(j.gpid()).setNode(nodeName).setUid(j.spec().uid()).setUser(j.spec().user())
+    private List<Job> selected(ListRequest req) {
+        List<Job> out = new ArrayList<>();
+        if (req.getGpidsCount() > 0) {
+            for (String g : req.getGpidsList()) {
+                supervisor.find(g).ifPresent(out::add);
+            }
+        } else {
+            out.addAll(supervisor.jobs());
+        }
+        if (req.getByUid()) {
+            out.removeIf(j -> j.spec().uid() != req.getUid());
+        }
+        return out;
+    }
+
+    /** Whether the request's GPIDs and uid (if it names them) take in {@code j}. */
+    private static boolean selects(ListRequest req, Job j) {
+        return (req.getGpidsCount() == 0 || req.getGpidsList().contains(j.gpid()))
+            && (!req.getByUid() || j.spec().uid() == req.getUid());
+    }
+
+    /** {@code stats} null: the record alone, "running" or "exited". */
+    private ProcInfo.Builder info(Job j, ProcSnapshot stats) {
+        var b = stats != null ? info(stats) : ProcInfo.newBuilder().setPid(j.pidIfKnown()).setState("running");
+        b.setGpid(j.gpid()).setNode(nodeName).setUid(j.spec().uid()).setUser(j.spec().user())
             .setHomeNode(homeOf(j)).setDetached(j.detached())
             .setCommand(String.join(" ", j.spec().argv()));
         if (j.exit().isDone()) {
@@ -111,12 +154,13 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
                 return;
             }
             Permissions.check(req.getCaller(), j);
+            boolean exited = j.exit().isDone();
             if (req.hasResize()) {
                 j.resize(req.getResize().getCols(), req.getResize().getRows());
-            } else if (!j.exit().isDone()) {
+            } else if (!exited) {
                 j.signal(req.getSignal());
             }
-            out.onNext(SignalReply.newBuilder().setFound(true).build());
+            out.onNext(SignalReply.newBuilder().setFound(true).setExited(exited).build());
             out.onCompleted();
             return;
         }
@@ -136,6 +180,60 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
         }
         boolean ok = Posix.kill(pid, req.getSignal()); // root names any process, as kill(1) does
         out.onNext(SignalReply.newBuilder().setFound(ok).setError(ok ? "" : "no such process").build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void signalJobs(SignalJobsRequest req, StreamObserver<SignalJobsReply> out) {
+        int caller = req.getCaller().getUid();
+        var reply = SignalJobsReply.newBuilder();
+        if (req.getByUid()) {
+            if (caller != 0 && caller != req.getUid()) {
+                throw Permissions.denied("the processes of uid " + req.getUid());
+            }
+            for (Job j : supervisor.jobs()) {
+                if (j.spec().uid() == req.getUid() && !j.exit().isDone()) {
+                    j.signal(req.getSignal());
+                    reply.addOutcomes(outcome(j.gpid(), SignalOutcome.Kind.SIGNALLED));
+                }
+            }
+        } else {
+            for (String g : req.getGpidsList()) {
+                Job j = supervisor.find(g).orElse(null);
+                SignalOutcome.Kind kind;
+                if (j == null) {
+                    kind = SignalOutcome.Kind.NOT_FOUND;
+                } else if (caller != 0 && caller != j.spec().uid()) {
+                    kind = SignalOutcome.Kind.DENIED;
+                } else if (j.exit().isDone()) {
+                    kind = SignalOutcome.Kind.EXITED;
+                } else {
+                    j.signal(req.getSignal());
+                    kind = SignalOutcome.Kind.SIGNALLED;
+                }
+                reply.addOutcomes(outcome(g, kind));
+            }
+        }
+        out.onNext(reply.build());
+        out.onCompleted();
+    }
+
+    private static SignalOutcome outcome(String gpid, SignalOutcome.Kind kind) {
+        return SignalOutcome.newBuilder().setGpid(gpid).setKind(kind).build();
+    }
+
+    @Override
+    public void locate(LocateRequest req, StreamObserver<LocateReply> out) {
+        var reply = LocateReply.newBuilder();
+        for (String g : req.getGpidsList()) {
+            String node = null;
+            if (Gpid.looksLike(g)) {
+                Gpid id = Gpid.parse(g);
+                node = id.home() == nodeId ? placements.node(id.seq()) : null;
+            }
+            reply.addNodes(node == null ? "" : node);
+        }
+        out.onNext(reply.build());
         out.onCompleted();
     }
 

@@ -54,8 +54,14 @@ public final class RemoteExec {
      * client's socket, and a thread that stays up while output flows costs one wake-up per
      * message at most, where a task per message on the shared executor costs a new thread each.
      */
-    private final java.util.concurrent.ExecutorService callbacks = java.util.concurrent.Executors.newSingleThreadExecutor(
-        Thread.ofPlatform().daemon().name("remote-exec").factory());
+    private final java.util.concurrent.ExecutorService callbacks = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
+        java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+        Thread.ofPlatform().daemon().name("remote-exec").factory(),
+        // The stream's last callback shuts this down, and gRPC may still hand it a late close of
+        // the same stream: drop it. Rejected, it is thrown into the transport's thread, which fails
+        // every stream of the connection to that node with UNKNOWN ("node lost": seen with
+        // forall's short tasks, a dozen tasks at once).
+        new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
 
     private RemoteExec(String node, Events events) {
         this.node = node;

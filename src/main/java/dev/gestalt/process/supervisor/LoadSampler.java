@@ -2,6 +2,7 @@ package dev.gestalt.process.supervisor;
 
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -9,7 +10,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * Measures the CPU that the supervised process trees use, once a second, and smooths it like
+ * Measures the CPU that the supervised process trees use, once a second (less often when a
+ * sample is dear: see {@link #sampleAndReschedule}), and smooths it like
  * the kernel's loadavg (exponential decay, time constant {@value #TAU_SECONDS} s).
  *
  * <p>A tree's CPU time is the sum of utime+stime+cutime+cstime of its live processes: a child
@@ -19,6 +21,8 @@ import java.util.function.Supplier;
 final class LoadSampler implements AutoCloseable {
     static final double TAU_SECONDS = 5.0;
     private static final long PERIOD_MILLIS = 1000;
+    private static final long COST_FACTOR = 300;
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
     private final Supplier<Collection<LocalJob>> jobs;
     private final ScheduledExecutorService timer;
@@ -31,7 +35,25 @@ final class LoadSampler implements AutoCloseable {
         this.jobs = jobs;
         this.timer = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("gestalt-load").daemon(true).factory());
-        timer.scheduleAtFixedRate(this::sampleQuietly, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+        timer.schedule(this::sampleAndReschedule, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * One sample, then the next after a second, or later when samples are dear: a sample reads
+     * every process of every job (thousands with a thousand jobs), and the sampler must not be
+     * what keeps an idle node busy. A sample that took C of CPU is followed by a pause of
+     * {@value #COST_FACTOR} C at least, so the sampler uses at most a third of 1% of a core.
+     */
+    private void sampleAndReschedule() {
+        long cpu = THREADS.getCurrentThreadCpuTime();
+        sampleQuietly();
+        long costMillis = (THREADS.getCurrentThreadCpuTime() - cpu) / 1_000_000;
+        try {
+            timer.schedule(this::sampleAndReschedule, Math.max(PERIOD_MILLIS, COST_FACTOR * costMillis),
+                    TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed
+        }
     }
 
     LoadSample current() {
@@ -50,14 +72,19 @@ final class LoadSampler implements AutoCloseable {
         long now = System.nanoTime();
         double seconds = Math.max(1e-3, (now - lastSampleNanos) / 1e9);
         lastSampleNanos = now;
-        ProcTable table = ProcTable.read();
+        List<LocalJob> live = new java.util.ArrayList<>();
+        List<Long> roots = new java.util.ArrayList<>();
+        for (LocalJob job : jobs.get()) {
+            if (job.isAlive()) {
+                live.add(job);
+                roots.add(job.rootPid());
+            }
+        }
+        ProcTable table = ProcTable.readTrees(roots);
         long usedTicks = 0;
         int processes = 0;
         Map<String, Long> seen = new HashMap<>();
-        for (LocalJob job : jobs.get()) {
-            if (!job.isAlive()) {
-                continue;
-            }
+        for (LocalJob job : live) {
             long ticks = 0;
             for (ProcTable.Stat s : table.tree(job.rootPid())) {
                 ticks += s.ticksWithChildren();

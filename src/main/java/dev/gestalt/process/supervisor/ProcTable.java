@@ -2,6 +2,7 @@ package dev.gestalt.process.supervisor;
 
 import dev.gestalt.os.Posix;
 
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -49,14 +50,42 @@ final class ProcTable {
     /** Reads every process now. */
     static ProcTable read() {
         Map<Long, Stat> all = new HashMap<>();
+        byte[] buf = new byte[STAT_BUFFER];
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(PROC, p -> isNumber(p.getFileName().toString()))) {
             for (Path dir : dirs) {
-                stat(Long.parseLong(dir.getFileName().toString())).ifPresent(s -> all.put(s.pid(), s));
+                Stat s = stat(Long.parseLong(dir.getFileName().toString()), buf);
+                if (s != null) {
+                    all.put(s.pid(), s);
+                }
             }
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
         return new ProcTable(all);
+    }
+
+    /**
+     * Reads {@code roots} and their descendants only (through each thread's children list): what
+     * the jobs of a node are, without a pass over every process of the machine, which on a
+     * machine shared by several nodes, or by other work, holds many more.
+     */
+    static ProcTable readTrees(Iterable<Long> roots) {
+        Map<Long, Stat> found = new HashMap<>();
+        byte[] buf = new byte[STAT_BUFFER];
+        ArrayDeque<Long> todo = new ArrayDeque<>();
+        roots.forEach(todo::add);
+        while (!todo.isEmpty()) {
+            long pid = todo.poll();
+            if (pid <= 0 || found.containsKey(pid)) {
+                continue;
+            }
+            Stat s = stat(pid, buf);
+            if (s != null) {
+                found.put(pid, s);
+                todo.addAll(children(pid));
+            }
+        }
+        return new ProcTable(found);
     }
 
     Optional<Stat> get(long pid) {
@@ -83,19 +112,58 @@ final class ProcTable {
 
     /** Reads /proc/PID/stat of one process; empty when it is gone. */
     static Optional<Stat> stat(long pid) {
-        String line;
-        try {
-            line = Files.readString(PROC.resolve(Long.toString(pid)).resolve("stat"));
+        return Optional.ofNullable(stat(pid, new byte[STAT_BUFFER]));
+    }
+
+    /** /proc/PID/stat is one short line; 1 KiB holds it with a 64-byte comm to spare. */
+    private static final int STAT_BUFFER = 1024;
+
+    /**
+     * Reads /proc/PID/stat into {@code buf} and parses the fields we use, without a String per
+     * field: a node with thousands of processes reads them all each second (see LoadSampler).
+     * Null when the process is gone.
+     */
+    private static Stat stat(long pid, byte[] buf) {
+        int n;
+        try (FileInputStream in = new FileInputStream("/proc/" + pid + "/stat")) {
+            n = in.readNBytes(buf, 0, buf.length);
         } catch (IOException e) {
-            return Optional.empty();
+            return null;
         }
-        int open = line.indexOf('(');
-        int close = line.lastIndexOf(')');
-        String[] f = line.substring(close + 2).split(" ");
-        // f[i] is field i+3 of proc(5)
-        return Optional.of(new Stat(pid, Long.parseLong(f[1]), Long.parseLong(f[2]), f[0].charAt(0),
-                Long.parseLong(f[11]), Long.parseLong(f[12]), Long.parseLong(f[13]), Long.parseLong(f[14]),
-                Long.parseLong(f[19]), Long.parseLong(f[21]), line.substring(open + 1, close)));
+        int open = 0;
+        while (open < n && buf[open] != '(') {
+            open++;
+        }
+        int close = n - 1;
+        while (close > open && buf[close] != ')') {
+            close--;
+        }
+        if (close <= open || close + 2 >= n) {
+            return null;
+        }
+        // f[i] is field i+3 of proc(5): state, ppid, pgrp, ..., utime (11), ..., starttime (19), ..., rss (21)
+        long[] f = new long[22];
+        char state = (char) buf[close + 2];
+        int field = 0;
+        long value = 0;
+        boolean negative = false;
+        for (int i = close + 2; i < n && field < f.length; i++) {
+            byte b = buf[i];
+            if (b == ' ' || b == '\n') {
+                f[field++] = negative ? -value : value;
+                value = 0;
+                negative = false;
+            } else if (b == '-') {
+                negative = true;
+            } else if (b >= '0' && b <= '9') {
+                value = value * 10 + (b - '0');
+            }
+        }
+        if (field < f.length) {
+            return null;
+        }
+        return new Stat(pid, f[1], f[2], state, f[11], f[12], f[13], f[14], f[19], f[21],
+                new String(buf, open + 1, close - open - 1, StandardCharsets.UTF_8));
     }
 
     /** The children of {@code pid} as the kernel lists them (all its threads). */
@@ -123,6 +191,24 @@ final class ProcTable {
 
     /** A snapshot named after {@code root}, with CPU and memory summed over {@code tree}. */
     static ProcSnapshot summed(Stat root, List<Stat> tree) {
+        return summed(root, tree, user(root.pid()), commandLine(root));
+    }
+
+    /**
+     * A job's program and its live descendants as of this table, summed, under the user and
+     * command line the job was started with (no further reads of /proc); state X, as ps(1) names
+     * a dead process, when the program is gone.
+     */
+    ProcSnapshot job(long program, LaunchSpec spec) {
+        List<Stat> tree = program > 0 ? tree(program) : List.of();
+        String command = String.join(" ", spec.argv());
+        if (tree.isEmpty()) {
+            return new ProcSnapshot(program, spec.user(), 'X', 0, 0, 0, Instant.EPOCH, command);
+        }
+        return summed(tree.getFirst(), tree, spec.user(), command);
+    }
+
+    private static ProcSnapshot summed(Stat root, List<Stat> tree, String user, String command) {
         long ticks = 0;
         long rss = 0;
         for (Stat s : tree) {
@@ -132,8 +218,8 @@ final class ProcTable {
         long startMillis = BOOT_MILLIS + root.startTicks() * 1000 / CLK_TCK;
         long cpuMillis = ticks * 1000 / CLK_TCK;
         long elapsed = Math.max(1, System.currentTimeMillis() - startMillis);
-        return new ProcSnapshot(root.pid(), user(root.pid()), root.state(), 100.0 * cpuMillis / elapsed,
-                rss * PAGE_SIZE, cpuMillis, Instant.ofEpochMilli(startMillis), commandLine(root));
+        return new ProcSnapshot(root.pid(), user, root.state(), 100.0 * cpuMillis / elapsed,
+                rss * PAGE_SIZE, cpuMillis, Instant.ofEpochMilli(startMillis), command);
     }
 
     private static String user(long pid) {

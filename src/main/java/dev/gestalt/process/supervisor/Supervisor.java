@@ -339,6 +339,25 @@ public final class Supervisor implements AutoCloseable {
         return records.history();
     }
 
+    /**
+     * These jobs' state, CPU, memory and command as of one read of their processes in /proc,
+     * keyed by GPID: a listing of many jobs costs one pass over their processes, not a pass over
+     * every process per job. User and command are those the job was started with.
+     */
+    public Map<String, ProcSnapshot> snapshots(Collection<Job> of) {
+        Map<String, ProcSnapshot> out = new java.util.HashMap<>();
+        if (of.isEmpty()) {
+            return out;
+        }
+        Map<Job, Long> programs = new java.util.LinkedHashMap<>();
+        for (Job j : of) {
+            programs.put(j, j.pid()); // first: a job just started is seen in the table read next
+        }
+        ProcTable table = ProcTable.readTrees(programs.values());
+        programs.forEach((j, pid) -> out.put(j.gpid(), table.job(pid, j.spec())));
+        return out;
+    }
+
     /** Forgets an ended job; a running one is kept (and not returned). */
     public Optional<Job> remove(String gpid) {
         Job job = jobs.get(gpid);
