@@ -202,6 +202,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                 sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(code)).build());
                 if (!j.end().isDone()) {
                     j.closeStdin(); // what runs on reads the end of its input, as after ssh returned
+                    j.clientDone();
                 }
             } catch (LaunchException e) {
                 exitSent = true;

@@ -69,6 +69,12 @@ public interface Job {
      */
     void hangUp();
 
+    /**
+     * Its client got the program's code and went: the daemon's ends of its output close (what the
+     * program left running writes on into the keeper's copy of the pipes).
+     */
+    default void clientDone() {}
+
     /** Sets the terminal's size (tty jobs; the program gets SIGWINCH); ignored otherwise. */
     void resize(int cols, int rows);
 

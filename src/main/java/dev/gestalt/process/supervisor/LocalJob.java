@@ -242,12 +242,19 @@ final class LocalJob implements Job {
      * daemon's readers see the end of the output, so that `run` returns with the program's code.
      */
     private void letGo() {
-        if (detached || end.isDone() || spec.tty() || !hungUp.compareAndSet(false, true)) {
+        if (detached || end.isDone() || spec.tty() || out == null || !hungUp.compareAndSet(false, true)) {
             return;
         }
         detached = true;
         closeStreams(false);
         keeper.detach(gpid());
+    }
+
+    @Override
+    public void clientDone() {
+        if (!detached) {
+            closeStreams(false);
+        }
     }
 
     private void closeStreams(boolean keepInput) {
