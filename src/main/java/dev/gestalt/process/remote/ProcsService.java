@@ -75,7 +75,7 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
                     boolean wanted = (req.getGpidsCount() == 0 || req.getGpidsList().contains(j.gpid()))
                         && (!req.getByUid() || j.spec().uid() == req.getUid());
                     if (wanted && listed.add(j.gpid())) {
-                        reply.addProcs(info(j, null)); // ended: its record
+                        reply.addProcs(info(j, j.stats())); // the record's figures: no /proc read
                     }
                 }
             }
