@@ -113,9 +113,11 @@ class QueriesIT {
         for (String k : List.of("state", "cpu_percent", "rss_bytes", "start", "pid")) {
             assertTrue(p.containsKey(k), k + " in " + p);
         }
-        assertTrue(cli().run("ps", "-n", "node3").out().contains(sleeper));
-        assertFalse(cli().run("ps", "-n", "node1").out().contains(sleeper));
-        assertTrue(cli().run("ps", "-u", "root").out().contains(sleeper));
+        // a row of its own: "1-5" must not match "1-53" of another test's job on the shared cluster
+        var row = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(sleeper) + "\\s");
+        assertTrue(row.matcher(cli().run("ps", "-n", "node3").out()).find());
+        assertFalse(row.matcher(cli().run("ps", "-n", "node1").out()).find());
+        assertTrue(row.matcher(cli().run("ps", "-u", "root").out()).find());
     }
 
     @Test
