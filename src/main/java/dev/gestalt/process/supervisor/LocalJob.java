@@ -51,6 +51,8 @@ final class LocalJob implements Job {
     private volatile boolean detached;
     private volatile long endMillis;
     private final LogReader logs;
+    /** The keeper's descriptors for stdin, stdout, stderr (-1: none). */
+    private final int[] keeperFds;
 
     /**
      * @param stdin  the keeper's descriptor for the job's input (-1: none), and likewise
@@ -66,6 +68,7 @@ final class LocalJob implements Job {
         this.logDir = logDir;
         this.detached = detached;
         this.logs = new LogReader(logDir, end::isDone);
+        this.keeperFds = new int[] {stdin, stdout, stderr};
         try {
             in = stdin < 0 ? null : FileChannel.open(keeper.fd(stdin), StandardOpenOption.WRITE);
             out = stdout < 0 ? null : FileChannel.open(keeper.fd(stdout), StandardOpenOption.READ);
@@ -134,9 +137,11 @@ final class LocalJob implements Job {
         if (spec.tty() || detached || !bulk.compareAndSet(false, true)) {
             return;
         }
-        Pipes.resize(root, 1, PIPE_SIZE);
-        Pipes.resize(root, 2, PIPE_SIZE);
-        Pipes.resize(root, 0, STDIN_PIPE_SIZE);
+        // through the keeper's own copies: the init holds none of the job's stdio any more, and a
+        // user's process is never what the daemon opens
+        Pipes.resize(keeper.pid(), keeperFds[1], PIPE_SIZE);
+        Pipes.resize(keeper.pid(), keeperFds[2], PIPE_SIZE);
+        Pipes.resize(keeper.pid(), keeperFds[0], STDIN_PIPE_SIZE);
     }
 
     @Override
