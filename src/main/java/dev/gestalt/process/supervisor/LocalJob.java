@@ -295,12 +295,21 @@ final class LocalJob implements Job {
 
     @Override
     public ProcSnapshot stats() {
-        // as a listing sums it (Supervisor#snapshots): the program's tree, or what it left behind
-        if (programGone()) {
-            return ProcTable.readTrees(List.of(root)).leftBehind(root, spec);
+        ProcTable table = ProcTable.read();
+        List<ProcTable.Stat> tree = List.of();
+        if (program > 0 && !exit.isDone()) {
+            tree = table.tree(program);
+        } else if (!end.isDone()) {
+            // the program ended, what it started lives on: the init's tree without the init
+            List<ProcTable.Stat> all = table.tree(root);
+            tree = all.size() > 1 ? all.subList(1, all.size()) : List.of();
         }
-        long pid = exit.isDone() ? -1 : program;
-        return ProcTable.readTrees(List.of(pid)).job(pid, spec);
+        if (tree.isEmpty()) {
+            // ended: state X as ps(1) names a dead process
+            return new ProcSnapshot(program, spec.user(), 'X', 0, 0, 0, java.time.Instant.EPOCH,
+                    String.join(" ", spec.argv()));
+        }
+        return ProcTable.summed(tree.getFirst(), tree);
     }
 
     @Override
