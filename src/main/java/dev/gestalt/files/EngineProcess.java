@@ -62,10 +62,11 @@ final class EngineProcess {
             int code = process.exitValue();
             process = null;
             Files.deleteIfExists(pidFile);
-            // a daemon that dies soon after its start (no master to reach yet...) is restarted
-            // after 2, 4, 8... up to 32 s, so that it does not spin on a busy machine
+            // a daemon that dies soon after its start is restarted at the next round the first
+            // time (a mount started beside its master finds it not listening yet), then after
+            // 2, 4, 8... up to 32 s, so that it does not spin on a busy machine
             quickDeaths = now - lastStart < QUICK.toMillis() ? quickDeaths + 1 : 0;
-            long delay = quickDeaths == 0 ? 0 : 1000L << Math.min(quickDeaths, 5);
+            long delay = quickDeaths <= 1 ? 0 : 1000L << Math.min(quickDeaths - 1, 5);
             notBefore = now + delay;
             LOG.warning("file space: " + name + " ended (exit " + code + "); restarting it"
                 + (delay > 0 ? " in " + delay / 1000 + " s" : "") + " (see " + log + ")");

@@ -65,7 +65,9 @@ public final class MooseFsSpace implements FileSpace {
         this.rounds = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("gestalt-files").factory());
         this.election = new MasterElection(node, cfg.core(), stateDir.resolve("raft"), s -> {
             LOG.info("file space: " + s);
-            if (!closed) {
+            // a restarted node replays its election log while it joins, before start(): the first
+            // round (at start) acts on the state replayed
+            if (!closed && membership != null) {
                 rounds.execute(this::round);
             }
         });
