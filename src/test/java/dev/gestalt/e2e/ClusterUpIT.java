@@ -14,12 +14,17 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * What {@code cluster up} promises (issue 8 item 3): when it says the cluster is up, queries
  * and work reach every node at once; when a node stops while it waits, it says which and why.
  */
 @Tag("e2e")
+@Execution(ExecutionMode.CONCURRENT) // beside the other classes, on a cluster of its own (pom.xml: failsafe)
+@ResourceLock("ClusterUpIT") // its own tests one after another
 @Timeout(value = 6, unit = TimeUnit.MINUTES)
 class ClusterUpIT {
 

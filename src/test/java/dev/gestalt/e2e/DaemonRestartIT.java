@@ -17,6 +17,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -28,6 +31,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * logs, attach, kill and wait work on the re-adopted jobs, and new GPIDs never repeat old ones.
  */
 @Tag("e2e")
+@Execution(ExecutionMode.CONCURRENT) // beside the other classes, on a cluster of its own (pom.xml: failsafe)
+@ResourceLock("DaemonRestartIT") // its own tests one after another
 @Timeout(value = 6, unit = TimeUnit.MINUTES)
 class DaemonRestartIT {
 

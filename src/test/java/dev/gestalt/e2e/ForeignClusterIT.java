@@ -17,6 +17,9 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -28,6 +31,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * not even reach the cluster, and the test would prove nothing.
  */
 @Tag("e2e")
+@Execution(ExecutionMode.CONCURRENT) // beside the other classes, on a cluster of its own (pom.xml: failsafe)
+@ResourceLock("ForeignClusterIT") // its own tests one after another
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ForeignClusterIT {
 

@@ -21,6 +21,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * Frozen nodes (SIGSTOP: the process stops, its sockets stay open and its kernel still accepts
@@ -37,6 +40,8 @@ import org.junit.jupiter.api.Timeout;
  * </ul>
  */
 @Tag("e2e")
+@Execution(ExecutionMode.CONCURRENT) // beside the other classes, on a cluster of its own (pom.xml: failsafe)
+@ResourceLock("FrozenNodeIT") // its own tests one after another
 @Timeout(value = 12, unit = TimeUnit.MINUTES)
 class FrozenNodeIT {
 

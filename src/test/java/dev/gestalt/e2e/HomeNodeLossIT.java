@@ -14,6 +14,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -21,6 +24,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * orphans), its detached ones keep running and their logs stay readable.
  */
 @Tag("e2e")
+@Execution(ExecutionMode.CONCURRENT) // beside the other classes, on a cluster of its own (pom.xml: failsafe)
+@ResourceLock("HomeNodeLossIT") // its own tests one after another
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
 class HomeNodeLossIT {
 

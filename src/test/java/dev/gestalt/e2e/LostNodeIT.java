@@ -18,6 +18,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -29,6 +32,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * other nodes and their work; what must not: the remote programs of clients that gave up.
  */
 @Tag("e2e")
+@Execution(ExecutionMode.CONCURRENT) // beside the other classes, on a cluster of its own (pom.xml: failsafe)
+@ResourceLock("LostNodeIT") // its own tests one after another
 @Timeout(value = 8, unit = TimeUnit.MINUTES)
 class LostNodeIT {
 

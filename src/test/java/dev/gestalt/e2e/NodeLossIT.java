@@ -20,6 +20,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -28,6 +31,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * processes on it. One scenario, in the order a user would live it.
  */
 @Tag("e2e")
+@Execution(ExecutionMode.CONCURRENT) // beside the other classes, on a cluster of its own (pom.xml: failsafe)
+@ResourceLock("NodeLossIT") // its own tests one after another
 @Timeout(value = 6, unit = TimeUnit.MINUTES)
 class NodeLossIT {
 

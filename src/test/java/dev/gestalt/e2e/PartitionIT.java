@@ -23,6 +23,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * Three nodes on three "hosts": network namespaces joined by a bridge, with
@@ -33,6 +36,8 @@ import org.junit.jupiter.api.Timeout;
  * Root only (namespaces); anywhere else it is reported as skipped.
  */
 @Tag("e2e")
+@Execution(ExecutionMode.CONCURRENT) // beside the other classes, on a cluster of its own (pom.xml: failsafe)
+@ResourceLock("PartitionIT") // its own tests one after another
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
 class PartitionIT {
 
