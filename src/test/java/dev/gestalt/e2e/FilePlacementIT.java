@@ -64,7 +64,7 @@ class FilePlacementIT {
     @Test
     void aProcessRefusedForItsFolderIsPlacedAgainWithNothingLost() {
         var r = onNode2("mkdir -p /only-on-node2d && cd /only-on-node2d && for i in 1 2 3 4 5 6; do "
-            + "printf 'in-$i\\n' | \"$G\" run --explain -- sh -c 'cat; pwd; grep -o \"v[0-9]*:\" /proc/self/net/dev; exit 3'; "
+            + "echo in-$i | \"$G\" run --explain -- sh -c 'cat; pwd; grep -o \"v[0-9]*:\" /proc/self/net/dev; exit 3'; "
             + "echo \"exit $?\"; done; g=$(\"$G\" run -d -- sh -c 'pwd; echo detached'); \"$G\" wait $g; echo \"wait $?\"; "
             + "\"$G\" logs $g; cd /; rmdir /only-on-node2d");
         StringBuilder expected = new StringBuilder();
