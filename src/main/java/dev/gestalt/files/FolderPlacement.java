@@ -49,7 +49,7 @@ public final class FolderPlacement implements WorkingDirectories {
     @Override
     public Placement check(Placement placement, PlacementRequest request, String cwd, int uid, int gid, int[] groups,
                            Placer again) throws GestaltException.NoEligibleNode {
-        if (cwd == null || cwd.isEmpty() || tree != null && Path.of(cwd).normalize().startsWith(tree)) {
+        if (!needsCheck(cwd)) {
             return placement;
         }
         if (!lacks(placement.node(), cwd, uid, gid, groups)) {
@@ -77,10 +77,20 @@ public final class FolderPlacement implements WorkingDirectories {
         return other;
     }
 
+    @Override
+    public boolean needsCheck(String cwd) {
+        return cwd != null && !cwd.isEmpty() && !(tree != null && Path.of(cwd).normalize().startsWith(tree));
+    }
+
+    /** {@link WorkingDirectories.Here} on this node: the folder is not there for this user (ENOENT, not EACCES). */
+    public static boolean absent(String cwd, int uid, int gid, int[] groups) {
+        return Folders.access(cwd, uid, gid, groups) == Folders.Access.ABSENT;
+    }
+
     /** Whether {@code node} says the folder is not there for this user (ENOENT, not EACCES). */
     private boolean lacks(String node, String cwd, int uid, int gid, int[] groups) {
         if (node.equals(self)) {
-            return Folders.access(cwd, uid, gid, groups) == Folders.Access.ABSENT;
+            return absent(cwd, uid, gid, groups);
         }
         var q = FolderQuery.newBuilder().setPath(cwd).setUid(uid).setGid(gid);
         for (int g : groups) {

@@ -96,7 +96,7 @@ public final class NodeDaemon implements AutoCloseable {
     }
 
     private void startServices(NodeCredentials creds) throws Exception {
-        exec = new ExecService(config.name(), supervisor, config.remoteUids());
+        exec = new ExecService(config.name(), supervisor, config.remoteUids(), FolderPlacement::absent);
         var placements = new Placements();
         var procs = new ProcsService(config.name(), config.id(), supervisor, placements);
         var executor = Executors.newVirtualThreadPerTaskExecutor();

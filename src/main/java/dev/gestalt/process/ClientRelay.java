@@ -17,6 +17,7 @@ final class ClientRelay implements RemoteExec.Events {
     private final ClientSession client;
     private final CompletableFuture<Started> started = new CompletableFuture<>();
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    private volatile String cwdAbsent;
 
     ClientRelay(ClientSession client) {
         this.client = client;
@@ -28,6 +29,18 @@ final class ClientRelay implements RemoteExec.Events {
 
     CompletableFuture<Integer> exit() {
         return exit;
+    }
+
+    /** Why the execution node did not start the process (it lacks its working directory), or null. */
+    String cwdAbsent() {
+        return cwdAbsent;
+    }
+
+    /** Not told to the client: the process is placed again (see {@link RunCommand}). */
+    @Override
+    public void cwdAbsent(String reason) {
+        cwdAbsent = reason;
+        exit.complete(255);
     }
 
     @Override

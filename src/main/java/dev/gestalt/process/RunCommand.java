@@ -17,6 +17,7 @@ import dev.gestalt.rpc.proto.ProcessSpec;
 import dev.gestalt.rpc.proto.Rlimit;
 import dev.gestalt.rpc.proto.WinSize;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * {@code gestalt run} on the home node: place, allocate the GPID, open the
@@ -27,6 +28,8 @@ public final class RunCommand implements CommandHandler {
 
     /** Stdin bytes the client may have in flight to this node (a few of its 256 KiB frames). */
     static final int STDIN_WINDOW = 1024 * 1024;
+    /** What {@link #execute} returns when the execution node did not start the process: it lacks its working directory. */
+    private static final int CWD_ABSENT = -1;
 
     private final ProcessSpace space;
     private final Signaller signaller;
@@ -50,7 +53,14 @@ public final class RunCommand implements CommandHandler {
         ParsedArgs a = s.args();
         var placementRequest = new PlacementRequest(a.get("node"), a.intValue("cpus", 0, 0, 1_000_000),
             a.has("mem") ? Sizes.parse("run", a.get("mem")) : 0);
-        Placement placement = checkFolder(s, placementRequest, space.place(placementRequest));
+        Placement placement = space.place(placementRequest);
+        // The working directory: this node checks itself; another node checks as it starts
+        // (check_cwd) rather than answer one more round trip before it, and only when it lacks the
+        // folder are the nodes asked and the process placed again.
+        boolean farCheck = folders.needsCheck(req.cwd()) && !placement.node().equals(space.self());
+        if (!farCheck) {
+            placement = checkFolder(s, placementRequest, placement);
+        }
         if (a.has("explain")) {
             s.err(placement.explanation() + "\n");
         }
@@ -58,7 +68,16 @@ public final class RunCommand implements CommandHandler {
         boolean tty = req.tty();
         Gpid gpid = space.newGpid();
         ProcessSpec spec = spec(s, gpid, a.positionals(), tty, detached);
-        return execute(s, placement.node(), spec, detached);
+        int code = execute(s, placement.node(), farCheck ? spec.toBuilder().setCheckCwd(true).build() : spec, detached);
+        if (code != CWD_ABSENT) {
+            return code;
+        }
+        Placement other = checkFolder(s, placementRequest, placement);
+        if (a.has("explain") && !other.node().equals(placement.node())) {
+            s.err(placement.node() + " has no folder " + req.cwd() + ": " + other.explanation() + "\n");
+        }
+        code = execute(s, other.node(), spec, detached);
+        return code == CWD_ABSENT ? 255 : code;
     }
 
     /**
@@ -96,7 +115,10 @@ public final class RunCommand implements CommandHandler {
         return b.build();
     }
 
-    /** Runs one process on {@code node} for this client; returns its exit code. */
+    /**
+     * Runs one process on {@code node} for this client; returns its exit code, or {@link #CWD_ABSENT}
+     * if the node, asked to check ({@code check_cwd}), lacks its working directory.
+     */
     int execute(ClientSession s, String node, ProcessSpec spec, boolean detached) throws Exception {
         var events = new ClientRelay(s);
         var done = events.exit();
@@ -113,6 +135,10 @@ public final class RunCommand implements CommandHandler {
         try {
             if (detached) {
                 int code = done.get();
+                if (events.cwdAbsent() != null) {
+                    space.ended(spec.getGpid());
+                    return CWD_ABSENT;
+                }
                 if (started.isDone()) {
                     s.out(spec.getGpid() + "\n");
                     return 0;
@@ -122,6 +148,14 @@ public final class RunCommand implements CommandHandler {
             }
             if (spec.getTty()) {
                 started.thenAccept(st -> s.terminal(true));
+            }
+            if (spec.getCheckCwd()) {
+                // the client's input is read once the process runs: a refused start must not consume any
+                CompletableFuture.anyOf(started, done).get();
+                if (events.cwdAbsent() != null) {
+                    space.ended(spec.getGpid());
+                    return CWD_ABSENT;
+                }
             }
             InputRelay.start(s, exec, node, spec.getGpid(), signaller, STDIN_WINDOW);
             int code = done.get();

@@ -55,6 +55,28 @@ class FilePlacementIT {
         assertEquals("/only-on-node2\nv2:\n".repeat(6), r.out().replaceAll("g[0-9a-f]+v", "v"), r::describe);
     }
 
+    /**
+     * Another node checks the folder as the process starts (no round trip before it); when it
+     * lacks it, the process is placed again, and nothing of it is lost on the way: its input
+     * arrives once, its output and exit code come back, detached or not. --explain shows each
+     * refusal, so the test sees that placements were retried.
+     */
+    @Test
+    void aProcessRefusedForItsFolderIsPlacedAgainWithNothingLost() {
+        var r = onNode2("mkdir -p /only-on-node2d && cd /only-on-node2d && for i in 1 2 3 4 5 6; do "
+            + "echo in-$i | \"$G\" run --explain -- sh -c 'cat; pwd; grep -o \"v[0-9]*:\" /proc/self/net/dev; exit 3'; "
+            + "echo \"exit $?\"; done; g=$(\"$G\" run -d -- sh -c 'pwd; echo detached'); \"$G\" wait $g; echo \"wait $?\"; "
+            + "\"$G\" logs $g; cd /; rmdir /only-on-node2d");
+        StringBuilder expected = new StringBuilder();
+        for (int i = 1; i <= 6; i++) {
+            expected.append("in-").append(i).append("\n/only-on-node2d\nv2:\nexit 3\n");
+        }
+        expected.append("wait 0\n/only-on-node2d\ndetached\n");
+        assertEquals(expected.toString(), r.out().replaceAll("g[0-9a-f]+v", "v"), r::describe);
+        // least-loaded placement spreads six runs: some went to node1 or node3 first, were refused there, and moved
+        assertTrue(r.stderr().contains("has no folder /only-on-node2d"), r::describe);
+    }
+
     @Test
     void forallPlacesEachTaskWhereItsFolderIs() {
         var r = onNode2("mkdir -p /only-on-node2c && cd /only-on-node2c && \"$G\" forall -j 6 -q sh -c "

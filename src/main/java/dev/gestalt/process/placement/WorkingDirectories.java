@@ -25,4 +25,23 @@ public interface WorkingDirectories {
      */
     Placement check(Placement placement, PlacementRequest request, String cwd, int uid, int gid, int[] groups, Placer again)
         throws GestaltException.NoEligibleNode;
+
+    /**
+     * Whether a process with this working directory needs {@link #check} at all: false when every
+     * node has it (inside the file space), or when there is nothing to check.
+     */
+    default boolean needsCheck(String cwd) {
+        return false;
+    }
+
+    /**
+     * On the execution node: whether this node lacks the folder for this user (what a node asked
+     * by {@link #check} answers), checked as a run from another node starts instead of by one more
+     * round trip before it.
+     */
+    interface Here {
+        Here EVERYWHERE = (cwd, uid, gid, groups) -> false;
+
+        boolean absent(String cwd, int uid, int gid, int[] groups);
+    }
 }

@@ -2,6 +2,7 @@ package dev.gestalt.process.remote;
 
 import com.google.protobuf.ByteString;
 import dev.gestalt.os.Limit;
+import dev.gestalt.process.placement.WorkingDirectories;
 import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchException;
 import dev.gestalt.process.supervisor.LaunchSpec;
@@ -49,18 +50,23 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
     private final Supervisor supervisor;
     private final AttachHandler attach;
     private final RemoteStartPolicy remoteStarts;
+    private final WorkingDirectories.Here folders;
     private final java.util.Set<Session> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ExecService(String nodeName, Supervisor supervisor) {
-        this(nodeName, supervisor, RemoteStartPolicy.NONROOT);
+        this(nodeName, supervisor, RemoteStartPolicy.NONROOT, WorkingDirectories.Here.EVERYWHERE);
     }
 
-    /** @param remoteStarts which uids other nodes may start processes as here */
-    public ExecService(String nodeName, Supervisor supervisor, RemoteStartPolicy remoteStarts) {
+    /**
+     * @param remoteStarts which uids other nodes may start processes as here
+     * @param folders whether this node has a working directory, for a start that asks ({@code check_cwd})
+     */
+    public ExecService(String nodeName, Supervisor supervisor, RemoteStartPolicy remoteStarts, WorkingDirectories.Here folders) {
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.attach = new AttachHandler(supervisor);
         this.remoteStarts = remoteStarts;
+        this.folders = folders;
     }
 
     /** The service for the network, with stdin parsed by {@link ExecMarshallers} (one copy of the bytes, not two). */
@@ -166,6 +172,13 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
             } catch (GestaltException.PermissionDenied e) {
                 exitSent = true;
                 sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(255).setReason(e.getMessage())).build());
+                return;
+            }
+            if (spec.getCheckCwd() && folders.absent(spec.getCwd(), spec.getCaller().getUid(), spec.getCaller().getGid(),
+                    spec.getGroupsList().stream().mapToInt(Integer::intValue).toArray())) {
+                exitSent = true;
+                sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(255).setCwdAbsent(true)
+                    .setReason(nodeName + " has no folder " + spec.getCwd() + " (the working directory)")).build());
                 return;
             }
             sessions.add(this);

@@ -41,6 +41,14 @@ public final class RemoteExec {
 
         /** The end: the process's exit code, or 255 with the reason Gestalt failed. Called exactly once. */
         void exit(int code, String reason);
+
+        /**
+         * Instead of {@link #exit}: the execution node did not start the process because it lacks
+         * its working directory ({@code ProcessSpec.check_cwd}); whoever placed it may place it again.
+         */
+        default void cwdAbsent(String reason) {
+            exit(255, reason);
+        }
     }
 
     private final String node;
@@ -130,7 +138,15 @@ public final class RemoteExec {
                     case STARTED -> events.started(out.getStarted());
                     case STDOUT -> events.stdout(out.getStdout());
                     case STDERR -> events.stderr(out.getStderr());
-                    case EXIT -> end(out.getExit().getCode(), out.getExit().getReason());
+                    case EXIT -> {
+                        if (out.getExit().getCwdAbsent()) {
+                            if (ended.compareAndSet(false, true)) {
+                                events.cwdAbsent(out.getExit().getReason());
+                            }
+                        } else {
+                            end(out.getExit().getCode(), out.getExit().getReason());
+                        }
+                    }
                     default -> { }
                 }
                 call.request(1);
