@@ -21,21 +21,31 @@ import java.util.Objects;
  * @param epochMillis when the node took this report, by its own clock
  * @param draining true while the node is being drained: it takes no new processes (drain is a later
  *                 roadmap step: always false for now)
+ * @param migration whether the node's processes can be checkpointed and moved, and how or why not
  */
 public record LoadReport(String node, int nodeId, String rpcAddress, String version, int cpus, double load,
-        long memFreeBytes, long memTotalBytes, int processes, long epochMillis, boolean draining) {
+        long memFreeBytes, long memTotalBytes, int processes, long epochMillis, boolean draining, Migration migration) {
 
     public LoadReport {
         Objects.requireNonNull(node, "node");
         rpcAddress = rpcAddress == null ? "" : rpcAddress;
         version = version == null ? "" : version;
+        migration = migration == null ? Migration.UNKNOWN : migration;
+    }
+
+    /** A report that says nothing of migration (not checked yet). */
+    public LoadReport(String node, int nodeId, String rpcAddress, String version, int cpus, double load,
+            long memFreeBytes, long memTotalBytes, int processes, long epochMillis, boolean draining) {
+        this(node, nodeId, rpcAddress, version, cpus, load, memFreeBytes, memTotalBytes, processes, epochMillis, draining,
+            Migration.UNKNOWN);
     }
 
     /** The wire form (protobuf, {@code gossip.proto}): about 60 bytes for a typical node. */
     byte[] toBytes() {
         return dev.gestalt.rpc.proto.LoadReport.newBuilder().setNode(node).setNodeId(nodeId).setRpcAddress(rpcAddress)
             .setVersion(version).setCpus(cpus).setLoad(load).setMemFreeBytes(memFreeBytes).setMemTotalBytes(memTotalBytes)
-            .setProcesses(processes).setEpochMillis(epochMillis).setDraining(draining).build().toByteArray();
+            .setProcesses(processes).setEpochMillis(epochMillis).setDraining(draining)
+            .setMigratable(migration.available()).setMigration(migration.detail()).build().toByteArray();
     }
 
     /** Reads the wire form; fields a newer version added are ignored, a report without a node name is refused. */
@@ -45,12 +55,13 @@ public record LoadReport(String node, int nodeId, String rpcAddress, String vers
             throw new IOException("a load report without a node name");
         }
         return new LoadReport(p.getNode(), p.getNodeId(), p.getRpcAddress(), p.getVersion(), p.getCpus(), p.getLoad(),
-            p.getMemFreeBytes(), p.getMemTotalBytes(), p.getProcesses(), p.getEpochMillis(), p.getDraining());
+            p.getMemFreeBytes(), p.getMemTotalBytes(), p.getProcesses(), p.getEpochMillis(), p.getDraining(),
+            p.getMigration().isEmpty() ? Migration.UNKNOWN : new Migration(p.getMigratable(), p.getMigration()));
     }
 
     /** This report with the identity fields replaced by the ones a node is configured with. */
     LoadReport withIdentity(String node, int nodeId, String rpcAddress) {
         return new LoadReport(node, nodeId, rpcAddress, version, cpus, load, memFreeBytes, memTotalBytes,
-                processes, epochMillis, draining);
+                processes, epochMillis, draining, migration);
     }
 }

@@ -63,20 +63,26 @@ public final class NodesCommand implements CommandHandler {
                 m.put("mem_total_bytes", r.memTotalBytes());
                 m.put("processes", r.processes());
                 m.put("version", r.version());
+                m.put("migratable", r.migration().available());
+                m.put("migration", r.migration().detail());
                 m.put("age_millis", e.age().toMillis());
                 out.add(m);
             }
             s.out(Json.write(out) + "\n");
             return 0;
         }
-        Table t = new Table("NAME", ">ID", "ADDRESS", "STATE", ">CPUS", ">LOAD", ">FREE", ">PROCS", "VERSION", ">AGE");
+        Table t = new Table("NAME", ">ID", "ADDRESS", "STATE", ">CPUS", ">LOAD", ">FREE", ">PROCS", "MIGRATE", "VERSION", ">AGE");
+        StringBuilder why = new StringBuilder();
         for (LoadEntry e : entries) {
             LoadReport r = e.report();
             t.row(r.node() + (r.node().equals(membership.nodeName()) ? "*" : ""), r.nodeId(), r.rpcAddress(), state(e),
                 r.cpus(), String.format(Locale.ROOT, "%.2f", r.load()), Sizes.human(r.memFreeBytes()), r.processes(),
-                r.version(), String.format(Locale.ROOT, "%.1fs", e.age().toMillis() / 1000.0));
+                r.migration().word(), r.version(), String.format(Locale.ROOT, "%.1fs", e.age().toMillis() / 1000.0));
+            if (!r.migration().available() && !r.migration().equals(Migration.UNKNOWN) && e.inView()) {
+                why.append(r.node()).append(" cannot move processes: ").append(r.migration().detail()).append('\n');
+            }
         }
-        s.out(t.toString());
+        s.out(t.toString() + (why.isEmpty() ? "" : "\n" + why));
         return 0;
     }
 }

@@ -7,11 +7,13 @@ import dev.gestalt.cluster.MembershipConfig;
 import dev.gestalt.cluster.MembershipListener;
 import dev.gestalt.files.FileSpace;
 import dev.gestalt.files.FilesService;
+import dev.gestalt.cluster.Migration;
 import dev.gestalt.files.FolderPlacement;
 import dev.gestalt.os.Posix;
 import dev.gestalt.process.GpidAllocator;
 import dev.gestalt.process.Placements;
 import dev.gestalt.process.ProcessSpace;
+import dev.gestalt.process.migrate.MigrationCheck;
 import dev.gestalt.process.placement.LeastLoaded;
 import dev.gestalt.process.remote.ExecService;
 import dev.gestalt.process.remote.ProcsService;
@@ -65,6 +67,8 @@ public final class NodeDaemon implements AutoCloseable {
     private FileSpace files;
     private final CompletableFuture<String> refused = new CompletableFuture<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Whether this node can move its processes: {@link MigrationCheck}, run once as the node starts. */
+    private volatile Migration migration = Migration.UNKNOWN;
 
     public NodeDaemon(NodeConfig config) {
         this.config = config;
@@ -85,6 +89,11 @@ public final class NodeDaemon implements AutoCloseable {
         var creds = new NodeCredentials(config.credentials());
         Credentials.check(config, creds);
         supervisor = new Supervisor(config.stateDir(), config.jobHistory());
+        Thread.ofVirtual().name("migration-check").start(() -> {
+            migration = MigrationCheck.run();
+            LOG.info("migration: " + (migration.available() ? "available (" + migration.detail() + ")"
+                : "not available: " + migration.detail()));
+        });
         try {
             startServices(creds);
         } catch (Exception | Error e) {
@@ -180,7 +189,7 @@ public final class NodeDaemon implements AutoCloseable {
         MemInfo m = MemInfo.read();
         return new LoadReport(config.name(), config.id(), rpcAddress, Version.VERSION,
             Runtime.getRuntime().availableProcessors(), s.load(), m.availableBytes(), m.totalBytes(),
-            s.processes(), System.currentTimeMillis(), false);
+            s.processes(), System.currentTimeMillis(), false, migration);
     }
 
     /** Completes with the reason when the cluster refuses this node after it joined (see {@link MembershipListener#onRefused}). */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.CodedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -48,6 +49,22 @@ class LoadReportTest {
         extra.flush();
         byte[] newer = out.toByteArray();
         assertEquals(r, LoadReport.parse(newer, 0, newer.length));
+    }
+
+    @Test
+    void whetherANodeCanMoveItsProcessesTravelsWithItsReport() throws IOException {
+        LoadReport base = TestNodes.report("abc", 3);
+        assertEquals(Migration.UNKNOWN, base.migration(), "a report that does not say");
+        for (Migration m : List.of(new Migration(true, "post-copy, stop-and-copy"),
+                new Migration(false, "the node runs as alice, not root: CRIU needs root"))) {
+            LoadReport r = new LoadReport(base.node(), base.nodeId(), base.rpcAddress(), base.version(), base.cpus(), base.load(),
+                base.memFreeBytes(), base.memTotalBytes(), base.processes(), base.epochMillis(), false, m);
+            byte[] b = r.toBytes();
+            assertEquals(m, LoadReport.parse(b, 0, b.length).migration());
+        }
+        byte[] older = base.toBytes();
+        assertEquals(Migration.UNKNOWN, LoadReport.parse(older, 0, older.length).migration(), "an older node's report");
+        assertEquals("?", Migration.UNKNOWN.word());
     }
 
     @Test

@@ -85,10 +85,43 @@ class QueriesIT {
         var r = cli().run("nodes");
         assertEquals(0, r.exitCode(), r::describe);
         String header = r.out().lines().findFirst().orElse("");
-        for (String c : List.of("NAME", "ID", "ADDRESS", "STATE", "CPUS", "LOAD", "FREE", "PROCS", "VERSION")) {
+        for (String c : List.of("NAME", "ID", "ADDRESS", "STATE", "CPUS", "LOAD", "FREE", "PROCS", "MIGRATE", "VERSION")) {
             assertTrue(header.contains(c), c + " in " + header);
         }
         assertEquals(4, r.out().lines().count(), r.out());
+    }
+
+    /**
+     * A root node with CRIU 4.2 (scripts/install-deps installs it) says it can move its processes,
+     * and how: stop-and-copy always, post-copy where the kernel has userfaultfd for other processes,
+     * pre-copy where it tracks dirty memory (not on this machine's kernel: docs/PROC-DESIGN.md 5.4),
+     * as CRIU itself answers here; every node sees it in every other's report.
+     */
+    @Test
+    void everyRootNodeWithCriuSaysItCanMoveProcessesAndHow() {
+        String criu = "/opt/gestalt/bin/criu";
+        assertTrue(java.nio.file.Files.isExecutable(Path.of(criu)), "scripts/install-deps installs " + criu);
+        String expected = (dev.gestalt.testkit.Procs.exec(30, criu, "check", "--feature", "uffd-noncoop").exitCode() == 0
+                ? "post-copy, " : "")
+            + (dev.gestalt.testkit.Procs.exec(30, criu, "check", "--feature", "mem_dirty_track").exitCode() == 0 ? "pre-copy, " : "")
+            + "stop-and-copy";
+        Eventually.holds(Duration.ofSeconds(30), "every node has checked", () -> {
+            var r = cluster.cli(1).run("nodes", "--json");
+            return r.exitCode() == 0 && !r.out().contains("not checked yet");
+        });
+        for (int from = 1; from <= 3; from++) {
+            var r = cluster.cli(from).run("nodes", "--json");
+            assertEquals(0, r.exitCode(), r::describe);
+            List<Map<String, Object>> rows = TinyJson.rows(r.out());
+            assertEquals(3, rows.size(), r.out());
+            for (Map<String, Object> n : rows) {
+                assertEquals(Boolean.TRUE, n.get("migratable"), n::toString);
+                assertEquals(expected, n.get("migration"), n::toString);
+            }
+            var table = cluster.cli(from).run("nodes");
+            assertTrue(table.out().lines().skip(1).allMatch(l -> l.matches(".*\\byes\\b.*")), table::describe);
+            assertFalse(table.out().contains("cannot move"), table::describe);
+        }
     }
 
     @Test

@@ -67,6 +67,22 @@ class UserNodeIT {
         assertEquals(0, ps.exitCode(), ps::describe);
     }
 
+    /** CRIU needs root: a node run by a user says it cannot move processes, and why. */
+    @Test
+    void aUsersNodeSaysItCannotMoveProcessesAndWhy() {
+        String why = "the node runs as " + owner.name + ", not root: CRIU needs root";
+        dev.gestalt.testkit.Eventually.holds(java.time.Duration.ofSeconds(30), "the node has checked", () -> {
+            var r = cluster.cli(1).run("nodes", "--json");
+            return r.exitCode() == 0 && r.out().contains("\"migration\":\"" + why + "\"");
+        });
+        var r = cluster.cli(1).run("nodes", "--json");
+        assertTrue(r.out().contains("\"migratable\":false"), r::describe);
+        var table = cluster.cli(1).run("nodes");
+        assertEquals(0, table.exitCode(), table::describe);
+        assertTrue(table.out().lines().skip(1).findFirst().orElse("").matches(".*\\bno\\b.*"), table::describe);
+        assertTrue(table.out().contains("node1 cannot move processes: " + why + "\n"), table::describe);
+    }
+
     @Test
     void rootIsRefusedByTheNodesUidCheck() {
         var r = root().run("run", "--", "id", "-u");

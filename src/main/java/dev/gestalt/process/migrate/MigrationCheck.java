@@ -1,0 +1,112 @@
+package dev.gestalt.process.migrate;
+
+import dev.gestalt.cluster.Migration;
+import dev.gestalt.os.Posix;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Whether this node can checkpoint and move its processes, found once as the node starts, in the
+ * node's own namespaces (as a dump and a restore would run): the daemon must be root (CRIU needs
+ * it), CRIU 4.2 or newer must be installed, and {@code criu check} must pass on this kernel. Then
+ * the ways a process can move: post-copy where the kernel has userfaultfd for other processes'
+ * memory ({@code --feature uffd-noncoop}), pre-copy where it tracks dirty memory
+ * ({@code --feature mem_dirty_track}), and stop-and-copy always.
+ */
+public final class MigrationCheck {
+
+    /** Where {@code scripts/install-deps} puts CRIU (a wrapper around a private root), then the distribution's. */
+    static final List<Path> CRIU = List.of(Path.of("/opt/gestalt/bin/criu"), Path.of("/usr/sbin/criu"), Path.of("/usr/bin/criu"));
+    private static final Pattern VERSION = Pattern.compile("Version:\\s*(\\d+)\\.(\\d+)");
+    private static final long TIMEOUT_SECONDS = 30;
+
+    private MigrationCheck() {}
+
+    /** CRIU as installed here: {@code GESTALT_CRIU} if set, else the first of {@link #CRIU} that is executable. */
+    public static Optional<Path> criu() {
+        String env = System.getenv("GESTALT_CRIU");
+        if (env != null && !env.isEmpty()) {
+            return Optional.of(Path.of(env)).filter(Files::isExecutable);
+        }
+        return CRIU.stream().filter(Files::isExecutable).findFirst();
+    }
+
+    /** Runs the checks (a few hundred milliseconds: three short runs of CRIU). */
+    public static Migration run() {
+        if (Posix.geteuid() != 0) {
+            String user = System.getProperty("user.name", "uid " + Posix.geteuid());
+            return new Migration(false, "the node runs as " + user + ", not root: CRIU needs root");
+        }
+        Optional<Path> criu = criu();
+        if (criu.isEmpty()) {
+            return new Migration(false, "CRIU is not installed (scripts/install-deps installs CRIU 4.2 as /opt/gestalt/bin/criu)");
+        }
+        String bin = criu.get().toString();
+        Result version = exec(bin, "--version");
+        Matcher m = VERSION.matcher(version.output());
+        if (version.code() != 0 || !m.find()) {
+            return new Migration(false, bin + " does not run: " + version.lastLine());
+        }
+        int major = Integer.parseInt(m.group(1));
+        int minor = Integer.parseInt(m.group(2));
+        if (major < 4 || major == 4 && minor < 2) {
+            return new Migration(false, "CRIU " + major + "." + minor + " is older than 4.2 (scripts/install-deps installs 4.2)");
+        }
+        Result check = exec(bin, "check");
+        if (check.code() != 0) {
+            return new Migration(false, "criu check fails on this kernel: " + check.lastLine());
+        }
+        List<String> ways = new ArrayList<>();
+        if (exec(bin, "check", "--feature", "uffd-noncoop").code() == 0) {
+            ways.add("post-copy");
+        }
+        if (exec(bin, "check", "--feature", "mem_dirty_track").code() == 0) {
+            ways.add("pre-copy");
+        }
+        ways.add("stop-and-copy");
+        return new Migration(true, String.join(", ", ways));
+    }
+
+    record Result(int code, String output) {
+        String lastLine() {
+            String[] lines = output.strip().split("\n");
+            String last = lines[lines.length - 1].strip();
+            return last.isEmpty() ? "exit " + code : last;
+        }
+    }
+
+    private static Result exec(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            var out = new java.io.ByteArrayOutputStream();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try (var in = p.getInputStream()) {
+                    out.write(in.readNBytes(64 * 1024));
+                    in.transferTo(java.io.OutputStream.nullOutputStream());
+                } catch (IOException e) {
+                    // the process is gone: what was read is all there is
+                }
+            });
+            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return new Result(-1, "no answer within " + TIMEOUT_SECONDS + " s");
+            }
+            reader.join(TimeUnit.SECONDS.toMillis(5));
+            return new Result(p.exitValue(), out.toString(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            return new Result(-1, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Result(-1, "interrupted");
+        }
+    }
+}
