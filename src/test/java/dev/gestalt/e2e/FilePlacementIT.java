@@ -33,7 +33,10 @@ class FilePlacementIT {
         assumeTrue("root".equals(System.getProperty("user.name")), "the file space of a local cluster needs root");
     }
 
-    /** Runs a shell script as a job on node2; inside it, $G is the CLI talking to node2. */
+    /**
+     * Runs a shell script as a job on node2; inside it, $G is the CLI, whose home node is the local
+     * cluster's first node that answers (node1): the folders made here exist on node2 only.
+     */
     private static Cli.Result onNode2(String script) {
         return cluster.cli(2).withCwd(Path.of("/tmp")).run("run", "-n", "node2", "--", "sh", "-c",
             "G='" + Cli.repoLauncher() + "'; " + script);
