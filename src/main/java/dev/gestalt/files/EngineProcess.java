@@ -1,8 +1,8 @@
 package dev.gestalt.files;
 
+import dev.gestalt.os.ShortCommand;
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -164,40 +164,11 @@ final class EngineProcess {
     }
 
     /** Runs a short command, returns its exit code and output (stderr merged), bounded to 60 s. */
-    static Result run(String... cmd) {
+    static ShortCommand.Result run(String... cmd) {
         return run(List.of(cmd), Duration.ofSeconds(60));
     }
 
-    static Result run(List<String> cmd, Duration timeout) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-            var out = new java.io.ByteArrayOutputStream();
-            Thread pump = Thread.ofVirtual().start(() -> {
-                try (var in = p.getInputStream()) {
-                    in.transferTo(out);
-                } catch (IOException e) {
-                    // ended
-                }
-            });
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                pump.join(1000);
-                return new Result(-1, cmd.getFirst() + " did not finish within " + timeout.toSeconds() + " s");
-            }
-            pump.join(5000);
-            return new Result(p.exitValue(), out.toString(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            return new Result(-1, e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Result(-1, "interrupted");
-        }
-    }
-
-    record Result(int code, String output) {
-        boolean ok() {
-            return code == 0;
-        }
+    static ShortCommand.Result run(List<String> cmd, Duration timeout) {
+        return ShortCommand.run(timeout, cmd);
     }
 }

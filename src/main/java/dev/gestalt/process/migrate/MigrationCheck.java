@@ -2,14 +2,13 @@ package dev.gestalt.process.migrate;
 
 import dev.gestalt.cluster.Migration;
 import dev.gestalt.os.Posix;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import dev.gestalt.os.ShortCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -26,7 +25,7 @@ public final class MigrationCheck {
     /** Where {@code scripts/install-deps} puts CRIU (a wrapper around a private root), then the distribution's. */
     static final List<Path> CRIU = List.of(Path.of("/opt/gestalt/bin/criu"), Path.of("/usr/sbin/criu"), Path.of("/usr/bin/criu"));
     private static final Pattern VERSION = Pattern.compile("Version:\\s*(\\d+)\\.(\\d+)");
-    private static final long TIMEOUT_SECONDS = 30;
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
     private MigrationCheck() {}
 
@@ -50,7 +49,7 @@ public final class MigrationCheck {
             return new Migration(false, "CRIU is not installed (scripts/install-deps installs CRIU 4.2 as /opt/gestalt/bin/criu)");
         }
         String bin = criu.get().toString();
-        Result version = exec(bin, "--version");
+        ShortCommand.Result version = exec(bin, "--version");
         Matcher m = VERSION.matcher(version.output());
         if (version.code() != 0 || !m.find()) {
             return new Migration(false, bin + " does not run: " + version.lastLine());
@@ -60,7 +59,7 @@ public final class MigrationCheck {
         if (major < 4 || major == 4 && minor < 2) {
             return new Migration(false, "CRIU " + major + "." + minor + " is older than 4.2 (scripts/install-deps installs 4.2)");
         }
-        Result check = exec(bin, "check");
+        ShortCommand.Result check = exec(bin, "check");
         if (check.code() != 0) {
             return new Migration(false, "criu check fails on this kernel: " + check.lastLine());
         }
@@ -75,38 +74,7 @@ public final class MigrationCheck {
         return new Migration(true, String.join(", ", ways));
     }
 
-    record Result(int code, String output) {
-        String lastLine() {
-            String[] lines = output.strip().split("\n");
-            String last = lines[lines.length - 1].strip();
-            return last.isEmpty() ? "exit " + code : last;
-        }
-    }
-
-    private static Result exec(String... command) {
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-            var out = new java.io.ByteArrayOutputStream();
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try (var in = p.getInputStream()) {
-                    out.write(in.readNBytes(64 * 1024));
-                    in.transferTo(java.io.OutputStream.nullOutputStream());
-                } catch (IOException e) {
-                    // the process is gone: what was read is all there is
-                }
-            });
-            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return new Result(-1, "no answer within " + TIMEOUT_SECONDS + " s");
-            }
-            reader.join(TimeUnit.SECONDS.toMillis(5));
-            return new Result(p.exitValue(), out.toString(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            return new Result(-1, e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Result(-1, "interrupted");
-        }
+    private static ShortCommand.Result exec(String... command) {
+        return ShortCommand.run(TIMEOUT, List.of(command));
     }
 }
