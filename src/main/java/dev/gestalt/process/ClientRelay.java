@@ -17,7 +17,7 @@ final class ClientRelay implements RemoteExec.Events {
     private final ClientSession client;
     private final CompletableFuture<Started> started = new CompletableFuture<>();
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
-    private volatile String cwdAbsent;
+    private volatile boolean cwdAbsent;
 
     ClientRelay(ClientSession client) {
         this.client = client;
@@ -31,15 +31,15 @@ final class ClientRelay implements RemoteExec.Events {
         return exit;
     }
 
-    /** Why the execution node did not start the process (it lacks its working directory), or null. */
-    String cwdAbsent() {
+    /** Whether the execution node did not start the process: it lacks its working directory. */
+    boolean cwdAbsent() {
         return cwdAbsent;
     }
 
     /** Not told to the client: the process is placed again (see {@link RunCommand}). */
     @Override
     public void cwdAbsent(String reason) {
-        cwdAbsent = reason;
+        cwdAbsent = true;
         exit.complete(255);
     }
 

@@ -133,12 +133,16 @@ public final class RunCommand implements CommandHandler {
         }
         space.track(exec);
         try {
-            if (detached) {
-                int code = done.get();
-                if (events.cwdAbsent() != null) {
+            if (spec.getCheckCwd()) {
+                // a refused start: nothing of the client's input read, no GPID printed
+                CompletableFuture.anyOf(started, done).get();
+                if (events.cwdAbsent()) {
                     space.ended(spec.getGpid());
                     return CWD_ABSENT;
                 }
+            }
+            if (detached) {
+                int code = done.get();
                 if (started.isDone()) {
                     s.out(spec.getGpid() + "\n");
                     return 0;
@@ -148,14 +152,6 @@ public final class RunCommand implements CommandHandler {
             }
             if (spec.getTty()) {
                 started.thenAccept(st -> s.terminal(true));
-            }
-            if (spec.getCheckCwd()) {
-                // the client's input is read once the process runs: a refused start must not consume any
-                CompletableFuture.anyOf(started, done).get();
-                if (events.cwdAbsent() != null) {
-                    space.ended(spec.getGpid());
-                    return CWD_ABSENT;
-                }
             }
             InputRelay.start(s, exec, node, spec.getGpid(), signaller, STDIN_WINDOW);
             int code = done.get();

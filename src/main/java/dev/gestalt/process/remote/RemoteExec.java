@@ -139,12 +139,11 @@ public final class RemoteExec {
                     case STDOUT -> events.stdout(out.getStdout());
                     case STDERR -> events.stderr(out.getStderr());
                     case EXIT -> {
-                        if (out.getExit().getCwdAbsent()) {
-                            if (ended.compareAndSet(false, true)) {
-                                events.cwdAbsent(out.getExit().getReason());
-                            }
-                        } else {
-                            end(out.getExit().getCode(), out.getExit().getReason());
+                        var x = out.getExit();
+                        if (!x.getCwdAbsent()) {
+                            end(x.getCode(), x.getReason());
+                        } else if (ended.compareAndSet(false, true)) {
+                            events.cwdAbsent(x.getReason());
                         }
                     }
                     default -> { }
