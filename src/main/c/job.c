@@ -484,7 +484,9 @@ static void reopen_stdio(void) {
             continue;
         }
         path[n] = 0;
-        int nfd = open(path, (flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)) | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+        /* no O_NOFOLLOW: the check of dev and inode below refuses any other file, and the flag would
+           stay on the open file, which CRIU reopens through /proc/PID/fd when the job moves */
+        int nfd = open(path, (flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)) | O_NOCTTY | O_CLOEXEC);
         if (nfd < 0) {
             continue; /* unreachable as the caller: the job keeps the node's (not migratable) */
         }

@@ -15,9 +15,10 @@
 #define MAX_JOBS 4096
 #define PUMP_BUFFER 16384
 
-enum { FREE = 0, STARTING, RUNNING, ENDED };
+enum { FREE = 0, STARTING, RUNNING, ENDED, RESTORING };
 /* F_CLOSING: an attached terminal whose program ended, closed once its output is copied */
-enum { F_TTY = 1, F_DETACHED = 2, F_PIDNS = 4, F_ABANDONED = 8, F_CLOSING = 16 };
+/* F_MOVED: restored on another node; its end here is no end of the job (G, not X) */
+enum { F_TTY = 1, F_DETACHED = 2, F_PIDNS = 4, F_ABANDONED = 8, F_CLOSING = 16, F_MOVED = 32 };
 
 /* Bytes from one descriptor to another: a terminal's output or input, or output to a log file. */
 struct pump {
@@ -44,6 +45,7 @@ struct job {
     int master, in_relay[2], out_relay[2];  /* terminals */
     int log_out, log_err;
     struct pump pumps[2];
+    char *images;                /* while RESTORING: the image folder (root is the restorer's pid) */
 };
 
 extern struct job jobs[MAX_JOBS];
@@ -55,6 +57,14 @@ struct job *job_by_root(pid_t pid);
 /* "S GPID ARGC ARG... ENVC ENV..." (f ends with a NULL slot): start it, or refuse with F */
 void job_start(char **f, int nf);
 void job_refuse_start(const char *name, const char *why);
+/* "R GPID FLAGS UID GID IMAGES ARGC ARG...": restore a job checkpointed elsewhere (see keeper.c) */
+void job_restore(char **f, int nf);
+/* the restorer (CRIU) ended with this wait status: the job runs (S), or could not be restored (F) */
+void job_restorer_ended(struct job *j, int status);
+/* the job was restored on another node: kill it here, and say G (not X) once it is gone */
+void job_moved(struct job *j);
+/* a child that was no job's when reaped (a restored init can end before its restorer is reaped) */
+void job_note_orphan(pid_t pid, int status);
 /* the start report pipe is readable, or the init was reaped */
 void job_finish_start(struct job *j);
 /* reports the end (X) once the init is reaped (the job's last process ended) and the output copied */

@@ -13,7 +13,7 @@
  *              the daemon opens (input, output); a pty master cannot be reopened through /proc
  *   detached   stdin /dev/null; stdout and stderr are the job's log files, which the keeper opens
  *              (STATE_DIR/logs/GPID/{stdout,stderr}: folder 0700, files 0600, owned by the job's
- *              user, created with O_EXCL|O_NOFOLLOW in the root-owned logs folder); a detached
+ *              user, created with O_EXCL, never through a link, in the root-owned logs folder); a detached
  *              terminal's output is copied there by the keeper
  * When the daemon goes away (its connection ends without Q), or says the client of a job is gone
  * (D), an attached job is hung up as after a dropped ssh session: SIGHUP and SIGCONT to its
@@ -22,6 +22,17 @@
  * Messages both ways: a 4-byte big-endian length, then NUL-terminated fields.
  * Requests:
  *   S GPID ARGC ARG... ENVC ENV...  start a job; the ARGs are gestalt-exec's options, "--", the command
+ *   R GPID FLAGS UID GID IMAGES ARGC ARG...
+ *                                   restore a job checkpointed on another node: FLAGS d (detached),
+ *                                   else its stdio are new pipes; the keeper creates them (or the
+ *                                   log files, owned by UID:GID, first filled with IMAGES/stdout and
+ *                                   IMAGES/stderr: the output of before the move) and a status pipe,
+ *                                   and runs ARG... (CRIU's restore) as its direct child with the
+ *                                   status pipe's write end as fd 3 and the program's stdin, stdout,
+ *                                   stderr as 4, 5, 6; the restored init (CRIU's sibling, -S) is its
+ *                                   child, its pid read from IMAGES/restored.pid: S as for a start,
+ *                                   or F when CRIU failed
+ *   M GPID                          the job was restored on another node: SIGKILL here, and G, not X
  *   E GPID                          end of input: the keeper closes its copy of stdin's write end
  *   K GPID SIG                      signal the job (through its init; any signal)
  *   W GPID ROWS COLS                window size of a terminal job
@@ -37,6 +48,7 @@
  *   F GPID CODE MESSAGE             could not start: bash's code and message, or 255 for Gestalt's
  *   P GPID CODE                     the program ended (its shell status); the job goes on while any
  *                                   other process of it lives (see job.c)
+ *   G GPID                          a job that moved (M) is gone from this node
  *   X GPID CODE                     ended: its last process (shell status of the program, or of the
  *                                   init when it was killed; after its output is in its log files)
  *   J GPID ROOT PROGRAM FLAGS FD0 STATE CODE UID GID PCODE   one job of a list: FLAGS t (terminal)
@@ -228,6 +240,18 @@ static void request(char **f, int nf) {
             job_refuse_start(f[1], "the node is stopping");
         }
         break;
+    case 'R':
+        if (nf >= 2 && !quitting) {
+            job_restore(f, nf);
+        } else if (nf >= 2) {
+            job_refuse_start(f[1], "the node is stopping");
+        }
+        break;
+    case 'M':
+        if (j) {
+            job_moved(j);
+        }
+        break;
     case 'E':
         if (j) {
             close_fd(&j->in_w);
@@ -279,7 +303,9 @@ static void drop_daemon(void) {
     /* the daemon is gone: nobody receives the starts under way, nobody relays the attached jobs */
     for (int i = 0; i < MAX_JOBS; i++) {
         struct job *j = &jobs[i];
-        if (j->state == STARTING) {
+        if (j->state == RESTORING) {
+            j->flags |= F_ABANDONED; /* once restored, it is killed: its source resumes it */
+        } else if (j->state == STARTING) {
             j->flags |= F_ABANDONED;
             job_signal(j, SIGKILL);
         } else if (j->state == RUNNING) {
@@ -401,7 +427,12 @@ static void reap(void) {
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         struct job *j = job_by_root(pid);
         if (!j) {
-            continue; /* an orphan that came to this subreaper */
+            job_note_orphan(pid, status); /* an orphan that came to this subreaper, or a restored init */
+            continue;
+        }
+        if (j->state == RESTORING) {
+            job_restorer_ended(j, status);
+            continue;
         }
         j->reaped = 1;
         j->code = shell_status(status);
@@ -421,7 +452,7 @@ static void reap(void) {
 static int held(int include_ended) {
     int n = 0;
     for (int i = 0; i < MAX_JOBS; i++) {
-        n += jobs[i].state == STARTING || jobs[i].state == RUNNING
+        n += jobs[i].state == STARTING || jobs[i].state == RUNNING || jobs[i].state == RESTORING
             || (include_ended && jobs[i].state == ENDED && !(jobs[i].flags & F_ABANDONED));
     }
     return n;

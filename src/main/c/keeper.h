@@ -4,7 +4,7 @@
 
 /* Bumped with any change of the protocol (the top of keeper.c): a daemon adopts jobs only from a
    keeper that speaks its version. Keep in step with Keeper.java. */
-#define KEEPER_VERSION "1"
+#define KEEPER_VERSION "2"
 
 /* The longest job name (a GPID; LaunchSpec allows 128 characters). */
 #define MAX_NAME 128

@@ -88,6 +88,20 @@ public final class Commands {
             leaves the process running.""",
             List.of(flag('T', "no-tty", "do not put the terminal in raw mode")),
             false, false, false),
+        new CommandSpec("migrate", "[--check] [--json] GPID [NODE]", "move a running process to another node",
+            """
+            Moves the running process GPID to NODE (or to the node the placement policy
+            picks) with CRIU: frozen, checkpointed, carried over the cluster's TLS channel
+            and restored there, with the same GPID, output log and exit code; wait, logs,
+            kill and ps follow it. Prints each phase and a summary (downtime, bytes moved).
+            A move that fails leaves the process running where it was, unharmed, and says
+            why (exit 1). With --check, lists what would stop it from moving (established
+            TCP connections, devices, a node that cannot take it), freezing nothing; exit
+            0 when nothing would. Jobs started with run -d move; attached and terminal
+            jobs cannot move yet.""",
+            List.of(flag((char) 0, "check", "only say whether it could move, and what stops it"),
+                flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
         new CommandSpec("top", "[--once] [-d SECONDS]", "live view of nodes and busiest processes",
             "Shows the nodes and the busiest processes, refreshed every 2 s (Ctrl-C to quit).",
             List.of(flag((char) 0, "once", "print one screen and exit"),

@@ -49,6 +49,11 @@ public final class Validation {
                     throw new UsageException(n, "give GPIDs or --all, not both");
                 }
             }
+            case "migrate" -> {
+                if (pos.isEmpty() || pos.size() > 2) {
+                    throw new UsageException(n, pos.isEmpty() ? "missing GPID" : "give one GPID and at most one NODE");
+                }
+            }
             case "logs", "attach" -> {
                 if (pos.size() != 1) {
                     throw new UsageException(n, pos.isEmpty() ? "missing GPID" : "give one GPID");

@@ -6,6 +6,7 @@ import dev.gestalt.files.FsCommand;
 import dev.gestalt.process.AttachCommand;
 import dev.gestalt.process.KillCommand;
 import dev.gestalt.process.LogsCommand;
+import dev.gestalt.process.MigrateCommand;
 import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.PsCommand;
 import dev.gestalt.process.RunCommand;
@@ -30,16 +31,17 @@ final class Handlers {
     static Map<String, CommandHandler> all(ProcessSpace space, Path spillDir, FileSpace files, WorkingDirectories folders) {
         var signaller = new Signaller(space);
         var run = new RunCommand(space, signaller, folders);
-        return Map.of(
-            "run", run,
-            "ps", new PsCommand(space),
-            "kill", new KillCommand(space),
-            "wait", new WaitCommand(space),
-            "logs", new LogsCommand(space),
-            "attach", new AttachCommand(space, signaller),
-            "top", new TopCommand(space),
-            "nodes", new NodesCommand(space.membership()),
-            "forall", new ForallCommand(space, run, signaller, spillDir),
-            "fs", new FsCommand(files));
+        return Map.ofEntries(
+            Map.entry("run", run),
+            Map.entry("ps", new PsCommand(space)),
+            Map.entry("kill", new KillCommand(space)),
+            Map.entry("wait", new WaitCommand(space)),
+            Map.entry("logs", new LogsCommand(space)),
+            Map.entry("attach", new AttachCommand(space, signaller)),
+            Map.entry("top", new TopCommand(space)),
+            Map.entry("nodes", new NodesCommand(space.membership())),
+            Map.entry("forall", new ForallCommand(space, run, signaller, spillDir)),
+            Map.entry("fs", new FsCommand(files)),
+            Map.entry("migrate", new MigrateCommand(space)));
     }
 }

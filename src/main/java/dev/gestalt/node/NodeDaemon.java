@@ -16,6 +16,7 @@ import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.migrate.MigrationCheck;
 import dev.gestalt.process.placement.LeastLoaded;
 import dev.gestalt.process.remote.ExecService;
+import dev.gestalt.process.remote.MigrateService;
 import dev.gestalt.process.remote.ProcsService;
 import dev.gestalt.process.supervisor.LoadSample;
 import dev.gestalt.process.supervisor.Supervisor;
@@ -108,6 +109,9 @@ public final class NodeDaemon implements AutoCloseable {
         exec = new ExecService(config.name(), supervisor, config.remoteUids(), FolderPlacement::absent);
         var placements = new Placements();
         var procs = new ProcsService(config.name(), config.id(), supervisor, placements);
+        var spaceHolder = new ProcessSpace[1];
+        var migrate = new MigrateService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
+            config.remoteUids(), config.stateDir());
         var executor = Executors.newVirtualThreadPerTaskExecutor();
         var peer = GrpcTls.peerInterceptor(creds.revocations());
         grpc = Peers.liveness(GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds))
@@ -116,6 +120,7 @@ public final class NodeDaemon implements AutoCloseable {
             .maxInboundMessageSize(Frame.MAX_REQUEST + (1 << 20))
             .addService(ServerInterceptors.intercept(exec.definition(), peer))
             .addService(ServerInterceptors.intercept(procs, peer))
+            .addService(ServerInterceptors.intercept(migrate, peer))
             .addService(ServerInterceptors.intercept(new FilesService(), peer))
             // a service that throws a StatusRuntimeException (permission denied, no such process)
             // answers with that status, not UNKNOWN ("Application error"), which reads as "node lost"
@@ -125,13 +130,13 @@ public final class NodeDaemon implements AutoCloseable {
         inProcess = InProcessServerBuilder.forName(inProcessName).executor(executor)
             .addService(ServerInterceptors.intercept(exec, GrpcTls.sameNodeInterceptor()))
             .addService(ServerInterceptors.intercept(procs, GrpcTls.sameNodeInterceptor()))
+            .addService(ServerInterceptors.intercept(migrate, GrpcTls.sameNodeInterceptor()))
             .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
             .build().start();
 
         String rpcAddress = config.bind() + ":" + config.rpcPort();
         var mcfg = new MembershipConfig(config.cluster(), config.name(), config.id(), config.bind(),
             config.gossipPort(), config.seeds(), creds, rpcAddress, MembershipConfig.DEFAULT_GOSSIP);
-        var spaceHolder = new ProcessSpace[1];
         files = FileSpace.of(config.files(), config.name(), config.cluster(), config.bind(), config.stateDir(),
             Posix.geteuid() == 0);
         membership = Membership.start(mcfg, () -> loadReport(rpcAddress), new MembershipListener() {

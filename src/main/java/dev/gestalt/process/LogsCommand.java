@@ -13,7 +13,9 @@ import java.util.Iterator;
 
 /**
  * {@code gestalt logs [-f] GPID}: a detached process's output, read from the node that runs it;
- * 255 "node NAME lost" when that node leaves the cluster while it is followed.
+ * 255 "node NAME lost" when that node leaves the cluster while it is followed. A process followed
+ * while it moves to another node is followed on there, from where its log was (the log moved
+ * with it, whole).
  */
 public final class LogsCommand implements CommandHandler {
 
@@ -29,21 +31,33 @@ public final class LogsCommand implements CommandHandler {
         String gpid = a.positionals().getFirst();
         ProcInfo p = ProcessQueries.find(space, gpid);
         var calls = new ClientCalls(space, s);
-        var request = LogsRequest.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).setFollow(a.has("follow")).build();
+        long[] got = new long[2]; // bytes of stdout and stderr printed: a log followed after a move goes on from there
         try {
-            return calls.call(p.getNode(), gpid, ch -> {
-                Iterator<LogChunk> it = ProcsGrpc.newBlockingStub(ch).logs(request);
-                while (it.hasNext()) {
-                    LogChunk c = it.next();
-                    if (!c.getStdout().isEmpty()) {
-                        s.stdout(c.getStdout().asReadOnlyByteBuffer());
+            String node = p.getNode();
+            for (int moves = 0; node != null && moves <= WaitCommand.MAX_MOVES; moves++) {
+                var request = LogsRequest.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s))
+                    .setFollow(a.has("follow")).setSkipStdout(got[0]).setSkipStderr(got[1]).build();
+                node = calls.call(node, gpid, ch -> {
+                    Iterator<LogChunk> it = ProcsGrpc.newBlockingStub(ch).logs(request);
+                    String movedTo = null;
+                    while (it.hasNext()) {
+                        LogChunk c = it.next();
+                        if (!c.getStdout().isEmpty()) {
+                            s.stdout(c.getStdout().asReadOnlyByteBuffer());
+                            got[0] += c.getStdout().size();
+                        }
+                        if (!c.getStderr().isEmpty()) {
+                            s.stderr(c.getStderr().asReadOnlyByteBuffer());
+                            got[1] += c.getStderr().size();
+                        }
+                        if (c.hasExit() && !c.getExit().getMovedTo().isEmpty()) {
+                            movedTo = c.getExit().getMovedTo();
+                        }
                     }
-                    if (!c.getStderr().isEmpty()) {
-                        s.stderr(c.getStderr().asReadOnlyByteBuffer());
-                    }
-                }
-                return 0;
-            });
+                    return movedTo;
+                });
+            }
+            return 0;
         } catch (IOException e) {
             return 0; // the client went away
         } catch (GestaltException e) {

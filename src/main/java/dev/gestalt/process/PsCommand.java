@@ -61,7 +61,8 @@ public final class PsCommand implements CommandHandler {
         } else {
             Table t = ended
                 ? new Table("GPID", "NODE", "USER", "STATE", ">%CPU", ">RSS", ">TIME", "START", "END", "COMMAND")
-                : new Table(every ? "ID" : "GPID", "NODE", "USER", "STATE", ">%CPU", ">RSS", ">TIME", "START", "COMMAND");
+                : every ? new Table("ID", "NODE", "USER", "STATE", ">%CPU", ">RSS", ">TIME", "START", "COMMAND")
+                : new Table("GPID", "NODE", "USER", "STATE", ">%CPU", ">RSS", ">TIME", "START", ">MOVES", "COMMAND");
             for (ProcInfo p : procs) {
                 List<String> cells = new ArrayList<>(List.of(every ? p.getNode() + ":" + p.getPid() : p.getGpid(),
                     p.getNode(), p.getUser(), state(p),
@@ -69,6 +70,8 @@ public final class PsCommand implements CommandHandler {
                     cpuTime(p.getCpuMillis()), start(p.getStartEpochMillis())));
                 if (ended) {
                     cells.add(start(p.getEndEpochMillis()));
+                } else if (!every) {
+                    cells.add(Integer.toString(p.getMoves()));
                 }
                 cells.add(p.getCommand());
                 t.row(cells.toArray(String[]::new));
@@ -89,6 +92,7 @@ public final class PsCommand implements CommandHandler {
             m.put("gpid", p.getGpid());
             m.put("home", p.getHomeNode());
             m.put("detached", p.getDetached());
+            m.put("moves", p.getMoves());
         }
         m.put("node", p.getNode());
         m.put("pid", p.getPid());

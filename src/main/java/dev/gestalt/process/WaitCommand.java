@@ -4,6 +4,7 @@ import dev.gestalt.command.ParsedArgs;
 import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.local.ClientSession;
 import dev.gestalt.rpc.local.CommandHandler;
+import dev.gestalt.rpc.proto.Exit;
 import dev.gestalt.rpc.proto.ListRequest;
 import dev.gestalt.rpc.proto.ProcInfo;
 import dev.gestalt.rpc.proto.ProcsGrpc;
@@ -13,10 +14,14 @@ import java.util.List;
 
 /**
  * {@code gestalt wait}: waits for each GPID; exits with the code of the last, as the shell's wait
- * does, and with 255 "node NAME lost" when the node that runs one leaves the cluster meanwhile.
+ * does, and with 255 "node NAME lost" when the node that runs one leaves the cluster meanwhile. A
+ * process that moves to another node meanwhile is waited for there.
  * {@code --all}: every process of the caller's running when it starts; exits 0.
  */
 public final class WaitCommand implements CommandHandler {
+
+    /** Moves followed during one wait (a process moved back and forth without end is given up on). */
+    static final int MAX_MOVES = 1000;
 
     private final ProcessSpace space;
 
@@ -36,7 +41,15 @@ public final class WaitCommand implements CommandHandler {
                 continue;
             }
             var request = WaitRequest.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).build();
-            code = calls.call(p.getNode(), gpid, ch -> ProcsGrpc.newBlockingStub(ch).waitFor(request).getCode());
+            String node = p.getNode();
+            for (int moves = 0; ; moves++) {
+                Exit e = calls.call(node, gpid, ch -> ProcsGrpc.newBlockingStub(ch).waitFor(request));
+                if (e.getMovedTo().isEmpty() || moves == MAX_MOVES) {
+                    code = e.getMovedTo().isEmpty() ? e.getCode() : 255;
+                    break;
+                }
+                node = e.getMovedTo(); // it moved while we waited: wait there
+            }
         }
         return a.has("all") ? 0 : code;
     }

@@ -3,6 +3,7 @@ package dev.gestalt.process.migrate;
 import dev.gestalt.cluster.Migration;
 import dev.gestalt.os.Posix;
 import dev.gestalt.os.ShortCommand;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,6 +39,26 @@ public final class MigrationCheck {
         return CRIU.stream().filter(Files::isExecutable).findFirst();
     }
 
+    /** CAP_SYS_RESOURCE: without it (as in a container that drops it) CRIU cannot read another user's limits. */
+    private static final int CAP_SYS_RESOURCE = 24;
+
+    /**
+     * Whether this daemon may dump processes of other users: CRIU reads each process's resource
+     * limits with prlimit(2), which for another uid needs CAP_SYS_RESOURCE.
+     */
+    public static boolean dumpsOtherUsers() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("CapEff:")) {
+                    return (Long.parseUnsignedLong(l.substring(7).strip(), 16) >>> CAP_SYS_RESOURCE & 1) == 1;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no answer: assume not
+        }
+        return false;
+    }
+
     /** Runs the checks (a few hundred milliseconds: three short runs of CRIU). */
     public static Migration run() {
         if (Posix.geteuid() != 0) {
@@ -71,7 +92,8 @@ public final class MigrationCheck {
             ways.add("pre-copy");
         }
         ways.add("stop-and-copy");
-        return new Migration(true, String.join(", ", ways));
+        String only = dumpsOtherUsers() ? "" : "; root's processes only (no CAP_SYS_RESOURCE)";
+        return new Migration(true, String.join(", ", ways) + only);
     }
 
     private static ShortCommand.Result exec(String... command) {

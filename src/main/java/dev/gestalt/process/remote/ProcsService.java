@@ -103,7 +103,7 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
     private ProcInfo.Builder info(Job j, ProcSnapshot stats) {
         var b = stats != null ? info(stats) : ProcInfo.newBuilder().setPid(j.pidIfKnown()).setState("running");
         b.setGpid(j.gpid()).setNode(nodeName).setUid(j.spec().uid()).setUser(j.spec().user())
-            .setHomeNode(homeOf(j)).setDetached(j.detached())
+            .setHomeNode(homeOf(j)).setDetached(j.detached()).setMoves(j.moves())
             .setCommand(String.join(" ", j.spec().argv()));
         if (j.end().isDone()) {
             b.setState("exited").setExitCode(j.exit().join());
@@ -117,8 +117,12 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
     }
 
     private static String homeOf(Job j) {
-        String g = j.gpid();
-        return g.substring(0, Math.max(0, g.indexOf('-')));
+        return homeOf(j.gpid());
+    }
+
+    /** The home node's id in a GPID (HOME-SEQ), as text. */
+    static String homeOf(String gpid) {
+        return gpid.substring(0, Math.max(0, gpid.indexOf('-')));
     }
 
     private static ProcInfo.Builder info(ProcSnapshot p) {
@@ -248,8 +252,10 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
         Job j = supervisor.find(req.getGpid()).orElseThrow(() -> Permissions.notFound(req.getGpid()));
         Permissions.check(req.getCaller(), j);
         try {
-            int code = j.exit().get();
-            out.onNext(Exit.newBuilder().setCode(code).build());
+            java.util.concurrent.CompletableFuture.anyOf(j.exit(), j.movedTo()).get();
+            // moved: the caller asks the node it runs on now
+            out.onNext(j.exit().isDone() ? Exit.newBuilder().setCode(j.exit().join()).build()
+                : Exit.newBuilder().setMovedTo(j.movedTo().join()).build());
             out.onCompleted();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -272,14 +278,16 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
         call.setOnReadyHandler(sender::onReady);
         call.setOnCancelHandler(() -> sender.fail("cancelled"));
         LogReader logs = j.logs();
-        Thread out = Thread.ofVirtual().start(() -> send(sender, logs, LogStream.STDOUT, req.getFollow()));
-        Thread err = Thread.ofVirtual().start(() -> send(sender, logs, LogStream.STDERR, req.getFollow()));
+        Thread out = Thread.ofVirtual().start(() -> send(sender, logs, LogStream.STDOUT, req.getFollow(), req.getSkipStdout()));
+        Thread err = Thread.ofVirtual().start(() -> send(sender, logs, LogStream.STDERR, req.getFollow(), req.getSkipStderr()));
         try {
             out.join();
             err.join();
             var last = LogChunk.newBuilder();
             if (j.exit().isDone()) {
                 last.setExit(Exit.newBuilder().setCode(j.exit().join()));
+            } else if (j.movedTo().isDone()) {
+                last.setExit(Exit.newBuilder().setMovedTo(j.movedTo().join())); // followed on there
             }
             sender.sendLast(last.build());
         } catch (InterruptedException e) {
@@ -287,10 +295,10 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
         }
     }
 
-    /** A log to the stream: what it holds now, or followed until the job ends. */
-    private static void send(FlowSender<LogChunk> sender, LogReader logs, LogStream stream, boolean follow) {
+    /** A log to the stream: what it holds now, or followed from {@code skip} until the job ends (or moves). */
+    private static void send(FlowSender<LogChunk> sender, LogReader logs, LogStream stream, boolean follow, long skip) {
         try {
-            OutputPump.run(follow ? logs.follow(stream, 0) : logs.upToNow(stream), 32 * 1024,
+            OutputPump.run(follow ? logs.follow(stream, skip) : logs.upToNow(stream), 32 * 1024,
                 b -> sender.send(chunk(stream, b)), null);
         } catch (java.io.IOException e) {
             // the log cannot be read: nothing to send

@@ -90,6 +90,19 @@ public interface Job {
      */
     CompletableFuture<Integer> end();
 
+    /**
+     * Completes, with the node's name, when the job was restored on another node and left this
+     * one (its exit and end then never complete here: they happen there).
+     */
+    default CompletableFuture<String> movedTo() {
+        return new CompletableFuture<>();
+    }
+
+    /** How many times it moved to another node. */
+    default int moves() {
+        return 0;
+    }
+
     /** When it ended, its last process; null while any runs. */
     java.time.Instant endTime();
 

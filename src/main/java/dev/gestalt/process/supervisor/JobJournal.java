@@ -95,6 +95,13 @@ final class JobJournal implements AutoCloseable {
         append(startFields(e));
     }
 
+    /** The job moved to another node: no record of it is kept here (its new node records it). */
+    synchronized void moved(String gpid) {
+        if (entries.remove(gpid) != null) {
+            append(List.of("M", gpid));
+        }
+    }
+
     synchronized void hungUp(String gpid) {
         Entry e = entries.get(gpid);
         if (e != null && !e.detached()) {
@@ -197,6 +204,7 @@ final class JobJournal implements AutoCloseable {
                         f[6], List.of(f).subList(8, 8 + argc), f[5].contains("t"), f[5].contains("d"), 0, 0));
                 }
                 case "D" -> entries.computeIfPresent(f[1], (k, e) -> e.hungUp());
+                case "M" -> entries.remove(f[1]);
                 case "E" -> entries.computeIfPresent(f[1], (k, e) -> e.end(Long.parseLong(f[2]), Integer.parseInt(f[3])));
                 default -> throw new IllegalArgumentException("unknown record");
             }

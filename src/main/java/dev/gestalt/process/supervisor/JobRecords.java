@@ -63,6 +63,29 @@ final class JobRecords implements AutoCloseable {
         }
     }
 
+    /**
+     * A job restored here from another node, started at {@code startMillis} there. Its logs of
+     * an earlier stay here, if any, go: the keeper writes them anew, whole.
+     */
+    void restored(LaunchSpec spec, long startMillis) {
+        if (spec.detached()) {
+            deleteLogs(logDir(spec.gpid()));
+        }
+        journal.started(spec, startMillis);
+    }
+
+    /** A job that moved to another node: its record goes, and its logs (copied there) a minute later. */
+    void moved(String gpid, boolean detached) {
+        journal.moved(gpid);
+        if (detached) {
+            housekeeping.schedule(() -> {
+                if (journal.get(gpid) == null) { // unless it came back meanwhile
+                    deleteLogs(logDir(gpid));
+                }
+            }, 1, TimeUnit.MINUTES); // readers may still be following them
+        }
+    }
+
     void hungUp(String gpid) {
         journal.hungUp(gpid);
     }

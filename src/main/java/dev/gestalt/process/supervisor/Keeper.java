@@ -32,7 +32,7 @@ import java.util.logging.Logger;
 final class Keeper implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Keeper.class.getName());
     /** The protocol's version: keep in step with KEEPER_VERSION in src/main/c/keeper.h. */
-    static final String VERSION = "1";
+    static final String VERSION = "2";
     private static final long ANSWER_SECONDS = 10;
     private static final byte[] END = new byte[0];
 
@@ -51,6 +51,9 @@ final class Keeper implements AutoCloseable {
         /** A job ended, its last process (its output is in its log files by now): its shell status. */
         void ended(String gpid, int code);
 
+        /** A job that was restored on another node ({@link #moved}) is gone from this one. */
+        void moved(String gpid);
+
         /** The connection ended without a stop: the keeper died, or dropped this daemon. */
         void lost();
     }
@@ -60,6 +63,8 @@ final class Keeper implements AutoCloseable {
     private final Listener listener;
     private final LinkedBlockingQueue<byte[]> outbox = new LinkedBlockingQueue<>();
     private final Map<String, CompletableFuture<Started>> starting = new ConcurrentHashMap<>();
+    /** Restores given up on (no answer in time): if one still succeeds, that copy is killed. */
+    private final java.util.Set<String> lateRestores = ConcurrentHashMap.newKeySet();
     private final Object listLock = new Object();
     private volatile CompletableFuture<List<Held>> listing;
     private final List<Held> held = new ArrayList<>();
@@ -170,9 +175,43 @@ final class Keeper implements AutoCloseable {
         for (var e : env.entrySet()) {
             f.add(e.getKey() + "=" + e.getValue());
         }
+        return request(gpid, f, ANSWER_SECONDS);
+    }
+
+    /**
+     * Restores a job checkpointed on another node: the keeper creates its stdio (the log files,
+     * owned by {@code uid:gid} and first filled with {@code images/stdout} and {@code images/stderr},
+     * for a detached job) and a status pipe, and runs {@code restorer} (CRIU's restore, which finds
+     * them as fds 3 to 6: see src/main/c/keeper.c) as its own child.
+     *
+     * @throws LaunchException 255 with the reason when the restore failed
+     */
+    Started restore(String gpid, boolean detached, int uid, int gid, Path images, List<String> restorer,
+                    long timeoutSeconds) throws LaunchException {
+        List<String> f = new ArrayList<>(restorer.size() + 7);
+        f.addAll(List.of("R", gpid, detached ? "d" : "", Integer.toString(uid), Integer.toString(gid),
+            images.toAbsolutePath().toString(), Integer.toString(restorer.size())));
+        f.addAll(restorer);
+        try {
+            return request(gpid, f, timeoutSeconds);
+        } catch (LaunchException e) {
+            if (e.getMessage().startsWith("the keeper did not answer")) {
+                lateRestores.add(gpid);
+            }
+            throw e;
+        }
+    }
+
+    /** The job runs on another node now: the keeper kills it here and says G, not X. */
+    void moved(String gpid) {
+        sendQuietly("M", gpid);
+    }
+
+    /** A start or a restore: the keeper answers S, or F with bash's status and message. */
+    private Started request(String gpid, List<String> fields, long timeoutSeconds) throws LaunchException {
         byte[] request;
         try {
-            request = KeeperWire.frame(f);
+            request = KeeperWire.frame(fields);
         } catch (IllegalArgumentException e) {
             throw new LaunchException(255, e.getMessage());
         }
@@ -182,7 +221,7 @@ final class Keeper implements AutoCloseable {
         }
         try {
             send(request);
-            return answer.get(ANSWER_SECONDS, TimeUnit.SECONDS);
+            return answer.get(timeoutSeconds, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof LaunchException l) {
                 throw l;
@@ -191,7 +230,7 @@ final class Keeper implements AutoCloseable {
         } catch (IOException e) {
             throw new LaunchException(255, "the node's keeper is gone", e);
         } catch (TimeoutException e) {
-            throw new LaunchException(255, "the keeper did not answer within " + ANSWER_SECONDS + " s");
+            throw new LaunchException(255, "the keeper did not answer within " + timeoutSeconds + " s");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new LaunchException(255, "interrupted");
@@ -344,6 +383,8 @@ final class Keeper implements AutoCloseable {
                 if (s != null) {
                     s.complete(new Started(Long.parseLong(f.get(2)), Long.parseLong(f.get(3)),
                         Integer.parseInt(f.get(4)), Integer.parseInt(f.get(5)), Integer.parseInt(f.get(6))));
+                } else if (lateRestores.remove(f.get(1))) {
+                    moved(f.get(1)); // a restore given up on: its source resumed it, so this copy goes
                 } else {
                     hangUp(f.get(1)); // nobody waits for it any more (the start timed out): it goes on detached
                 }
@@ -356,6 +397,7 @@ final class Keeper implements AutoCloseable {
             }
             case "P" -> listener.programEnded(f.get(1), Integer.parseInt(f.get(2)));
             case "X" -> listener.ended(f.get(1), Integer.parseInt(f.get(2)));
+            case "G" -> listener.moved(f.get(1));
             case "J" -> held.add(new Held(f.get(1), Long.parseLong(f.get(2)), Long.parseLong(f.get(3)),
                 f.get(4).contains("t"), f.get(4).contains("d"), Integer.parseInt(f.get(5)), f.get(6).equals("R"),
                 Integer.parseInt(f.get(7)), Integer.parseInt(f.get(8)), Integer.parseInt(f.get(9)),

@@ -42,6 +42,9 @@ final class LocalJob implements Job {
     private final Path logDir;
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
     private final CompletableFuture<Integer> end = new CompletableFuture<>();
+    private final CompletableFuture<String> movedTo = new CompletableFuture<>();
+    /** How many times it moved to another node before it came here. */
+    private volatile int moves;
     private final AtomicBoolean bulk = new AtomicBoolean();
     private final AtomicBoolean hungUp = new AtomicBoolean();
     /** The daemon's ends of the job's stdio; null when it has none (closed, or detached). */
@@ -67,7 +70,7 @@ final class LocalJob implements Job {
         this.program = program;
         this.logDir = logDir;
         this.detached = detached;
-        this.logs = new LogReader(logDir, end::isDone);
+        this.logs = new LogReader(logDir, () -> end.isDone() || movedTo.isDone());
         this.keeperFds = new int[] {stdin, stdout, stderr};
         try {
             in = stdin < 0 ? null : FileChannel.open(keeper.fd(stdin), StandardOpenOption.WRITE);
@@ -89,6 +92,26 @@ final class LocalJob implements Job {
         endMillis = millis;
         exit.complete(code); // when the program's end was not told apart (its init was killed)
         end.complete(exit.join());
+    }
+
+    /** It runs on {@code node} now (restored there): whoever waits here asks there. */
+    void moved(String node) {
+        movedTo.complete(node);
+        release();
+    }
+
+    void moves(int n) {
+        moves = n;
+    }
+
+    @Override
+    public int moves() {
+        return moves;
+    }
+
+    @Override
+    public CompletableFuture<String> movedTo() {
+        return movedTo;
     }
 
     @Override

@@ -130,6 +130,11 @@ public final class Supervisor implements AutoCloseable {
                 }
 
                 @Override
+                public void moved(String gpid) {
+                    onMoved(gpid);
+                }
+
+                @Override
                 public void lost() {
                     Thread.ofVirtual().start(Supervisor.this::keeperLost);
                 }
@@ -315,26 +320,193 @@ public final class Supervisor implements AutoCloseable {
                 k.signal(spec.gpid(), 9);
                 throw new LaunchException(255, "cannot open the stdio of " + spec.gpid() + ": " + e.getMessage(), e);
             }
-            Integer early;
-            Integer earlyProgram;
-            synchronized (earlyEnds) {
-                jobs.put(spec.gpid(), job);
-                early = earlyEnds.remove(spec.gpid());
-                earlyProgram = earlyProgramEnds.remove(spec.gpid());
-            }
-            if (earlyProgram != null) {
-                job.programEnded(earlyProgram);
-            }
-            if (early != null) {
-                onEnd(spec.gpid(), early, k);
-            }
-            return job;
+            return register(job, k);
         } finally {
-            synchronized (earlyEnds) {
-                starting.remove(spec.gpid());
-                earlyEnds.remove(spec.gpid());
-                earlyProgramEnds.remove(spec.gpid());
+            doneStarting(spec.gpid());
+        }
+    }
+
+    /**
+     * A job frozen and written out by CRIU, to be restored on another node ({@link #restore}):
+     * the names CRIU knows its status pipe and output by, and when it started.
+     */
+    public record Checkpoint(Job job, String statusPipe, List<String> stdoutIds, List<String> stderrIds, long startMillis) {}
+
+    /** Why a job cannot move, or null when it can (as far as the daemon knows before CRIU looks). */
+    public String cannotMove(Job j) {
+        if (!privileged) {
+            return "the node does not run as root (CRIU needs root)";
+        }
+        if (!(j instanceof LocalJob l) || !l.isAlive()) {
+            return j.gpid() + " has ended";
+        }
+        if (j.spec().tty()) {
+            return j.gpid() + " has a terminal: terminal jobs cannot move yet";
+        }
+        if (!j.spec().detached()) {
+            return j.gpid() + " is attached to a client: only jobs started with run -d can move yet";
+        }
+        if (l.programGone()) {
+            return j.gpid() + "'s program has ended (what it left running cannot move)";
+        }
+        if (j.spec().uid() != 0 && !dev.gestalt.process.migrate.MigrationCheck.dumpsOtherUsers()) {
+            return "the node's daemon lacks CAP_SYS_RESOURCE (a container that drops it?): CRIU cannot read the"
+                + " limits of another user's process, so only root's processes can move from this node";
+        }
+        return null;
+    }
+
+    /**
+     * Why a job cannot move: {@link #cannotMove}, else what in it CRIU could not carry (TCP
+     * connections, devices), found without freezing it. Empty when it can move.
+     */
+    public List<String> moveBlockers(Job j) {
+        String why = cannotMove(j);
+        if (why != null) {
+            return List.of(why);
+        }
+        return MoveBlockers.of(((LocalJob) j).rootPid());
+    }
+
+    /**
+     * Freezes a job and writes it to {@code images} (a folder of root's): it stays frozen here
+     * until {@link #moved} (restored elsewhere) or {@link #resume} (the move failed).
+     *
+     * @throws IOException with the reason when it cannot be dumped (it runs on, unharmed)
+     */
+    public Checkpoint checkpoint(String gpid, Path images) throws IOException {
+        Job j = jobs.get(gpid);
+        String why = j == null ? "no process " + gpid + " on this node" : cannotMove(j);
+        if (why != null) {
+            throw new IOException(why);
+        }
+        LocalJob l = (LocalJob) j;
+        String status = Criu.fdName(l.rootPid(), 4);
+        Path logs = logDir(gpid);
+        List<String> out = Criu.externalFiles(l.rootPid(), logs.resolve("stdout"));
+        List<String> err = Criu.externalFiles(l.rootPid(), logs.resolve("stderr"));
+        List<String> external = new ArrayList<>(out);
+        external.addAll(err);
+        JobJournal.Entry e = records.get(gpid);
+        Criu.dump(l.rootPid(), images, external);
+        return new Checkpoint(j, status, out, err, e != null ? e.startMillis() : System.currentTimeMillis());
+    }
+
+    /** A job frozen by {@link #checkpoint} runs on here: its move failed. */
+    public void resume(Checkpoint c) {
+        if (c.job() instanceof LocalJob l) {
+            Criu.resume(l.rootPid());
+        }
+    }
+
+    /**
+     * The job of {@code c} runs on {@code node} now: its copy here is killed, without an end
+     * (the keeper says G, not X); waiters here learn where it went; its record goes.
+     */
+    public void moved(Checkpoint c, String node) {
+        if (c.job() instanceof LocalJob l) {
+            l.moved(node);
+            Keeper k = keeper;
+            if (k != null) {
+                k.moved(l.gpid());
             }
+            jobs.remove(l.gpid(), l);
+            records.moved(l.gpid(), true);
+        }
+    }
+
+    /** The keeper let go of a job that moved (G). */
+    private void onMoved(String gpid) {
+        LOG.fine(gpid + " moved: gone from this node");
+    }
+
+    /**
+     * Restores a job checkpointed on another node from {@code images}: it runs here from now on,
+     * under this node's keeper, with the same GPID; its log files go on from what
+     * {@code images/stdout} and {@code images/stderr} hold.
+     *
+     * @param moves      how many times it moved, this move included
+     * @param statusPipe and
+     * @param stdoutIds  and
+     * @param stderrIds  the names CRIU knows its status pipe, stdout and stderr by (see {@link Checkpoint})
+     * @throws LaunchException 255 with the reason when the restore failed
+     */
+    public Job restore(LaunchSpec spec, long startMillis, int moves, Path images, String statusPipe,
+                       List<String> stdoutIds, List<String> stderrIds, long timeoutSeconds) throws LaunchException {
+        if (!privileged) {
+            throw new LaunchException(255, "the node does not run as root (CRIU needs root)");
+        }
+        if (!spec.detached() || spec.tty()) {
+            throw new LaunchException(255, "only detached jobs without a terminal can be restored yet");
+        }
+        synchronized (earlyEnds) {
+            if (jobs.containsKey(spec.gpid()) || !starting.add(spec.gpid())) {
+                throw new LaunchException(255, "gpid " + spec.gpid() + " is in use on this node");
+            }
+        }
+        try {
+            Keeper k = keeper();
+            List<String> restorer;
+            try {
+                restorer = Criu.restoreCommand(images, List.of(List.of(statusPipe), List.of(), stdoutIds, stderrIds));
+            } catch (IOException e) {
+                throw new LaunchException(255, e.getMessage(), e);
+            }
+            records.restored(spec, startMillis);
+            Keeper.Started s;
+            try {
+                s = k.restore(spec.gpid(), true, spec.uid(), spec.gid(), images, restorer, timeoutSeconds);
+            } catch (LaunchException e) {
+                records.moved(spec.gpid(), true); // no record stays: it runs on where it was
+                String criu = Criu.lastError(images.resolve("restore.log"));
+                throw criu == null ? e : new LaunchException(255, "criu restore failed: " + criu);
+            }
+            // restored stopped: it runs once the kernel says it is who the checkpoint claimed
+            String wrong = Criu.wrongIdentity(s.root(), spec.uid());
+            LocalJob job;
+            try {
+                if (wrong != null) {
+                    throw new IOException("refused the checkpoint of " + spec.gpid() + ": " + wrong);
+                }
+                job = new LocalJob(spec, k, s.root(), s.program(), true, logDir(spec.gpid()), -1, -1, -1);
+            } catch (IOException e) {
+                k.moved(spec.gpid());
+                records.moved(spec.gpid(), true);
+                LOG.warning(e.getMessage());
+                throw new LaunchException(255, e.getMessage(), e);
+            }
+            job.moves(moves);
+            Criu.resume(s.root());
+            return register(job, k);
+        } finally {
+            doneStarting(spec.gpid());
+        }
+    }
+
+    /** A job just started (or restored) into the table, and what the keeper said of it meanwhile. */
+    private LocalJob register(LocalJob job, Keeper k) {
+        String gpid = job.gpid();
+        Integer early;
+        Integer earlyProgram;
+        synchronized (earlyEnds) {
+            jobs.put(gpid, job);
+            early = earlyEnds.remove(gpid);
+            earlyProgram = earlyProgramEnds.remove(gpid);
+        }
+        if (earlyProgram != null) {
+            job.programEnded(earlyProgram);
+        }
+        if (early != null) {
+            onEnd(gpid, early, k);
+        }
+        return job;
+    }
+
+    private void doneStarting(String gpid) {
+        synchronized (earlyEnds) {
+            starting.remove(gpid);
+            earlyEnds.remove(gpid);
+            earlyProgramEnds.remove(gpid);
         }
     }
 

@@ -1,0 +1,482 @@
+package dev.gestalt.process.remote;
+
+import com.google.protobuf.ByteString;
+import dev.gestalt.cluster.LoadEntry;
+import dev.gestalt.cluster.Migration;
+import dev.gestalt.process.Gpid;
+import dev.gestalt.process.ProcessSpace;
+import dev.gestalt.process.placement.PlacementRequest;
+import dev.gestalt.process.supervisor.Job;
+import dev.gestalt.process.supervisor.LaunchException;
+import dev.gestalt.process.supervisor.LaunchSpec;
+import dev.gestalt.process.supervisor.LogStream;
+import dev.gestalt.process.supervisor.Supervisor;
+import dev.gestalt.rpc.FlowSender;
+import dev.gestalt.rpc.GestaltException;
+import dev.gestalt.rpc.proto.ImageChunk;
+import dev.gestalt.rpc.proto.MigrateGrpc;
+import dev.gestalt.rpc.proto.MoveProgress;
+import dev.gestalt.rpc.proto.MoveRequest;
+import dev.gestalt.rpc.proto.MoveSummary;
+import dev.gestalt.rpc.proto.MovingJob;
+import dev.gestalt.rpc.proto.Restored;
+import dev.gestalt.security.GrpcTls;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import java.util.logging.Logger;
+import java.util.regex.Pattern;
+
+/**
+ * A running process moves to another node (stop-and-copy with CRIU): the node it runs on freezes
+ * and dumps it ({@link Supervisor#checkpoint}), streams the checkpoint and the output of before
+ * the move to the target over the node channel (mutual TLS: authenticated and encrypted with the
+ * cluster's credentials), the target's keeper restores it under the same GPID, and only then is
+ * the frozen copy killed here and the home node told where the process is. Any failure before
+ * that resumes the process here, as it was.
+ */
+public final class MigrateService extends MigrateGrpc.MigrateImplBase {
+    private static final Logger LOG = Logger.getLogger(MigrateService.class.getName());
+    private static final int CHUNK = 1 << 20;
+    private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    /** A checkpoint that does not fit in what the target's disk has free, less this, is refused. */
+    private static final long DISK_RESERVE = 256L << 20;
+    private static final long RESTORE_SECONDS = 300;
+
+    private final String nodeName;
+    private final Supervisor supervisor;
+    private final Supplier<ProcessSpace> space;
+    private final Supplier<Migration> self;
+    private final RemoteStartPolicy remoteStarts;
+    private final Path work;
+
+    public MigrateService(String nodeName, Supervisor supervisor, Supplier<ProcessSpace> space, Supplier<Migration> self,
+                          RemoteStartPolicy remoteStarts, Path stateDir) {
+        this.nodeName = nodeName;
+        this.supervisor = supervisor;
+        this.space = space;
+        this.self = self;
+        this.remoteStarts = remoteStarts;
+        this.work = stateDir.resolve("migrate");
+    }
+
+    // ---- the source: the node the process runs on ----
+
+    @Override
+    public void move(MoveRequest req, StreamObserver<MoveProgress> out) {
+        Job j = supervisor.find(req.getGpid()).filter(x -> !x.end().isDone())
+            .orElseThrow(() -> Permissions.notFound(req.getGpid()));
+        Permissions.check(req.getCaller(), j);
+        List<String> blockers = new ArrayList<>();
+        Migration here = self.get();
+        if (!here.available()) {
+            blockers.add(nodeName + " cannot move processes: " + here.detail());
+        }
+        String target;
+        try {
+            target = target(req, blockers);
+        } catch (GestaltException e) {
+            fail(out, e.getMessage()); // no node to move to: nothing moved
+            return;
+        }
+        blockers.addAll(supervisor.moveBlockers(j));
+        String method = "stop-and-copy";
+        if (!blockers.isEmpty() || req.getCheckOnly()) {
+            var last = MoveProgress.newBuilder().addAllBlockers(blockers).setPhase("check")
+                .setDetail(target == null ? "" : nodeName + " -> " + target + ", " + method);
+            if (!blockers.isEmpty()) {
+                last.setError(req.getGpid() + " cannot move");
+            }
+            out.onNext(last.build());
+            out.onCompleted();
+            return;
+        }
+        out.onNext(progress("check", nodeName + " -> " + target + ", " + method));
+        long t0 = System.nanoTime();
+        Path images = null;
+        Supervisor.Checkpoint c = null;
+        try {
+            images = folder("out-" + req.getGpid());
+            try {
+                c = supervisor.checkpoint(req.getGpid(), images);
+            } catch (IOException e) {
+                keepLog(images, "dump.log");
+                fail(out, e.getMessage() + "; " + req.getGpid() + " goes on running on " + nodeName);
+                return;
+            }
+            long dumped = System.nanoTime();
+            long imageBytes = size(images);
+            out.onNext(progress("freeze", "frozen; checkpoint of " + mb(imageBytes) + " in " + millis(t0, dumped) + " ms"));
+            long[] sent = new long[1];
+            Restored r;
+            try {
+                r = send(target, c, j, images, sent);
+            } catch (IOException | GestaltException | RuntimeException e) {
+                supervisor.resume(c);
+                fail(out, "the transfer to " + target + " failed: " + e.getMessage() + "; " + req.getGpid()
+                    + " goes on running on " + nodeName);
+                return;
+            }
+            long restored = System.nanoTime();
+            if (!r.getOk()) {
+                supervisor.resume(c);
+                fail(out, "the restore on " + target + " failed: " + r.getError() + "; " + req.getGpid()
+                    + " goes on running on " + nodeName);
+                return;
+            }
+            supervisor.moved(c, target);
+            relocate(req.getGpid(), target);
+            long transferMillis = Math.max(0, millis(dumped, restored) - r.getRestoreMillis());
+            out.onNext(progress("transfer", mb(sent[0]) + " in " + transferMillis + " ms"
+                + (transferMillis > 0 ? " (" + String.format("%.0f", sent[0] / 1e6 / (transferMillis / 1e3)) + " MB/s)" : "")));
+            out.onNext(progress("restore", "running on " + target + " after " + r.getRestoreMillis() + " ms"));
+            LOG.info("moved " + req.getGpid() + " to " + target + " (" + sent[0] + " bytes, " + millis(t0, restored) + " ms)");
+            out.onNext(MoveProgress.newBuilder().setPhase("done").setDone(MoveSummary.newBuilder()
+                .setFrom(nodeName).setTo(target).setMethod(method).setBytes(sent[0])
+                .setDowntimeMillis(millis(t0, restored)).setTotalMillis(millis(t0, System.nanoTime()))
+                .setDumpMillis(millis(t0, dumped)).setTransferMillis(transferMillis)
+                .setRestoreMillis(r.getRestoreMillis())).build());
+            out.onCompleted();
+        } catch (IOException e) {
+            if (c != null) {
+                supervisor.resume(c);
+            }
+            fail(out, e.getMessage());
+        } finally {
+            delete(images);
+        }
+    }
+
+    /** The node to move to: the one asked for, else the placement policy's pick among the others. */
+    private String target(MoveRequest req, List<String> blockers) throws GestaltException {
+        String asked = req.getTarget();
+        ProcessSpace s = space.get();
+        String target;
+        if (!asked.isEmpty()) {
+            target = s.member(asked);
+            if (target == null) {
+                throw new GestaltException.NotFound("no node " + asked + " in the cluster");
+            }
+            if (target.equals(nodeName)) {
+                throw new GestaltException.BadRequest(req.getGpid() + " runs on " + nodeName + " already");
+            }
+        } else {
+            target = s.place(PlacementRequest.ANY.avoiding(java.util.Set.of(nodeName))).node();
+            if (target.equals(nodeName)) {
+                throw new GestaltException.NoEligibleNode("no other node to move to");
+            }
+        }
+        LoadEntry e = s.membership().loadTable().get(target);
+        Migration m = e == null ? Migration.UNKNOWN : e.report().migration();
+        if (!m.available()) {
+            blockers.add(target + " cannot take processes: " + m.detail());
+        }
+        return target;
+    }
+
+    /** The checkpoint and the output of before the move to {@code target}; its answer. */
+    private Restored send(String target, Supervisor.Checkpoint c, Job j, Path images, long[] sent)
+            throws IOException, GestaltException {
+        var answer = new CompletableFuture<Restored>();
+        var senderRef = new CompletableFuture<FlowSender<ImageChunk>>();
+        ClientResponseObserver<ImageChunk, Restored> observer = new ClientResponseObserver<>() {
+            private FlowSender<ImageChunk> sender;
+
+            @Override
+            public void beforeStart(ClientCallStreamObserver<ImageChunk> call) {
+                sender = new FlowSender<>(call);
+                call.setOnReadyHandler(sender::onReady);
+                senderRef.complete(sender);
+            }
+
+            @Override
+            public void onNext(Restored r) {
+                answer.complete(r);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                sender.fail(String.valueOf(t.getMessage()));
+                answer.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                answer.complete(Restored.newBuilder().setError("the target did not answer").build());
+            }
+        };
+        MigrateGrpc.newStub(space.get().channel(target)).withDeadlineAfter(RESTORE_SECONDS + 300, TimeUnit.SECONDS)
+            .receive(observer);
+        FlowSender<ImageChunk> sender = senderRef.join();
+        LaunchSpec spec = j.spec();
+        sender.sendFirst(ImageChunk.newBuilder().setJob(MovingJob.newBuilder().setGpid(spec.gpid())
+            .addAllArgv(spec.argv()).setUid(spec.uid()).setGid(spec.gid()).setUser(spec.user())
+            .setDetached(true).setStartEpochMillis(c.startMillis()).setCwd(spec.cwd().toString())
+            .setStatusPipe(c.statusPipe()).addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds())
+            .setMoves(j.moves()).setHomeNode(ProcsService.homeOf(spec.gpid()))).build());
+        try (var files = Files.list(images)) {
+            for (Path f : files.sorted().toList()) {
+                if (Files.isRegularFile(f) && !f.getFileName().toString().equals("dump.log")) {
+                    sent[0] += sendFile(sender, f.getFileName().toString(), f);
+                }
+            }
+        }
+        var logs = j.logs();
+        sent[0] += sendFile(sender, "stdout", logs.path(LogStream.STDOUT));
+        sent[0] += sendFile(sender, "stderr", logs.path(LogStream.STDERR));
+        sender.complete();
+        try {
+            return answer.get(RESTORE_SECONDS + 60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw GestaltException.fromStatus(e.getCause(), target);
+        } catch (TimeoutException e) {
+            throw new IOException(target + " did not answer within " + (RESTORE_SECONDS + 60) + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+    }
+
+    private static long sendFile(FlowSender<ImageChunk> sender, String name, Path file) throws IOException {
+        long n = 0;
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[CHUNK];
+            int r;
+            boolean first = true;
+            while ((r = in.readNBytes(buf, 0, buf.length)) > 0 || first) {
+                sender.send(ImageChunk.newBuilder().setFile(name).setData(ByteString.copyFrom(buf, 0, Math.max(r, 0))).build());
+                n += Math.max(r, 0);
+                first = false;
+                if (r < buf.length) {
+                    break;
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // no output of that stream
+        }
+        return n;
+    }
+
+    /** The home node of a moved process learns where it runs now (MOSIX's home-node record). */
+    private void relocate(String gpid, String target) {
+        ProcessSpace s = space.get();
+        Gpid id = Gpid.parse(gpid);
+        if (id.home() == s.selfId()) {
+            s.placed(gpid, target);
+            return;
+        }
+        String home = s.nodeName(id.home());
+        if (home == null) {
+            return; // its home node is down: a look-up lists the cluster, which finds it on the target
+        }
+        try {
+            MigrateGrpc.newBlockingStub(s.channel(home)).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .relocated(MoveRequest.newBuilder().setGpid(gpid).setTarget(target).build());
+        } catch (GestaltException | RuntimeException e) {
+            LOG.warning("cannot tell " + home + " that " + gpid + " moved to " + target + ": " + e.getMessage()
+                + " (a look-up will list the cluster)");
+        }
+    }
+
+    // ---- the home node ----
+
+    @Override
+    public void relocated(MoveRequest req, StreamObserver<Restored> out) {
+        ProcessSpace s = space.get();
+        if (Gpid.looksLike(req.getGpid()) && Gpid.parse(req.getGpid()).home() == s.selfId()
+                && s.member(req.getTarget()) != null && s.placements().node(Gpid.parse(req.getGpid()).seq()) != null) {
+            s.placed(req.getGpid(), req.getTarget());
+        }
+        out.onNext(Restored.newBuilder().setOk(true).build());
+        out.onCompleted();
+    }
+
+    // ---- the target ----
+
+    @Override
+    public StreamObserver<ImageChunk> receive(StreamObserver<Restored> out) {
+        return new Receiver(out);
+    }
+
+    private final class Receiver implements StreamObserver<ImageChunk> {
+        private final StreamObserver<Restored> out;
+        private MovingJob job;
+        private Path images;
+        private String file;
+        private OutputStream current;
+        private long bytes;
+        private long room;
+        private String refused;
+
+        Receiver(StreamObserver<Restored> out) {
+            this.out = out;
+        }
+
+        @Override
+        public void onNext(ImageChunk c) {
+            if (refused != null) {
+                return;
+            }
+            try {
+                if (job == null) {
+                    start(c);
+                    return;
+                }
+                if (!c.getFile().equals(file)) {
+                    if (!FILE_NAME.matcher(c.getFile()).matches() || Files.exists(images.resolve(c.getFile()))) {
+                        throw new IOException("a checkpoint file named '" + c.getFile() + "'");
+                    }
+                    closeCurrent();
+                    file = c.getFile();
+                    current = Files.newOutputStream(images.resolve(file), StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                }
+                bytes += c.getData().size();
+                if (bytes > room) {
+                    throw new IOException("the checkpoint does not fit on " + nodeName + "'s disk");
+                }
+                c.getData().writeTo(current);
+            } catch (IOException | RuntimeException e) {
+                refused = e.getMessage();
+                closeCurrent();
+                delete(images);
+            }
+        }
+
+        private void start(ImageChunk c) throws IOException {
+            job = c.getJob();
+            if (!c.hasJob() || !Gpid.looksLike(job.getGpid())) {
+                throw new IOException("a checkpoint without its process");
+            }
+            if (!Boolean.TRUE.equals(GrpcTls.SAME_NODE.get()) && GrpcTls.PEER.get() == null) {
+                throw new IOException("the sender presented no node certificate");
+            }
+            if (!remoteStarts.allows(job.getUid() & 0xFFFF_FFFFL)) {
+                throw new IOException(nodeName + " does not run processes of other nodes as uid " + job.getUid()
+                    + " (remote_uids = " + remoteStarts + ")");
+            }
+            Migration m = self.get();
+            if (!m.available()) {
+                throw new IOException(nodeName + " cannot take processes: " + m.detail());
+            }
+            images = folder("in-" + job.getGpid());
+            room = Files.getFileStore(images).getUsableSpace() - DISK_RESERVE;
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            closeCurrent();
+            delete(images);
+        }
+
+        @Override
+        public void onCompleted() {
+            closeCurrent();
+            Restored.Builder r = Restored.newBuilder();
+            if (refused != null || job == null) {
+                r.setError(refused != null ? refused : "an empty checkpoint");
+            } else {
+                long t0 = System.nanoTime();
+                try {
+                    LaunchSpec spec = new LaunchSpec(job.getGpid(), job.getArgvList(), Map.of(), Path.of(job.getCwd()),
+                        job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), false, 0, 0, true);
+                    supervisor.restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images, job.getStatusPipe(),
+                        job.getStdoutIdsList(), job.getStderrIdsList(), RESTORE_SECONDS);
+                    r.setOk(true).setRestoreMillis(millis(t0, System.nanoTime()));
+                    LOG.info("restored " + job.getGpid() + " (moved here, uid " + job.getUid() + ")");
+                } catch (LaunchException | IllegalArgumentException e) {
+                    keepLog(images, "restore.log");
+                    r.setError(e.getMessage());
+                }
+            }
+            delete(images);
+            out.onNext(r.build());
+            out.onCompleted();
+        }
+
+        private void closeCurrent() {
+            if (current != null) {
+                try {
+                    current.close();
+                } catch (IOException e) {
+                    refused = refused == null ? e.getMessage() : refused;
+                }
+                current = null;
+            }
+        }
+    }
+
+    // ---- helpers ----
+
+    /** A new folder of root's only (0700) under STATE/migrate for one checkpoint. */
+    private Path folder(String prefix) throws IOException {
+        Files.createDirectories(work, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        return Files.createTempDirectory(work, prefix + "-",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+
+    /** CRIU's log of a failed dump or restore, kept as STATE/migrate/last-failure.log for the admin. */
+    private void keepLog(Path dir, String log) {
+        try {
+            Files.move(dir.resolve(log), work.resolve("last-failure.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            // kept or not, the reason went to the user
+        }
+    }
+
+    /** Deletes a checkpoint's folder: the process's memory, nothing of which stays. */
+    private static void delete(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            LOG.warning("cannot delete " + dir + ": " + e.getMessage());
+        }
+    }
+
+    private static long size(Path dir) throws IOException {
+        long n = 0;
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                n += Files.size(f);
+            }
+        }
+        return n;
+    }
+
+    private static MoveProgress progress(String phase, String detail) {
+        return MoveProgress.newBuilder().setPhase(phase).setDetail(detail).build();
+    }
+
+    private static void fail(StreamObserver<MoveProgress> out, String why) {
+        out.onNext(MoveProgress.newBuilder().setPhase("failed").setError(why).build());
+        out.onCompleted();
+    }
+
+    private static long millis(long fromNanos, long toNanos) {
+        return TimeUnit.NANOSECONDS.toMillis(toNanos - fromNanos);
+    }
+
+    private static String mb(long bytes) {
+        return String.format("%.1f MB", bytes / 1e6);
+    }
+}

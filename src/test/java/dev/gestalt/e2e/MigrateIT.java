@@ -1,0 +1,196 @@
+package dev.gestalt.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gestalt.testkit.Eventually;
+import dev.gestalt.testkit.LocalClusterFixture;
+import dev.gestalt.testkit.Procs;
+import dev.gestalt.testkit.TinyJson;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * {@code gestalt migrate}: a running process moves between the nodes of a real root cluster with
+ * real CRIU, keeping its GPID, its log and its exit code, with {@code wait}, {@code logs -f},
+ * {@code kill} and {@code ps} following it; a move that fails leaves it running where it was.
+ */
+@Tag("e2e")
+@Timeout(value = 4, unit = TimeUnit.MINUTES)
+class MigrateIT {
+
+    @RegisterExtension
+    static final LocalClusterFixture cluster = LocalClusterFixture.shared(3);
+
+    /** A detached counter on node1: LINES numbered lines 50 ms apart, then exit 7. */
+    private static String counter(int lines) {
+        var r = cluster.cli(1).run("run", "-d", "-n", "node1", "--", "sh", "-c",
+            "i=0; while [ $i -lt " + lines + " ]; do i=$((i+1)); echo line $i; echo err $i >&2; sleep 0.05; done; exit 7");
+        assertEquals(0, r.exitCode(), r::describe);
+        return r.out().strip();
+    }
+
+    private static String numbered(String prefix, int lines) {
+        return IntStream.rangeClosed(1, lines).mapToObj(i -> prefix + " " + i + "\n").collect(Collectors.joining());
+    }
+
+    private static Map<String, Object> psRow(String gpid) {
+        var ps = cluster.cli(2).run("ps", "--json");
+        assertEquals(0, ps.exitCode(), ps::describe);
+        return TinyJson.rows(ps.out()).stream().filter(m -> gpid.equals(m.get("gpid"))).findFirst()
+            .orElseThrow(() -> new AssertionError(gpid + " not in ps: " + ps.out()));
+    }
+
+    /**
+     * Moved node1 -> node2 -> node3 -> node1 while it writes: every line of its log exactly once and
+     * in order, followed by a `logs -f` started before the first move; a `wait` started before it
+     * gets its code; ps shows where it is and how many times it moved.
+     */
+    @Test
+    void aDetachedProcessMovesThreeTimesAndLosesNothing() {
+        int lines = 160;
+        String gpid = counter(lines);
+        var waiting = cluster.cli(3).start("wait", gpid);
+        var follow = cluster.cli(2).start("logs", "-f", gpid);
+        Eventually.holds(Duration.ofSeconds(30), "logs -f follows it", () -> follow.stdoutSoFar().contains("line 3\n"));
+        int moves = 0;
+        for (String target : List.of("node2", "node3", "node1")) {
+            var m = cluster.cli(1 + moves % 3).run("migrate", gpid, target);
+            assertEquals(0, m.exitCode(), m::describe);
+            assertTrue(m.out().contains("moved " + gpid + " from ") && m.out().contains(" to " + target + ": downtime "),
+                m::describe);
+            moves++;
+            Map<String, Object> row = psRow(gpid);
+            assertEquals(target, row.get("node"), row::toString);
+            assertEquals(moves, ((Number) row.get("moves")).intValue(), row::toString);
+            assertTrue(List.of("running", "sleeping").contains(row.get("state")), row::toString);
+        }
+        var waited = waiting.await(Duration.ofSeconds(60));
+        assertEquals(7, waited.exitCode(), "wait started before the moves gets the code: " + waited.describe());
+        var followed = follow.await(Duration.ofSeconds(60));
+        assertEquals(0, followed.exitCode(), followed::describe);
+        assertEquals(numbered("line", lines), followed.out(), "logs -f across three moves");
+        assertEquals(numbered("err", lines), followed.stderr(), "logs -f across three moves (stderr)");
+        var logs = cluster.cli(3).run("logs", gpid);
+        assertEquals(numbered("line", lines), logs.out(), "the whole log, from the node it ended on");
+        assertEquals(numbered("err", lines), logs.stderr());
+        assertEquals(7, cluster.cli(2).run("wait", gpid).exitCode(), "wait after the end");
+    }
+
+    /** Without NODE, the placement policy picks another node; kill then reaches it there; --json says what happened. */
+    @Test
+    void movedWhereThePolicySaysAndKilledThere() {
+        var r = cluster.cli(2).run("run", "-d", "-n", "node2", "--", "sleep", "300");
+        assertEquals(0, r.exitCode(), r::describe);
+        String gpid = r.out().strip();
+        var m = cluster.cli(2).run("migrate", "--json", gpid);
+        assertEquals(0, m.exitCode(), m::describe);
+        Map<String, Object> j = TinyJson.rows("[" + m.out().strip() + "]").getFirst();
+        assertEquals(Boolean.TRUE, j.get("moved"), j::toString);
+        assertEquals("node2", j.get("from"), j::toString);
+        assertTrue(List.of("node1", "node3").contains(j.get("to")), j::toString);
+        assertTrue(((Number) j.get("bytes")).longValue() > 0, j::toString);
+        assertTrue(((Number) j.get("downtime_ms")).longValue() > 0, j::toString);
+        assertEquals(j.get("to"), psRow(gpid).get("node"));
+        var k = cluster.cli(3).run("kill", gpid);
+        assertEquals(0, k.exitCode(), k::describe);
+        assertEquals(143, cluster.cli(1).run("wait", gpid).exitCode(), "killed by SIGTERM where it moved");
+    }
+
+    /** --check names an established TCP connection; migrate refuses with the same list; the process runs on. */
+    @Test
+    void anEstablishedConnectionIsNamedAndTheMoveRefused() {
+        var r = cluster.cli(1).run("run", "-d", "-n", "node3", "--", "python3", "-c",
+            "import socket,time\ns=socket.socket(); s.bind(('127.0.0.1',0)); s.listen()\n"
+                + "c=socket.create_connection(s.getsockname()); a,_=s.accept(); print('connected', flush=True); time.sleep(300)");
+        assertEquals(0, r.exitCode(), r::describe);
+        String gpid = r.out().strip();
+        Eventually.holds(Duration.ofSeconds(30), "it connected", () -> cluster.cli(1).run("logs", gpid).out().contains("connected"));
+        var check = cluster.cli(2).run("migrate", "--check", gpid, "node1");
+        assertEquals(1, check.exitCode(), check::describe);
+        assertTrue(check.out().contains(gpid + " cannot move") && check.out().contains("an established TCP connection 127.0.0.1:"),
+            check::describe);
+        var move = cluster.cli(2).run("migrate", gpid, "node1");
+        assertEquals(1, move.exitCode(), move::describe);
+        assertTrue(move.stderr().contains("an established TCP connection"), move::describe);
+        Map<String, Object> row = psRow(gpid);
+        assertEquals("node3", row.get("node"));
+        assertFalse("exited".equals(row.get("state")), row::toString);
+        assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
+    }
+
+    /**
+     * A restore that fails on the target (the process holds a file on a mount only node1 has)
+     * leaves it running on node1, as it was: the reason is CRIU's, its output goes on in order,
+     * and its code arrives.
+     */
+    @Test
+    void aFailedRestoreResumesTheProcessWhereItWas() throws Exception {
+        String dir = "/tmp/gst-only-node1-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
+        java.nio.file.Files.createDirectories(java.nio.file.Path.of(dir));
+        String ns = "--mount=/proc/" + cluster.pid(1) + "/ns/mnt";
+        try {
+            var mount = Procs.exec(30, "nsenter", ns, "--", "mount", "-t", "tmpfs", "-o", "size=1m", "gst-only", dir);
+            assertEquals(0, mount.exitCode(), mount.stderr());
+            int lines = 80;
+            var r = cluster.cli(1).run("run", "-d", "-n", "node1", "--", "sh", "-c", "exec 3>" + dir + "/held; "
+                + "i=0; while [ $i -lt " + lines + " ]; do i=$((i+1)); echo line $i; sleep 0.05; done; exit 4");
+            assertEquals(0, r.exitCode(), r::describe);
+            String gpid = r.out().strip();
+            var m = cluster.cli(3).run("migrate", gpid, "node2");
+            assertEquals(1, m.exitCode(), m::describe);
+            assertTrue(m.stderr().contains("the restore on node2 failed") && m.stderr().contains(gpid + " goes on running on node1"),
+                m::describe);
+            assertEquals("node1", psRow(gpid).get("node"));
+            assertEquals(0, ((Number) psRow(gpid).get("moves")).intValue());
+            assertEquals(4, cluster.cli(2).run("wait", gpid).exitCode(), "its code, after the failed move");
+            assertEquals(numbered("line", lines), cluster.cli(2).run("logs", gpid).out());
+        } finally {
+            Procs.exec(30, "nsenter", ns, "--", "umount", "-l", dir);
+            Procs.exec(30, "rmdir", dir);
+        }
+    }
+
+    @Test
+    void badRequestsSayWhyAndMoveNothing() {
+        var usage = cluster.cli(1).run("migrate");
+        assertEquals(2, usage.exitCode(), usage::describe);
+        assertTrue(usage.stderr().contains("missing GPID"), usage::describe);
+        var r = cluster.cli(1).run("run", "-d", "-n", "node1", "--", "sleep", "300");
+        String gpid = r.out().strip();
+        var noNode = cluster.cli(1).run("migrate", gpid, "node9");
+        assertEquals(1, noNode.exitCode(), noNode::describe);
+        assertTrue(noNode.stderr().contains("no node node9"), noNode::describe);
+        var same = cluster.cli(1).run("migrate", gpid, "node1");
+        assertEquals(1, same.exitCode(), same::describe);
+        assertTrue(same.stderr().contains("runs on node1 already"), same::describe);
+        var unknown = cluster.cli(1).run("migrate", "1-987654321");
+        assertEquals(1, unknown.exitCode(), unknown::describe);
+        assertTrue(unknown.stderr().contains("no such process"), unknown::describe);
+        assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
+        assertEquals(137, cluster.cli(1).run("wait", gpid).exitCode());
+        var ended = cluster.cli(1).run("migrate", gpid, "node2");
+        assertEquals(1, ended.exitCode(), ended::describe);
+        assertTrue(ended.stderr().contains("has exited"), ended::describe);
+        var attached = cluster.cli(1).start("run", "-n", "node2", "--", "sleep", "300");
+        Eventually.holds(Duration.ofSeconds(30), "the attached job runs", () -> cluster.cli(1).run("ps", "--json").out().contains("sleep 300"));
+        String attachedGpid = TinyJson.rows(cluster.cli(1).run("ps", "--json").out()).stream()
+            .filter(p -> "node2".equals(p.get("node")) && "sleep 300".equals(p.get("command")) && !Boolean.TRUE.equals(p.get("detached")))
+            .map(p -> (String) p.get("gpid")).findFirst().orElseThrow();
+        var notDetached = cluster.cli(1).run("migrate", "--check", attachedGpid);
+        assertEquals(1, notDetached.exitCode(), notDetached::describe);
+        assertTrue(notDetached.out().contains("only jobs started with run -d can move yet"), notDetached::describe);
+        assertEquals(0, cluster.cli(1).run("kill", "-9", attachedGpid).exitCode());
+        assertEquals(137, attached.await(Duration.ofSeconds(30)).exitCode());
+    }
+}
