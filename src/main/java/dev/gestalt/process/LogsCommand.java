@@ -37,7 +37,9 @@ public final class LogsCommand implements CommandHandler {
             for (int moves = 0; node != null && moves <= WaitCommand.MAX_MOVES; moves++) {
                 var request = LogsRequest.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s))
                     .setFollow(a.has("follow")).setSkipStdout(got[0]).setSkipStderr(got[1]).build();
-                node = calls.call(node, gpid, ch -> {
+                String asked = node;
+                try {
+                    node = calls.call(asked, gpid, ch -> {
                     Iterator<LogChunk> it = ProcsGrpc.newBlockingStub(ch).logs(request);
                     String movedTo = null;
                     while (it.hasNext()) {
@@ -55,7 +57,13 @@ public final class LogsCommand implements CommandHandler {
                         }
                     }
                     return movedTo;
-                });
+                    });
+                } catch (GestaltException.NotFound e) {
+                    if (moves == 0) {
+                        throw e;
+                    }
+                    node = ProcessQueries.findAfterMove(space, gpid, asked); // it moved on meanwhile
+                }
             }
             return 0;
         } catch (IOException e) {

@@ -135,6 +135,33 @@ public final class ProcessQueries {
     }
 
     /**
+     * Where a process runs that {@code gone} no longer has (it moved meanwhile): asked again of
+     * its home node for up to two seconds, as the home node learns of a move just after it.
+     *
+     * @throws GestaltException.NotFound when it is nowhere else (it ended, and its record went)
+     */
+    public static String findAfterMove(ProcessSpace space, String gpid, String gone) throws GestaltException {
+        GestaltException last = null;
+        for (int i = 0; i < 20; i++) {
+            try {
+                ProcInfo p = find(space, gpid);
+                if (!p.getNode().equals(gone)) {
+                    return p.getNode();
+                }
+            } catch (GestaltException.NotFound e) {
+                last = e;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        throw last != null ? last : new GestaltException.NotFound(gpid + ": no such process");
+    }
+
+    /**
      * Why a GPID was not found, for a caller that asked every node it could: its home node is
      * down (it left the view, or it is still in it but did not answer: just killed), or a node
      * that may have it did not answer (both {@link GestaltException.NodeLost}: wait exits 255),

@@ -42,10 +42,18 @@ public final class WaitCommand implements CommandHandler {
             }
             var request = WaitRequest.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).build();
             String node = p.getNode();
-            for (int moves = 0; ; moves++) {
-                Exit e = calls.call(node, gpid, ch -> ProcsGrpc.newBlockingStub(ch).waitFor(request));
-                if (e.getMovedTo().isEmpty() || moves == MAX_MOVES) {
-                    code = e.getMovedTo().isEmpty() ? e.getCode() : 255;
+            code = 255; // moved back and forth more than MAX_MOVES times while waited for: given up on
+            for (int moves = 0; moves <= MAX_MOVES; moves++) {
+                Exit e;
+                try {
+                    String asked = node;
+                    e = calls.call(asked, gpid, ch -> ProcsGrpc.newBlockingStub(ch).waitFor(request));
+                } catch (GestaltException.NotFound gone) {
+                    node = ProcessQueries.findAfterMove(space, gpid, node); // it moved (on) meanwhile
+                    continue;
+                }
+                if (e.getMovedTo().isEmpty()) {
+                    code = e.getCode();
                     break;
                 }
                 node = e.getMovedTo(); // it moved while we waited: wait there

@@ -182,15 +182,18 @@ class MigrateIT {
         var ended = cluster.cli(1).run("migrate", gpid, "node2");
         assertEquals(1, ended.exitCode(), ended::describe);
         assertTrue(ended.stderr().contains("has exited"), ended::describe);
-        var attached = cluster.cli(1).start("run", "-n", "node2", "--", "sleep", "300");
-        Eventually.holds(Duration.ofSeconds(30), "the attached job runs", () -> cluster.cli(1).run("ps", "--json").out().contains("sleep 300"));
-        String attachedGpid = TinyJson.rows(cluster.cli(1).run("ps", "--json").out()).stream()
-            .filter(p -> "node2".equals(p.get("node")) && "sleep 300".equals(p.get("command")) && !Boolean.TRUE.equals(p.get("detached")))
-            .map(p -> (String) p.get("gpid")).findFirst().orElseThrow();
-        var notDetached = cluster.cli(1).run("migrate", "--check", attachedGpid);
+        var attached = cluster.cli(1).start("run", "-n", "node2", "--", "sleep", "301");
+        String[] attachedGpid = new String[1];
+        Eventually.holds(Duration.ofSeconds(30), "the attached job runs", () -> {
+            attachedGpid[0] = TinyJson.rows(cluster.cli(1).run("ps", "--json").out()).stream()
+                .filter(p -> "sleep 301".equals(p.get("command")) && Boolean.FALSE.equals(p.get("detached")))
+                .map(p -> (String) p.get("gpid")).findFirst().orElse(null);
+            return attachedGpid[0] != null;
+        });
+        var notDetached = cluster.cli(1).run("migrate", "--check", attachedGpid[0]);
         assertEquals(1, notDetached.exitCode(), notDetached::describe);
         assertTrue(notDetached.out().contains("only jobs started with run -d can move yet"), notDetached::describe);
-        assertEquals(0, cluster.cli(1).run("kill", "-9", attachedGpid).exitCode());
+        assertEquals(0, cluster.cli(1).run("kill", "-9", attachedGpid[0]).exitCode());
         assertEquals(137, attached.await(Duration.ofSeconds(30)).exitCode());
     }
 }

@@ -56,6 +56,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     /** A checkpoint that does not fit in what the target's disk has free, less this, is refused. */
     private static final long DISK_RESERVE = 256L << 20;
     private static final long RESTORE_SECONDS = 300;
+    /** A restored copy whose source does not commit within this is killed (the source resumed its own). */
+    private static final long COMMIT_SECONDS = 60;
 
     private final String nodeName;
     private final Supervisor supervisor;
@@ -122,22 +124,33 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             long imageBytes = size(images);
             out.onNext(progress("freeze", "frozen; checkpoint of " + mb(imageBytes) + " in " + millis(t0, dumped) + " ms"));
             long[] sent = new long[1];
+            Transfer t = null;
             Restored r;
             try {
-                r = send(target, c, j, images, sent);
+                t = send(target, c, j, images, sent);
+                r = t.next(target, RESTORE_SECONDS + 60);
             } catch (IOException | GestaltException | RuntimeException e) {
+                if (t != null) {
+                    t.cancel("transfer failed");
+                }
                 supervisor.resume(c);
                 fail(out, "the transfer to " + target + " failed: " + e.getMessage() + "; " + req.getGpid()
                     + " goes on running on " + nodeName);
                 return;
             }
-            long restored = System.nanoTime();
             if (!r.getOk()) {
+                t.cancel("restore failed");
                 supervisor.resume(c);
                 fail(out, "the restore on " + target + " failed: " + r.getError() + "; " + req.getGpid()
                     + " goes on running on " + nodeName);
                 return;
             }
+            if (!commit(target, t, req.getGpid())) {
+                supervisor.resume(c);
+                fail(out, target + " did not confirm that " + req.getGpid() + " runs there; it goes on running on " + nodeName);
+                return;
+            }
+            long restored = System.nanoTime();
             supervisor.moved(c, target);
             relocate(req.getGpid(), target);
             long transferMillis = Math.max(0, millis(dumped, restored) - r.getRestoreMillis());
@@ -188,40 +201,80 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         return target;
     }
 
-    /** The checkpoint and the output of before the move to {@code target}; its answer. */
-    private Restored send(String target, Supervisor.Checkpoint c, Job j, Path images, long[] sent)
-            throws IOException, GestaltException {
-        var answer = new CompletableFuture<Restored>();
-        var senderRef = new CompletableFuture<FlowSender<ImageChunk>>();
-        ClientResponseObserver<ImageChunk, Restored> observer = new ClientResponseObserver<>() {
-            private FlowSender<ImageChunk> sender;
+    /**
+     * One checkpoint on its way to a target: the stream, and the target's answers (the restore,
+     * then the commit).
+     */
+    private static final class Transfer {
+        final java.util.concurrent.LinkedBlockingQueue<Object> answers = new java.util.concurrent.LinkedBlockingQueue<>();
+        volatile FlowSender<ImageChunk> sender;
+        volatile ClientCallStreamObserver<ImageChunk> call;
 
+        /** The next answer, or an exception for a stream that failed or ended. */
+        Restored next(String target, long seconds) throws IOException, GestaltException {
+            Object o;
+            try {
+                o = answers.poll(seconds, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+            if (o == null) {
+                throw new IOException(target + " did not answer within " + seconds + " s");
+            }
+            if (o instanceof Throwable t) {
+                throw GestaltException.fromStatus(t, target);
+            }
+            if (o == END) {
+                throw new IOException(target + " ended the transfer without an answer");
+            }
+            return (Restored) o;
+        }
+
+        void cancel(String why) {
+            var c = call;
+            if (c != null) {
+                c.cancel(why, null);
+            }
+        }
+    }
+
+    private static final Object END = new Object();
+
+    /** The checkpoint and the output of before the move to {@code target}; its answer to the restore. */
+    private Transfer send(String target, Supervisor.Checkpoint c, Job j, Path images, long[] sent)
+            throws IOException, GestaltException {
+        var t = new Transfer();
+        var ready = new CompletableFuture<Void>();
+        ClientResponseObserver<ImageChunk, Restored> observer = new ClientResponseObserver<>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<ImageChunk> call) {
-                sender = new FlowSender<>(call);
-                call.setOnReadyHandler(sender::onReady);
-                senderRef.complete(sender);
+                t.call = call;
+                t.sender = new FlowSender<>(call);
+                call.setOnReadyHandler(t.sender::onReady);
+                ready.complete(null);
             }
 
             @Override
             public void onNext(Restored r) {
-                answer.complete(r);
+                t.answers.add(r);
             }
 
             @Override
-            public void onError(Throwable t) {
-                sender.fail(String.valueOf(t.getMessage()));
-                answer.completeExceptionally(t);
+            public void onError(Throwable e) {
+                t.sender.fail(String.valueOf(e.getMessage()));
+                t.answers.add(e);
             }
 
             @Override
             public void onCompleted() {
-                answer.complete(Restored.newBuilder().setError("the target did not answer").build());
+                t.answers.add(END);
             }
         };
         MigrateGrpc.newStub(space.get().channel(target)).withDeadlineAfter(RESTORE_SECONDS + 300, TimeUnit.SECONDS)
             .receive(observer);
-        FlowSender<ImageChunk> sender = senderRef.join();
+        ready.join();
+        FlowSender<ImageChunk> sender = t.sender;
         LaunchSpec spec = j.spec();
         sender.sendFirst(ImageChunk.newBuilder().setJob(MovingJob.newBuilder().setGpid(spec.gpid())
             .addAllArgv(spec.argv()).setUid(spec.uid()).setGid(spec.gid()).setUser(spec.user())
@@ -238,17 +291,48 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         var logs = j.logs();
         sent[0] += sendFile(sender, "stdout", logs.path(LogStream.STDOUT));
         sent[0] += sendFile(sender, "stderr", logs.path(LogStream.STDERR));
-        sender.complete();
+        sender.send(ImageChunk.newBuilder().setEnd(true).build());
+        return t;
+    }
+
+    /**
+     * The restore succeeded: the target may let the process run once this copy is sure to stay
+     * frozen. Returns whether it runs there now; false when the target said no or went away
+     * before saying yes and does not list it (this copy then resumes). Never both: the frozen copy
+     * here is killed only once the target confirmed, or lists the process as its own.
+     */
+    private boolean commit(String target, Transfer t, String gpid) {
         try {
-            return answer.get(RESTORE_SECONDS + 60, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw GestaltException.fromStatus(e.getCause(), target);
-        } catch (TimeoutException e) {
-            throw new IOException(target + " did not answer within " + (RESTORE_SECONDS + 60) + " s");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
+            t.sender.send(ImageChunk.newBuilder().setCommit(true).build());
+            Restored r = t.next(target, 60);
+            t.sender.complete();
+            return r.getCommitted();
+        } catch (IOException | GestaltException | RuntimeException e) {
+            t.cancel("commit failed");
+            LOG.warning("no confirmation of " + gpid + "'s commit from " + target + " (" + e.getMessage()
+                + "): asking it whether the process runs there");
+            return runsOn(target, gpid);
         }
+    }
+
+    /** Whether {@code node} lists {@code gpid} as running (asked a few times over ~10 s); false if it cannot say. */
+    private boolean runsOn(String node, String gpid) {
+        for (int i = 0; i < 5; i++) {
+            try {
+                var procs = dev.gestalt.rpc.proto.ProcsGrpc.newBlockingStub(space.get().channel(node))
+                    .withDeadlineAfter(2, TimeUnit.SECONDS)
+                    .list(dev.gestalt.rpc.proto.ListRequest.newBuilder().addGpids(gpid).setRecordsOnly(true).build());
+                return procs.getProcsList().stream().anyMatch(p -> !p.getState().equals("exited"));
+            } catch (GestaltException | RuntimeException e) {
+                try {
+                    Thread.sleep(2000);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        return false;
     }
 
     private static long sendFile(FlowSender<ImageChunk> sender, String name, Path file) throws IOException {
@@ -312,6 +396,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         return new Receiver(out);
     }
 
+    /** The target's side of one move: the checkpoint into a folder, the restore, the commit. */
     private final class Receiver implements StreamObserver<ImageChunk> {
         private final StreamObserver<Restored> out;
         private MovingJob job;
@@ -321,6 +406,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         private long bytes;
         private long room;
         private String refused;
+        private volatile Supervisor.Restored restored;
+        private volatile boolean done;
 
         Receiver(StreamObserver<Restored> out) {
             this.out = out;
@@ -328,6 +415,17 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
 
         @Override
         public void onNext(ImageChunk c) {
+            if (done) {
+                return;
+            }
+            if (c.getCommit()) {
+                commit();
+                return;
+            }
+            if (c.getEnd()) {
+                restore();
+                return;
+            }
             if (refused != null) {
                 return;
             }
@@ -377,14 +475,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             room = Files.getFileStore(images).getUsableSpace() - DISK_RESERVE;
         }
 
-        @Override
-        public void onError(Throwable t) {
-            closeCurrent();
-            delete(images);
-        }
-
-        @Override
-        public void onCompleted() {
+        /** All of it is in: restored, stopped; the answer; a commit must follow within a minute. */
+        private void restore() {
             closeCurrent();
             Restored.Builder r = Restored.newBuilder();
             if (refused != null || job == null) {
@@ -394,10 +486,10 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 try {
                     LaunchSpec spec = new LaunchSpec(job.getGpid(), job.getArgvList(), Map.of(), Path.of(job.getCwd()),
                         job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), false, 0, 0, true);
-                    supervisor.restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images, job.getStatusPipe(),
-                        job.getStdoutIdsList(), job.getStderrIdsList(), RESTORE_SECONDS);
+                    restored = supervisor.restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images,
+                        job.getStatusPipe(), job.getStdoutIdsList(), job.getStderrIdsList(), RESTORE_SECONDS);
                     r.setOk(true).setRestoreMillis(millis(t0, System.nanoTime()));
-                    LOG.info("restored " + job.getGpid() + " (moved here, uid " + job.getUid() + ")");
+                    Thread.ofVirtual().start(this::abortUnlessCommitted);
                 } catch (LaunchException | IllegalArgumentException e) {
                     keepLog(images, "restore.log");
                     r.setError(e.getMessage());
@@ -405,7 +497,60 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             }
             delete(images);
             out.onNext(r.build());
+            if (!r.getOk()) {
+                done = true;
+                out.onCompleted();
+            }
+        }
+
+        private void commit() {
+            var rs = restored;
+            done = true;
+            if (rs == null) {
+                out.onNext(Restored.newBuilder().setError("nothing restored to commit").build());
+            } else {
+                rs.commit();
+                LOG.info("restored " + job.getGpid() + " (moved here, uid " + job.getUid() + ")");
+                out.onNext(Restored.newBuilder().setOk(true).setCommitted(true).build());
+            }
             out.onCompleted();
+        }
+
+        private void abortUnlessCommitted() {
+            try {
+                Thread.sleep(TimeUnit.SECONDS.toMillis(COMMIT_SECONDS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            abort("no commit within " + COMMIT_SECONDS + " s");
+        }
+
+        private void abort(String why) {
+            var rs = restored;
+            if (rs != null) {
+                rs.abort(); // nothing once committed
+                if (!done) {
+                    LOG.warning("dropped the restored copy of " + job.getGpid() + ": " + why);
+                }
+            }
+            done = true;
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            closeCurrent();
+            delete(images);
+            abort("the source went away (" + t.getMessage() + ")");
+        }
+
+        @Override
+        public void onCompleted() {
+            closeCurrent();
+            delete(images);
+            if (!done) {
+                abort("the source ended the transfer before the commit");
+                out.onCompleted();
+            }
         }
 
         private void closeCurrent() {

@@ -421,8 +421,9 @@ public final class Supervisor implements AutoCloseable {
     }
 
     /**
-     * Restores a job checkpointed on another node from {@code images}: it runs here from now on,
-     * under this node's keeper, with the same GPID; its log files go on from what
+     * Restores a job checkpointed on another node from {@code images}, stopped: once its copy
+     * there is gone, {@link Restored#commit} lets it run here, under this node's keeper, with the
+     * same GPID; {@link Restored#abort} kills it. Its log files go on from what
      * {@code images/stdout} and {@code images/stderr} hold.
      *
      * @param moves      how many times it moved, this move included
@@ -431,7 +432,7 @@ public final class Supervisor implements AutoCloseable {
      * @param stderrIds  the names CRIU knows its status pipe, stdout and stderr by (see {@link Checkpoint})
      * @throws LaunchException 255 with the reason when the restore failed
      */
-    public Job restore(LaunchSpec spec, long startMillis, int moves, Path images, String statusPipe,
+    public Restored restore(LaunchSpec spec, long startMillis, int moves, Path images, String statusPipe,
                        List<String> stdoutIds, List<String> stderrIds, long timeoutSeconds) throws LaunchException {
         if (!privileged) {
             throw new LaunchException(255, "the node does not run as root (CRIU needs root)");
@@ -476,10 +477,38 @@ public final class Supervisor implements AutoCloseable {
                 throw new LaunchException(255, e.getMessage(), e);
             }
             job.moves(moves);
-            Criu.resume(s.root());
-            return register(job, k);
+            return new Restored(job, k);
         } finally {
             doneStarting(spec.gpid());
+        }
+    }
+
+    /** A job restored and stopped (see {@link #restore}), until it runs here or goes. */
+    public final class Restored {
+        private final LocalJob job;
+        private final Keeper keeper;
+        private final java.util.concurrent.atomic.AtomicBoolean settled = new java.util.concurrent.atomic.AtomicBoolean();
+
+        private Restored(LocalJob job, Keeper keeper) {
+            this.job = job;
+            this.keeper = keeper;
+        }
+
+        /** It runs here from now on (its copy on the node it came from is gone). */
+        public Job commit() {
+            if (settled.compareAndSet(false, true)) {
+                register(job, keeper);
+                Criu.resume(job.rootPid());
+            }
+            return job;
+        }
+
+        /** The move did not complete: killed here, no record kept (its source resumes its own copy). */
+        public void abort() {
+            if (settled.compareAndSet(false, true)) {
+                keeper.moved(job.gpid());
+                records.moved(job.gpid(), true);
+            }
         }
     }
 

@@ -1,0 +1,110 @@
+package dev.gestalt.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gestalt.testkit.Cli;
+import dev.gestalt.testkit.Eventually;
+import dev.gestalt.testkit.LocalClusterFixture;
+import dev.gestalt.testkit.TinyJson;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
+
+/**
+ * A move whose target dies half-way: the process must go on where it was, once, intact (every
+ * line of its output once and in order, its exit code), and the target, back up, must not run a
+ * second copy of it. The process holds 600 MB, so that the transfer takes seconds.
+ */
+@Tag("e2e")
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+@Execution(ExecutionMode.CONCURRENT) // beside the other classes, on a cluster of its own (pom.xml: failsafe)
+@ResourceLock("MigrateFaultsIT")
+class MigrateFaultsIT {
+
+    @RegisterExtension
+    static final LocalClusterFixture cluster = LocalClusterFixture.perClass(3);
+
+    private static final int LINES = 500;
+
+    @AfterEach
+    void everyNodeUp() {
+        var up = cluster.restart();
+        assertEquals(0, up.exitCode(), up::describe);
+    }
+
+    /** On node1: 600 MB touched, then LINES numbered lines 50 ms apart, then exit 6. */
+    private static String bigCounter() {
+        var r = cluster.cli(1).run("run", "-d", "-n", "node1", "--", "python3", "-c",
+            "import sys, time\nb = bytearray(600 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
+                + "for i in range(1, " + (LINES + 1) + "):\n    print('line', i, flush=True); time.sleep(0.05)\nsys.exit(6)");
+        assertEquals(0, r.exitCode(), r::describe);
+        String gpid = r.out().strip();
+        Eventually.holds(Duration.ofSeconds(60), "it has its memory and writes", () ->
+            cluster.cli(1).run("logs", gpid).out().contains("line 2\n"));
+        return gpid;
+    }
+
+    /** Starts the move to node3 and returns once the process is frozen and its transfer under way. */
+    private static Cli.Running moveToNode3(String gpid) {
+        var move = cluster.cli(2).start("migrate", gpid, "node3");
+        Eventually.holds(Duration.ofSeconds(60), "the checkpoint is taken and being sent",
+            () -> move.stdoutSoFar().contains(": freeze: "));
+        return move;
+    }
+
+    private static void runsOnNode1Intact(String gpid, Cli.Result move) {
+        assertEquals(1, move.exitCode(), move::describe);
+        assertTrue(move.stderr().contains(gpid + " goes on running on node1"), move::describe);
+        var waited = cluster.cli(1).run("wait", gpid);
+        assertEquals(6, waited.exitCode(), "its code, after the failed move: " + waited.describe());
+        String expected = IntStream.rangeClosed(1, LINES).mapToObj(i -> "line " + i + "\n").collect(Collectors.joining());
+        assertEquals(expected, cluster.cli(1).run("logs", gpid).out(), "every line once, in order");
+    }
+
+    /** How many copies of the test's program run on this machine (all nodes). */
+    private static long copies() {
+        return dev.gestalt.testkit.Procs.exec(10, "pgrep", "-f", "^[^ ]*python3 -c import sys, time").stdout().strip().lines().count();
+    }
+
+    /** The target's whole host (daemon, keeper, engines) is killed during the transfer. */
+    @Test
+    void targetHostKilledDuringTheTransfer() {
+        String gpid = bigCounter();
+        var move = moveToNode3(gpid);
+        cluster.killHost(3);
+        runsOnNode1Intact(gpid, move.await(Duration.ofSeconds(120)));
+    }
+
+    /**
+     * Only the target's daemon is killed, its keeper lives on (as it does on purpose, for its jobs):
+     * whatever it had restored by then must not run, before or after the daemon is back.
+     */
+    @Test
+    void targetDaemonKilledDuringTheTransferLeavesNoSecondCopy() {
+        String gpid = bigCounter();
+        var move = moveToNode3(gpid);
+        cluster.kill9(3);
+        var result = move.await(Duration.ofSeconds(120));
+        assertEquals(1, copies(), "one copy runs (node1's), no other");
+        var up = cluster.restart();
+        assertEquals(0, up.exitCode(), up::describe);
+        assertEquals(1, copies(), "one copy runs (node1's), none adopted by node3's daemon as it came back");
+        runsOnNode1Intact(gpid, result);
+        var ps = cluster.cli(3).run("ps", "--all", "--json", "-n", "node3");
+        assertEquals(0, ps.exitCode(), ps::describe);
+        List<Map<String, Object>> there = TinyJson.rows(ps.out()).stream().filter(p -> gpid.equals(p.get("gpid"))).toList();
+        assertEquals(List.of(), there, "node3 has no record of " + gpid + ": no copy of it ran there");
+    }
+}
