@@ -161,6 +161,34 @@ class MigrateIT {
         }
     }
 
+    /**
+     * Issue 11 after a move: the process's view of itself is the same before and after, on the
+     * new node: its PID ($$ is 2, its namespace's), /proc/$$/exe its shell, and a new process
+     * reading /proc/<its getpid()> finds itself (the job's own /proc moved with it).
+     */
+    @Test
+    void aMovedProcessSeesItselfAsBefore() {
+        var r = cluster.cli(1).run("run", "-d", "-n", "node1", "--", "sh", "-c",
+            "while :; do echo \"self $$ $(readlink /proc/$$/exe) $(python3 -c 'import os; p = os.getpid(); "
+                + "print(open(\"/proc/%d/cmdline\" % p).read().split(chr(0))[1], open(\"/proc/%d/status\" % p).read().count(\"python3\") > 0)')\"; "
+                + "sleep 0.2; done");
+        assertEquals(0, r.exitCode(), r::describe);
+        String gpid = r.out().strip();
+        Eventually.holds(Duration.ofSeconds(30), "it reports", () -> cluster.cli(1).run("logs", gpid).out().contains("self"));
+        String before = cluster.cli(1).run("logs", gpid).out().lines().filter(l -> l.startsWith("self")).findFirst().orElseThrow();
+        var m = cluster.cli(1).run("migrate", gpid, "node3");
+        assertEquals(0, m.exitCode(), m::describe);
+        int had = (int) cluster.cli(1).run("logs", gpid).out().lines().count();
+        Eventually.holds(Duration.ofSeconds(30), "it reports on node3",
+            () -> cluster.cli(1).run("logs", gpid).out().lines().count() > had + 2);
+        List<String> lines = cluster.cli(1).run("logs", gpid).out().lines().toList();
+        assertTrue(before.matches("self 2 /\\S*(dash|sh|bash) -c True"), "before the move: " + before);
+        for (String l : lines) {
+            assertEquals(before, l, "every report, before and after the move: " + lines);
+        }
+        assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
+    }
+
     @Test
     void badRequestsSayWhyAndMoveNothing() {
         var usage = cluster.cli(1).run("migrate");

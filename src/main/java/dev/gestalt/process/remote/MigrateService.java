@@ -51,7 +51,7 @@ import java.util.regex.Pattern;
  */
 public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private static final Logger LOG = Logger.getLogger(MigrateService.class.getName());
-    private static final int CHUNK = 1 << 20;
+    private static final int CHUNK = 2 << 20;
     private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     /** A checkpoint that does not fit in what the target's disk has free, less this, is refused. */
     private static final long DISK_RESERVE = 256L << 20;
@@ -338,21 +338,23 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private static long sendFile(FlowSender<ImageChunk> sender, String name, Path file) throws IOException {
         long n = 0;
         try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[CHUNK];
-            int r;
             boolean first = true;
-            while ((r = in.readNBytes(buf, 0, buf.length)) > 0 || first) {
-                sender.send(ImageChunk.newBuilder().setFile(name).setData(ByteString.copyFrom(buf, 0, Math.max(r, 0))).build());
-                n += Math.max(r, 0);
+            while (true) {
+                byte[] buf = new byte[CHUNK]; // handed to gRPC without a copy: a new one each time
+                int r = in.readNBytes(buf, 0, buf.length);
+                if (r > 0 || first) {
+                    sender.send(ImageChunk.newBuilder().setFile(name)
+                        .setData(com.google.protobuf.UnsafeByteOperations.unsafeWrap(buf, 0, r)).build());
+                }
+                n += r;
                 first = false;
                 if (r < buf.length) {
-                    break;
+                    return n;
                 }
             }
         } catch (java.nio.file.NoSuchFileException e) {
-            // no output of that stream
+            return n; // no output of that stream
         }
-        return n;
     }
 
     /** The home node of a moved process learns where it runs now (MOSIX's home-node record). */
