@@ -65,6 +65,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private final Supplier<Migration> self;
     private final RemoteStartPolicy remoteStarts;
     private final Path work;
+    /** GPIDs being moved from this node now: one move at a time each. */
+    private final java.util.Set<String> moving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public MigrateService(String nodeName, Supervisor supervisor, Supplier<ProcessSpace> space, Supplier<Migration> self,
                           RemoteStartPolicy remoteStarts, Path stateDir) {
@@ -107,6 +109,18 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             out.onCompleted();
             return;
         }
+        if (!moving.add(req.getGpid())) {
+            fail(out, req.getGpid() + " is being moved already");
+            return;
+        }
+        try {
+            move(req, j, target, method, out);
+        } finally {
+            moving.remove(req.getGpid());
+        }
+    }
+
+    private void move(MoveRequest req, Job j, String target, String method, StreamObserver<MoveProgress> out) {
         out.onNext(progress("check", nodeName + " -> " + target + ", " + method));
         long t0 = System.nanoTime();
         Path images = null;
@@ -143,6 +157,11 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 supervisor.resume(c);
                 fail(out, "the restore on " + target + " failed: " + r.getError() + "; " + req.getGpid()
                     + " goes on running on " + nodeName);
+                return;
+            }
+            if (j.end().isDone()) { // killed while frozen: it ended here, and must not live on there
+                t.cancel("the process ended");
+                fail(out, req.getGpid() + " ended during its move (killed); it was not moved");
                 return;
             }
             if (!commit(target, t, req.getGpid())) {
