@@ -143,7 +143,7 @@ static void parse_options(int argc, char **argv, struct run_options *o) {
                 value = eq + 1;
             }
 #define IS(s) (len == strlen(s) && strncmp(name, s, len) == 0)
-            if (IS("tty") || IS("no-tty") || IS("detach") || IS("explain")) {
+            if (IS("tty") || IS("no-tty") || IS("detach") || IS("explain") || IS("no-migrate")) {
                 if (value) {
                     jvm_client();
                 }

@@ -68,6 +68,9 @@ public final class RunCommand implements CommandHandler {
         boolean tty = req.tty();
         Gpid gpid = space.newGpid();
         ProcessSpec spec = spec(s, gpid, a.positionals(), tty, detached);
+        if (a.has("no-migrate")) {
+            spec = spec.toBuilder().setNoMigrate(true).build();
+        }
         int code = execute(s, placement.node(), farCheck ? spec.toBuilder().setCheckCwd(true).build() : spec, detached);
         if (code != CWD_ABSENT) {
             return code;
@@ -106,6 +109,7 @@ public final class RunCommand implements CommandHandler {
             .setSize(tty && req.cols() == 0 ? WinSize.newBuilder().setCols(80).setRows(24)
                 : WinSize.newBuilder().setCols(req.cols()).setRows(req.rows()))
             .setDetached(detached)
+
             .setHomeNode(space.self());
         // the caller's groups and limits as its own process has them, from the kernel (see PeerCredentials)
         b.addAllGroups(caller.groups());

@@ -202,6 +202,13 @@ class MigrateIT {
         var same = cluster.cli(1).run("migrate", gpid, "node1");
         assertEquals(1, same.exitCode(), same::describe);
         assertTrue(same.stderr().contains("runs on node1 already"), same::describe);
+        var pinned = cluster.cli(1).run("run", "-d", "--no-migrate", "-n", "node1", "--", "sleep", "300");
+        assertEquals(0, pinned.exitCode(), pinned::describe);
+        var refused = cluster.cli(1).run("migrate", pinned.out().strip(), "node2");
+        assertEquals(1, refused.exitCode(), refused::describe);
+        assertTrue(refused.stderr().contains("was started with --no-migrate"), refused::describe);
+        assertEquals("node1", psRow(pinned.out().strip()).get("node"));
+        assertEquals(0, cluster.cli(1).run("kill", "-9", pinned.out().strip()).exitCode());
         var unknown = cluster.cli(1).run("migrate", "1-987654321");
         assertEquals(1, unknown.exitCode(), unknown::describe);
         assertTrue(unknown.stderr().contains("no such process"), unknown::describe);

@@ -27,10 +27,11 @@ import java.util.regex.Pattern;
  * @param cols     the terminal's initial width (tty jobs)
  * @param rows     the terminal's initial height (tty jobs)
  * @param detached whether output goes to log files rather than to a caller
+ * @param migratable whether it may move to another node (false: {@code run --no-migrate})
  */
 public record LaunchSpec(String gpid, List<String> argv, Map<String, String> env, Path cwd,
                          int uid, int gid, int[] groups, String user, int umask, List<Limit> limits,
-                         boolean tty, int cols, int rows, boolean detached) {
+                         boolean tty, int cols, int rows, boolean detached, boolean migratable) {
 
     private static final Pattern GPID = Pattern.compile("[A-Za-z0-9_:.-]{1,128}");
 
@@ -52,6 +53,12 @@ public record LaunchSpec(String gpid, List<String> argv, Map<String, String> env
             throw new IllegalArgumentException("bad umask: " + Integer.toOctalString(umask));
         }
         limits = List.copyOf(limits);
+    }
+
+    /** A job that may move to another node. */
+    public LaunchSpec(String gpid, List<String> argv, Map<String, String> env, Path cwd, int uid, int gid, int[] groups,
+                      String user, int umask, List<Limit> limits, boolean tty, int cols, int rows, boolean detached) {
+        this(gpid, argv, env, cwd, uid, gid, groups, user, umask, limits, tty, cols, rows, detached, true);
     }
 
     /** The supplementary groups (a copy). */

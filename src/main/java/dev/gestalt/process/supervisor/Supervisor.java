@@ -296,7 +296,7 @@ public final class Supervisor implements AutoCloseable {
         }
         LaunchSpec own = privileged ? spec : new LaunchSpec(spec.gpid(), spec.argv(), spec.env(), spec.cwd(),
             Posix.geteuid(), Posix.getegid(), new int[0], spec.user(), spec.umask(), spec.limits(), spec.tty(),
-            spec.cols(), spec.rows(), spec.detached());
+            spec.cols(), spec.rows(), spec.detached(), spec.migratable());
         synchronized (earlyEnds) {
             if (jobs.containsKey(spec.gpid()) || !starting.add(spec.gpid())) {
                 throw new LaunchException(255, "gpid " + spec.gpid() + " is in use");
@@ -339,6 +339,9 @@ public final class Supervisor implements AutoCloseable {
         }
         if (!(j instanceof LocalJob l) || !l.isAlive()) {
             return j.gpid() + " has ended";
+        }
+        if (!j.spec().migratable()) {
+            return j.gpid() + " was started with --no-migrate";
         }
         if (j.spec().tty()) {
             return j.gpid() + " has a terminal: terminal jobs cannot move yet";
