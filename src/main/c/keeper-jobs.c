@@ -596,7 +596,7 @@ static void exec_restorer(char **args, int status, int in, int out, int err) {
         }
     }
     for (int i = 0; i < 4; i++) {
-        if (fds[i] >= 0 && dup2(fds[i], 3 + i) < 0) {
+        if (fds[i] >= 0 ? dup2(fds[i], 3 + i) < 0 : (close(3 + i), 0)) { /* none: nothing of the keeper's there */
             _exit(FAILED);
         }
     }

@@ -176,6 +176,15 @@ class TrustIT {
         assertEquals(0, asUser.exitCode(), asUser::describe);
         assertEquals(uid + "\n", asUser.out());
 
+        // a checkpoint is restored as root: a node that refuses remote root takes no process from another
+        var job = cluster.cli(1).run("run", "-d", "-n", "node1", "--", "sleep", "300");
+        assertEquals(0, job.exitCode(), job::describe);
+        var move = cluster.cli(1).run("migrate", job.out().strip(), "node2");
+        assertEquals(1, move.exitCode(), move::describe);
+        assertTrue(move.stderr().contains("node2 takes no processes from other nodes: a checkpoint is restored as root")
+            && move.stderr().contains(job.out().strip() + " goes on running on node1"), move::describe);
+        assertEquals(0, cluster.cli(1).run("kill", job.out().strip()).exitCode(), "it runs on node1");
+
         String log = Files.readString(cluster.log(2));
         assertTrue(Pattern.compile("refused remote start of 1-\\d+ as uid 0 from node1 \\(id 1\\): this node does not run")
             .matcher(log).find(), log);

@@ -484,6 +484,12 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             if (!Boolean.TRUE.equals(GrpcTls.SAME_NODE.get()) && GrpcTls.PEER.get() == null) {
                 throw new IOException("the sender presented no node certificate");
             }
+            if (!remoteStarts.allows(0)) {
+                // CRIU restores as root (it opens the files, maps the memory, and only then takes on
+                // the process's ids): a checkpoint can do what a remote start as root could
+                throw new IOException(nodeName + " takes no processes from other nodes: a checkpoint is restored as root,"
+                    + " and remote_uids = " + remoteStarts + " refuses remote root (gestalt init --remote-root allows it)");
+            }
             if (!remoteStarts.allows(job.getUid() & 0xFFFF_FFFFL)) {
                 throw new IOException(nodeName + " does not run processes of other nodes as uid " + job.getUid()
                     + " (remote_uids = " + remoteStarts + ")");
