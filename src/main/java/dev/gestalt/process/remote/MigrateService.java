@@ -99,6 +99,21 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         }
         blockers.addAll(supervisor.moveBlockers(j));
         String method = "stop-and-copy";
+        Transfer t = null;
+        if (blockers.isEmpty()) {
+            try {
+                t = open(target, j); // the target says whether it takes it, before anything is frozen
+                Restored accepted = t.next(target, 30);
+                if (!accepted.getOk()) {
+                    blockers.add(accepted.getError());
+                }
+            } catch (IOException | GestaltException | RuntimeException e) {
+                blockers.add(target + " does not answer: " + e.getMessage());
+            }
+            if (t != null && (!blockers.isEmpty() || req.getCheckOnly())) {
+                t.cancel("not moving");
+            }
+        }
         if (!blockers.isEmpty() || req.getCheckOnly()) {
             var last = MoveProgress.newBuilder().addAllBlockers(blockers).setPhase("check")
                 .setDetail(target == null ? "" : nodeName + " -> " + target + ", " + method);
@@ -110,17 +125,18 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             return;
         }
         if (!moving.add(req.getGpid())) {
+            t.cancel("moving already");
             fail(out, req.getGpid() + " is being moved already");
             return;
         }
         try {
-            move(req, j, target, method, out);
+            move(req, j, target, method, t, out);
         } finally {
             moving.remove(req.getGpid());
         }
     }
 
-    private void move(MoveRequest req, Job j, String target, String method, StreamObserver<MoveProgress> out) {
+    private void move(MoveRequest req, Job j, String target, String method, Transfer t, StreamObserver<MoveProgress> out) {
         out.onNext(progress("check", nodeName + " -> " + target + ", " + method));
         long t0 = System.nanoTime();
         Path images = null;
@@ -130,6 +146,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             try {
                 c = supervisor.checkpoint(req.getGpid(), images);
             } catch (IOException e) {
+                t.cancel("not moving");
                 keepLog(images, "dump.log");
                 fail(out, e.getMessage() + "; " + req.getGpid() + " goes on running on " + nodeName);
                 return;
@@ -138,15 +155,12 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             long imageBytes = size(images);
             out.onNext(progress("freeze", "frozen; checkpoint of " + mb(imageBytes) + " in " + millis(t0, dumped) + " ms"));
             long[] sent = new long[1];
-            Transfer t = null;
             Restored r;
             try {
-                t = send(target, c, j, images, sent);
+                send(t, c, j, images, sent);
                 r = t.next(target, RESTORE_SECONDS + 60);
             } catch (IOException | GestaltException | RuntimeException e) {
-                if (t != null) {
-                    t.cancel("transfer failed");
-                }
+                t.cancel("transfer failed");
                 supervisor.resume(c);
                 fail(out, "the transfer to " + target + " failed: " + e.getMessage() + "; " + req.getGpid()
                     + " goes on running on " + nodeName);
@@ -184,6 +198,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 .setRestoreMillis(r.getRestoreMillis())).build());
             out.onCompleted();
         } catch (IOException e) {
+            t.cancel("failed");
             if (c != null) {
                 supervisor.resume(c);
             }
@@ -260,9 +275,11 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
 
     private static final Object END = new Object();
 
-    /** The checkpoint and the output of before the move to {@code target}; its answer to the restore. */
-    private Transfer send(String target, Supervisor.Checkpoint c, Job j, Path images, long[] sent)
-            throws IOException, GestaltException {
+    /**
+     * Opens the transfer to {@code target} with the process's identity: the target's first
+     * answer says whether it takes it (before anything is frozen).
+     */
+    private Transfer open(String target, Job j) throws GestaltException, IOException {
         var t = new Transfer();
         var ready = new CompletableFuture<Void>();
         ClientResponseObserver<ImageChunk, Restored> observer = new ClientResponseObserver<>() {
@@ -293,13 +310,17 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         MigrateGrpc.newStub(space.get().channel(target)).withDeadlineAfter(RESTORE_SECONDS + 300, TimeUnit.SECONDS)
             .receive(observer);
         ready.join();
-        FlowSender<ImageChunk> sender = t.sender;
         LaunchSpec spec = j.spec();
-        sender.sendFirst(ImageChunk.newBuilder().setJob(MovingJob.newBuilder().setGpid(spec.gpid())
+        t.sender.sendFirst(ImageChunk.newBuilder().setJob(MovingJob.newBuilder().setGpid(spec.gpid())
             .addAllArgv(spec.argv()).setUid(spec.uid()).setGid(spec.gid()).setUser(spec.user())
-            .setDetached(true).setStartEpochMillis(c.startMillis()).setCwd(spec.cwd().toString())
-            .setStatusPipe(c.statusPipe()).addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds())
-            .setMoves(j.moves()).setHomeNode(ProcsService.homeOf(spec.gpid()))).build());
+            .setDetached(true).setCwd(spec.cwd().toString()).setMoves(j.moves())
+            .setHomeNode(ProcsService.homeOf(spec.gpid()))).build());
+        return t;
+    }
+
+    /** The checkpoint and the output of before the move, then the end (with the names CRIU knows its descriptors by). */
+    private static void send(Transfer t, Supervisor.Checkpoint c, Job j, Path images, long[] sent) throws IOException {
+        FlowSender<ImageChunk> sender = t.sender;
         try (var files = Files.list(images)) {
             for (Path f : files.sorted().toList()) {
                 if (Files.isRegularFile(f) && !f.getFileName().toString().equals("dump.log")) {
@@ -310,8 +331,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         var logs = j.logs();
         sent[0] += sendFile(sender, "stdout", logs.path(LogStream.STDOUT));
         sent[0] += sendFile(sender, "stderr", logs.path(LogStream.STDERR));
-        sender.send(ImageChunk.newBuilder().setEnd(true).build());
-        return t;
+        sender.send(ImageChunk.newBuilder().setEnd(true).setJob(MovingJob.newBuilder().setStartEpochMillis(c.startMillis())
+            .setStatusPipe(c.statusPipe()).addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds())).build());
     }
 
     /**
@@ -444,6 +465,9 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 return;
             }
             if (c.getEnd()) {
+                if (job != null) {
+                    job = job.toBuilder().mergeFrom(c.getJob()).build(); // the ids, known once it was dumped
+                }
                 restore();
                 return;
             }
@@ -453,6 +477,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             try {
                 if (job == null) {
                     start(c);
+                    out.onNext(Restored.newBuilder().setOk(true).build()); // taken: the checkpoint may come
                     return;
                 }
                 if (!c.getFile().equals(file)) {
@@ -473,6 +498,11 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 refused = e.getMessage();
                 closeCurrent();
                 delete(images);
+                if (job == null || images == null) { // refused at once: say so, and end
+                    done = true;
+                    out.onNext(Restored.newBuilder().setError(refused).build());
+                    out.onCompleted();
+                }
             }
         }
 
