@@ -73,15 +73,27 @@ final class MoveBlockers {
         }
     }
 
-    /** "0100007F:1F90" as 127.0.0.1:8080; an IPv6 address as [hex]:port. */
+    /**
+     * An address of /proc/net/tcp{,6} as people write it: "0100007F:1F90" is 127.0.0.1:8080 (each
+     * 32-bit word in the kernel's byte order, little-endian here); IPv6 as [::1]:22, and an
+     * IPv4-mapped one (a Java server's) as its IPv4 address.
+     */
     static String address(String hex) {
         int colon = hex.indexOf(':');
         String ip = hex.substring(0, colon);
         int port = Integer.parseInt(hex.substring(colon + 1), 16);
-        if (ip.length() == 8) {
-            long v = Long.parseLong(ip, 16);
-            return (v & 0xff) + "." + (v >> 8 & 0xff) + "." + (v >> 16 & 0xff) + "." + (v >> 24 & 0xff) + ":" + port;
+        byte[] b = new byte[ip.length() / 2];
+        for (int w = 0; w < b.length / 4; w++) {
+            long word = Long.parseLong(ip.substring(w * 8, w * 8 + 8), 16);
+            for (int i = 0; i < 4; i++) {
+                b[w * 4 + i] = (byte) (word >>> (8 * i));
+            }
         }
-        return "[" + ip.toLowerCase() + "]:" + port;
+        try {
+            var a = java.net.InetAddress.getByAddress(b);
+            return a instanceof java.net.Inet6Address ? "[" + a.getHostAddress() + "]:" + port : a.getHostAddress() + ":" + port;
+        } catch (java.net.UnknownHostException e) {
+            return ip + ":" + port;
+        }
     }
 }
