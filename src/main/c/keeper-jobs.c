@@ -74,7 +74,7 @@ void job_release(struct job *j) {
     memset(j, 0, sizeof *j);
 }
 
-static struct job *claim(const char *name) {
+struct job *job_claim(const char *name) {
     for (int i = 0; i < MAX_JOBS; i++) {
         if (jobs[i].state == FREE) {
             struct job *j = &jobs[i];
@@ -114,7 +114,7 @@ static void job_signal_group(struct job *j, int sig) {
 }
 
 /* The job's log folder and files, owned by its user (see the top of the file). */
-static int open_logs(struct job *j) {
+int job_open_logs(struct job *j) {
     if (mkdirat(logs_dir, j->name, 0700) < 0) {
         return -1;
     }
@@ -141,7 +141,7 @@ static int open_logs(struct job *j) {
     return 0;
 }
 
-static void nonblocking(int fd) {
+void set_nonblocking(int fd) {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
@@ -155,7 +155,7 @@ void job_hang_up(struct job *j, int quiet) {
         job_signal_group(j, SIGHUP);
         job_signal_group(j, SIGCONT);
     }
-    if (open_logs(j) < 0) {
+    if (job_open_logs(j) < 0) {
         log_line("job %s: cannot create its log files (%s): its output is dropped", j->name, strerror(errno));
         j->log_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
         j->log_err = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -166,18 +166,17 @@ void job_hang_up(struct job *j, int quiet) {
         pump_start(&j->pumps[0], j->master, j->log_out, 1);
     } else {
         close_fd(&j->in_w);
-        nonblocking(j->out_r);
-        nonblocking(j->err_r);
+        set_nonblocking(j->out_r);
+        set_nonblocking(j->err_r);
         pump_start(&j->pumps[0], j->out_r, j->log_out, 1);
         pump_start(&j->pumps[1], j->err_r, j->log_err, 1);
     }
 }
 
-/* The program's pid: the init's one child right after the program's execve. */
-static pid_t program_of(pid_t root) {
-    char path[64], buf[64];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) root, (int) root);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+/* The first number in a small file (a pid), or -1; min is the smallest pid that makes sense. */
+pid_t pid_in_file(const char *path, int flags, pid_t min) {
+    char buf[64];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
     if (fd < 0) {
         return -1;
     }
@@ -188,7 +187,14 @@ static pid_t program_of(pid_t root) {
     }
     buf[n] = 0;
     long pid = strtol(buf, NULL, 10);
-    return pid > 0 ? (pid_t) pid : -1;
+    return pid >= min ? (pid_t) pid : -1;
+}
+
+/* The program's pid: the init's one child right after the program's execve. */
+pid_t job_program_of(pid_t root) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) root, (int) root);
+    return pid_in_file(path, 0, 1);
 }
 
 /*
@@ -284,7 +290,7 @@ void job_finish_start(struct job *j) {
         return;
     }
     j->state = RUNNING;
-    j->program = j->reaped ? -1 : program_of(j->root);
+    j->program = j->reaped ? -1 : job_program_of(j->root);
     int fd0 = j->flags & F_TTY ? j->in_relay[1] : j->in_w;
     int fd1 = j->flags & F_TTY ? j->out_relay[0] : j->out_r;
     reply(7, "S", j->name, num(j->root), num(j->program), num(fd0), num(fd1), num(j->err_r));
@@ -326,7 +332,7 @@ static int open_terminal(struct job *j, const struct job_spec *s, int *slave, ch
         snprintf(why, whylen, "cannot give %s to uid %d: %s", name, (int) s->uid, strerror(errno));
         return -1;
     }
-    nonblocking(j->master);
+    set_nonblocking(j->master);
     return 0;
 }
 
@@ -335,7 +341,7 @@ static int open_terminal(struct job *j, const struct job_spec *s, int *slave, ch
  * job the keeper's (see the top of the file). -1 with a reason when something cannot be opened.
  */
 static int open_stdio(struct job *j, const struct job_spec *s, int child[3], char *why, size_t whylen) {
-    if (s->detached && open_logs(j) < 0) {
+    if (s->detached && job_open_logs(j) < 0) {
         snprintf(why, whylen, "cannot create the log files of %s: %s", j->name, strerror(errno));
         return -1;
     }
@@ -348,9 +354,9 @@ static int open_stdio(struct job *j, const struct job_spec *s, int child[3], cha
             snprintf(why, whylen, "pipe: %s", strerror(errno));
             return -1;
         }
-        nonblocking(j->in_relay[0]);
+        set_nonblocking(j->in_relay[0]);
         if (!s->detached) {
-            nonblocking(j->out_relay[1]);
+            set_nonblocking(j->out_relay[1]);
         } else {
             close_fd(&j->log_err); /* a terminal has one output: stderr's log stays empty */
         }
@@ -386,6 +392,18 @@ static int open_stdio(struct job *j, const struct job_spec *s, int child[3], cha
     return 0;
 }
 
+int job_name_free(const char *name) {
+    if (!valid_name(name)) {
+        job_refuse_start(name, "bad job name");
+        return 0;
+    }
+    if (job_find(name)) {
+        job_refuse_start(name, "the keeper holds a job of that name already");
+        return 0;
+    }
+    return 1;
+}
+
 static void close_child_ends(int child[3]) {
     for (int i = 0; i < 3; i++) {
         if (child[i] >= 0 && (i == 0 || child[i] != child[i - 1])) {
@@ -399,12 +417,7 @@ void job_start(char **f, int nf) {
     /* f: "S" GPID ARGC ARG... ENVC ENV... (then the NULL slot that fields() adds) */
     const char *name = f[1];
     char why[512] = "";
-    if (!valid_name(name)) {
-        job_refuse_start(name, "bad job name");
-        return;
-    }
-    if (job_find(name)) {
-        job_refuse_start(name, "the keeper holds a job of that name already");
+    if (!job_name_free(name)) {
         return;
     }
     int argc = nf > 3 ? atoi(f[2]) : -1;
@@ -419,7 +432,7 @@ void job_start(char **f, int nf) {
     }
     f[3 + argc] = NULL; /* the command ends where the ENVC field was */
     s.envp = f + 4 + argc;
-    struct job *j = claim(name);
+    struct job *j = job_claim(name);
     if (!j) {
         snprintf(why, sizeof why, "the node's keeper holds %d jobs, its limit: start this one when some have ended", MAX_JOBS);
         job_refuse_start(name, why);
@@ -455,8 +468,8 @@ void job_start(char **f, int nf) {
     j->root = pid;
     j->report = report[0];
     j->status = status[0];
-    nonblocking(j->report);
-    nonblocking(j->status);
+    set_nonblocking(j->report);
+    set_nonblocking(j->status);
     j->state = STARTING;
 }
 
@@ -511,252 +524,4 @@ void job_pump_step(struct job *j, struct pump *p) {
         p->off += (size_t) w;
     }
     p->len = p->off = 0;
-}
-
-
-/* ---- restoring a job checkpointed on another node (CRIU), and letting go of one that moved ---- */
-
-/* Children reaped while no job claimed them: a restored init that ended before its restorer was
-   reaped is found here (its pid comes from the restorer's pid file, read only then). */
-static struct { pid_t pid; int status; } orphans[64];
-static unsigned orphans_next;
-
-void job_note_orphan(pid_t pid, int status) {
-    orphans[orphans_next % 64].pid = pid;
-    orphans[orphans_next % 64].status = status;
-    orphans_next++;
-}
-
-static int orphan_status(pid_t pid, int *status) {
-    for (int i = 0; i < 64; i++) {
-        if (orphans[i].pid == pid && pid > 0) {
-            orphans[i].pid = 0;
-            *status = orphans[i].status;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Appends IMAGES/NAME (the job's output on the node it came from) to fd: its log goes on in order. */
-static int copy_log(const char *images, const char *name, int fd) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", images, name);
-    int from = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (from < 0) {
-        return errno == ENOENT ? 0 : -1;
-    }
-    char buf[65536];
-    ssize_t n;
-    int ok = 0;
-    while ((n = read(from, buf, sizeof buf)) > 0) {
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(fd, buf + off, (size_t) (n - off));
-            if (w < 0 && errno == EINTR) {
-                continue;
-            }
-            if (w <= 0) {
-                ok = -1;
-                break;
-            }
-            off += w;
-        }
-        if (ok < 0) {
-            break;
-        }
-    }
-    if (n < 0) {
-        ok = -1;
-    }
-    close(from);
-    return ok;
-}
-
-static void remove_logs(struct job *j) {
-    int dir = openat(logs_dir, j->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dir >= 0) {
-        unlinkat(dir, "stdout", 0);
-        unlinkat(dir, "stderr", 0);
-        close(dir);
-        unlinkat(logs_dir, j->name, AT_REMOVEDIR);
-    }
-}
-
-/*
- * The restorer: CRIU, exec'd by this child with the job's new descriptors at fixed numbers (3 the
- * status pipe's write end; 4, 5, 6 the program's stdin, stdout, stderr), the keeper's direct child
- * so that the init it restores (as its sibling, -S) is the keeper's child, as a started one is.
- */
-static void exec_restorer(char **args, int status, int in, int out, int err) __attribute__((noreturn));
-static void exec_restorer(char **args, int status, int in, int out, int err) {
-    int fds[4] = {status, in, out, err};
-    for (int i = 0; i < 4; i++) {
-        if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD, 10)) < 0) {
-            _exit(FAILED);
-        }
-    }
-    for (int i = 0; i < 4; i++) {
-        if (fds[i] >= 0 ? dup2(fds[i], 3 + i) < 0 : (close(3 + i), 0)) { /* none: nothing of the keeper's there */
-            _exit(FAILED);
-        }
-    }
-    int null = open("/dev/null", O_RDONLY);
-    if (null < 0 || dup2(null, STDIN_FILENO) < 0) {
-        _exit(FAILED);
-    }
-    if (syscall(SYS_close_range, 7, ~0U, 0) < 0) {
-        for (int fd = 7; fd < 65536; fd++) {
-            close(fd);
-        }
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    signal(SIGQUIT, SIG_DFL);
-    char *env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-    execve(args[0], args, env);
-    fprintf(stderr, "%s keeper: cannot run %s: %s\n", me, args[0], strerror(errno));
-    _exit(FAILED);
-}
-
-void job_restore(char **f, int nf) {
-    /* f: "R" GPID FLAGS UID GID IMAGES ARGC ARG... (then the NULL slot) */
-    const char *name = f[1];
-    char why[512] = "";
-    if (!valid_name(name)) {
-        job_refuse_start(name, "bad job name");
-        return;
-    }
-    if (job_find(name)) {
-        job_refuse_start(name, "the keeper holds a job of that name already");
-        return;
-    }
-    int argc = nf > 7 ? atoi(f[6]) : -1;
-    if (argc < 1 || 7 + argc != nf || f[5][0] != '/') {
-        job_refuse_start(name, "malformed request");
-        return;
-    }
-    int tty = strchr(f[2], 't') != NULL, detached = strchr(f[2], 'd') != NULL;
-    if (tty) {
-        job_refuse_start(name, "a terminal job cannot be restored yet");
-        return;
-    }
-    struct job *j = claim(name);
-    if (!j) {
-        snprintf(why, sizeof why, "the node's keeper holds %d jobs, its limit", MAX_JOBS);
-        job_refuse_start(name, why);
-        return;
-    }
-    j->uid = (uid_t) atol(f[3]);
-    j->gid = (gid_t) atol(f[4]);
-    j->flags = F_PIDNS | (detached ? F_DETACHED : 0);
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
-    pid_t pid = -1;
-    if (detached) {
-        if (open_logs(j) < 0 || copy_log(f[5], "stdout", j->log_out) < 0 || copy_log(f[5], "stderr", j->log_err) < 0) {
-            snprintf(why, sizeof why, "cannot create the log files of %s: %s", j->name, strerror(errno));
-        }
-        out[1] = j->log_out, err[1] = j->log_err;
-        j->log_out = j->log_err = -1; /* the job writes them */
-    } else if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-        snprintf(why, sizeof why, "pipe: %s", strerror(errno));
-    } else {
-        j->in_w = in[1], j->out_r = out[0], j->err_r = err[0];
-    }
-    if (!why[0] && pipe2(status, O_CLOEXEC) < 0) {
-        snprintf(why, sizeof why, "pipe: %s", strerror(errno));
-    }
-    if (!why[0] && !(j->images = strdup(f[5]))) {
-        snprintf(why, sizeof why, "out of memory");
-    }
-    if (!why[0]) {
-        f[7 + argc] = NULL;
-        if ((pid = fork()) == 0) {
-            exec_restorer(f + 7, status[1], in[0], out[1], err[1]);
-        } else if (pid < 0) {
-            snprintf(why, sizeof why, "fork: %s", strerror(errno));
-        }
-    }
-    close_fd(&in[0]);
-    close_fd(&out[1]);
-    close_fd(&err[1]);
-    close_fd(&status[1]);
-    if (pid < 0) {
-        close_fd(&status[0]);
-        if (detached) {
-            remove_logs(j);
-        }
-        job_release(j);
-        job_refuse_start(name, why);
-        return;
-    }
-    j->root = pid;
-    j->status = status[0];
-    nonblocking(j->status);
-    j->state = RESTORING;
-}
-
-/* The restored init's pid, as CRIU wrote it to IMAGES/restored.pid. */
-static pid_t restored_pid(const char *images) {
-    char path[4096], buf[32];
-    snprintf(path, sizeof path, "%s/restored.pid", images);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        return -1;
-    }
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) {
-        return -1;
-    }
-    buf[n] = 0;
-    long pid = strtol(buf, NULL, 10);
-    return pid > 1 ? (pid_t) pid : -1;
-}
-
-void job_restorer_ended(struct job *j, int status) {
-    pid_t root = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? restored_pid(j->images) : -1;
-    if (root < 0 || (j->flags & F_ABANDONED)) {
-        if (root > 0) {
-            kill(root, SIGKILL); /* nobody waits for it: the copy on the node it came from goes on */
-        } else if (!(j->flags & F_ABANDONED)) {
-            char why[512];
-            snprintf(why, sizeof why, "criu restore %s %d (its log: %s/restore.log)",
-                     WIFEXITED(status) ? "exited" : "was killed by signal",
-                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), j->images);
-            reply(4, "F", j->name, "255", why);
-        }
-        if (j->flags & F_DETACHED) {
-            remove_logs(j);
-        }
-        job_release(j);
-        return;
-    }
-    free(j->images);
-    j->images = NULL;
-    j->root = root;
-    j->reaped = 0;
-    int st;
-    if (orphan_status(root, &st)) {
-        j->reaped = 1;
-        j->code = shell_status(st);
-    }
-    j->state = RUNNING;
-    j->program = j->reaped ? -1 : program_of(root);
-    reply(7, "S", j->name, num(j->root), num(j->program), num(j->in_w), num(j->out_r), num(j->err_r));
-    if (j->reaped) {
-        job_read_status(j);
-    }
-    job_check_done(j);
-}
-
-void job_moved(struct job *j) {
-    if (j->state != RUNNING) {
-        return;
-    }
-    j->flags |= F_MOVED;
-    job_signal(j, SIGKILL);
 }

@@ -51,12 +51,23 @@ struct job {
 extern struct job jobs[MAX_JOBS];
 extern int logs_dir;             /* STATE_DIR/logs, opened at start-up */
 
-/* keeper-jobs.c */
+/* keeper-jobs.c, and keeper-restore.c for R and M */
 struct job *job_find(const char *name);
 struct job *job_by_root(pid_t pid);
 /* "S GPID ARGC ARG... ENVC ENV..." (f ends with a NULL slot): start it, or refuse with F */
 void job_start(char **f, int nf);
 void job_refuse_start(const char *name, const char *why);
+/* a valid name no job has: 1, else 0 after refusing the start with the reason */
+int job_name_free(const char *name);
+/* a free slot named so (NULL: the table is full); its descriptors -1 */
+struct job *job_claim(const char *name);
+/* the log folder and files of a detached job, owned by its user (see keeper.c) */
+int job_open_logs(struct job *j);
+/* the program's pid: the init's one child after the program's execve */
+pid_t job_program_of(pid_t root);
+/* the first number in a small file (opened with these extra flags) when at least min, else -1 */
+pid_t pid_in_file(const char *path, int flags, pid_t min);
+void set_nonblocking(int fd);
 /* "R GPID FLAGS UID GID IMAGES ARGC ARG...": restore a job checkpointed elsewhere (see keeper.c) */
 void job_restore(char **f, int nf);
 /* the restorer (CRIU) ended with this wait status: the job runs (S), or could not be restored (F) */

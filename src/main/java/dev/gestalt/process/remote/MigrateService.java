@@ -1,13 +1,11 @@
 package dev.gestalt.process.remote;
 
-import com.google.protobuf.ByteString;
 import dev.gestalt.cluster.LoadEntry;
 import dev.gestalt.cluster.Migration;
 import dev.gestalt.process.Gpid;
 import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.placement.PlacementRequest;
 import dev.gestalt.process.supervisor.Job;
-import dev.gestalt.process.supervisor.LaunchException;
 import dev.gestalt.process.supervisor.LaunchSpec;
 import dev.gestalt.process.supervisor.LogStream;
 import dev.gestalt.process.supervisor.Supervisor;
@@ -20,26 +18,19 @@ import dev.gestalt.rpc.proto.MoveRequest;
 import dev.gestalt.rpc.proto.MoveSummary;
 import dev.gestalt.rpc.proto.MovingJob;
 import dev.gestalt.rpc.proto.Restored;
-import dev.gestalt.security.GrpcTls;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
-import java.util.regex.Pattern;
 
 /**
  * A running process moves to another node (stop-and-copy with CRIU): the node it runs on freezes
@@ -52,19 +43,15 @@ import java.util.regex.Pattern;
 public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private static final Logger LOG = Logger.getLogger(MigrateService.class.getName());
     private static final int CHUNK = 2 << 20;
-    private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-    /** A checkpoint that does not fit in what the target's disk has free, less this, is refused. */
-    private static final long DISK_RESERVE = 256L << 20;
-    private static final long RESTORE_SECONDS = 300;
-    /** A restored copy whose source does not commit within this is killed (the source resumed its own). */
-    private static final long COMMIT_SECONDS = 60;
+    /** How long a restore may take on the target. */
+    static final long RESTORE_SECONDS = 300;
 
     private final String nodeName;
     private final Supervisor supervisor;
     private final Supplier<ProcessSpace> space;
     private final Supplier<Migration> self;
     private final RemoteStartPolicy remoteStarts;
-    private final Path work;
+    private final CheckpointFolders folders;
     /** GPIDs being moved from this node now: one move at a time each. */
     private final java.util.Set<String> moving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -75,7 +62,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         this.space = space;
         this.self = self;
         this.remoteStarts = remoteStarts;
-        this.work = stateDir.resolve("migrate");
+        this.folders = new CheckpointFolders(stateDir);
     }
 
     // ---- the source: the node the process runs on ----
@@ -142,17 +129,17 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         Path images = null;
         Supervisor.Checkpoint c = null;
         try {
-            images = folder("out-" + req.getGpid());
+            images = folders.create("out-" + req.getGpid());
             try {
                 c = supervisor.checkpoint(req.getGpid(), images);
             } catch (IOException e) {
                 t.cancel("not moving");
-                keepLog(images, "dump.log");
+                folders.keepLog(images, "dump.log");
                 fail(out, e.getMessage() + "; " + req.getGpid() + " goes on running on " + nodeName);
                 return;
             }
             long dumped = System.nanoTime();
-            long imageBytes = size(images);
+            long imageBytes = CheckpointFolders.size(images);
             out.onNext(progress("freeze", "frozen; checkpoint of " + mb(imageBytes) + " in " + millis(t0, dumped) + " ms"));
             long[] sent = new long[1];
             Restored r;
@@ -204,7 +191,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             }
             fail(out, e.getMessage());
         } finally {
-            delete(images);
+            CheckpointFolders.delete(images);
         }
     }
 
@@ -435,235 +422,10 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
 
     @Override
     public StreamObserver<ImageChunk> receive(StreamObserver<Restored> out) {
-        return new Receiver(out);
-    }
-
-    /** The target's side of one move: the checkpoint into a folder, the restore, the commit. */
-    private final class Receiver implements StreamObserver<ImageChunk> {
-        private final StreamObserver<Restored> out;
-        private MovingJob job;
-        private Path images;
-        private String file;
-        private OutputStream current;
-        private long bytes;
-        private long room;
-        private String refused;
-        private volatile Supervisor.Restored restored;
-        private volatile boolean done;
-
-        Receiver(StreamObserver<Restored> out) {
-            this.out = out;
-        }
-
-        @Override
-        public void onNext(ImageChunk c) {
-            if (done) {
-                return;
-            }
-            if (c.getCommit()) {
-                commit();
-                return;
-            }
-            if (c.getEnd()) {
-                if (job != null) {
-                    job = job.toBuilder().mergeFrom(c.getJob()).build(); // the ids, known once it was dumped
-                }
-                restore();
-                return;
-            }
-            if (refused != null) {
-                return;
-            }
-            try {
-                if (job == null) {
-                    start(c);
-                    out.onNext(Restored.newBuilder().setOk(true).build()); // taken: the checkpoint may come
-                    return;
-                }
-                if (!c.getFile().equals(file)) {
-                    if (!FILE_NAME.matcher(c.getFile()).matches() || Files.exists(images.resolve(c.getFile()))) {
-                        throw new IOException("a checkpoint file named '" + c.getFile() + "'");
-                    }
-                    closeCurrent();
-                    file = c.getFile();
-                    current = Files.newOutputStream(images.resolve(file), StandardOpenOption.CREATE_NEW,
-                        StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                }
-                bytes += c.getData().size();
-                if (bytes > room) {
-                    throw new IOException("the checkpoint does not fit on " + nodeName + "'s disk");
-                }
-                c.getData().writeTo(current);
-            } catch (IOException | RuntimeException e) {
-                refused = e.getMessage();
-                closeCurrent();
-                delete(images);
-                if (job == null || images == null) { // refused at once: say so, and end
-                    done = true;
-                    out.onNext(Restored.newBuilder().setError(refused).build());
-                    out.onCompleted();
-                }
-            }
-        }
-
-        private void start(ImageChunk c) throws IOException {
-            job = c.getJob();
-            if (!c.hasJob() || !Gpid.looksLike(job.getGpid())) {
-                throw new IOException("a checkpoint without its process");
-            }
-            if (!Boolean.TRUE.equals(GrpcTls.SAME_NODE.get()) && GrpcTls.PEER.get() == null) {
-                throw new IOException("the sender presented no node certificate");
-            }
-            if (!remoteStarts.allows(0)) {
-                // CRIU restores as root (it opens the files, maps the memory, and only then takes on
-                // the process's ids): a checkpoint can do what a remote start as root could
-                throw new IOException(nodeName + " takes no processes from other nodes: a checkpoint is restored as root,"
-                    + " and remote_uids = " + remoteStarts + " refuses remote root (gestalt init --remote-root allows it)");
-            }
-            if (!remoteStarts.allows(job.getUid() & 0xFFFF_FFFFL)) {
-                throw new IOException(nodeName + " does not run processes of other nodes as uid " + job.getUid()
-                    + " (remote_uids = " + remoteStarts + ")");
-            }
-            Migration m = self.get();
-            if (!m.available()) {
-                throw new IOException(nodeName + " cannot take processes: " + m.detail());
-            }
-            images = folder("in-" + job.getGpid());
-            room = Files.getFileStore(images).getUsableSpace() - DISK_RESERVE;
-        }
-
-        /** All of it is in: restored, stopped; the answer; a commit must follow within a minute. */
-        private void restore() {
-            closeCurrent();
-            Restored.Builder r = Restored.newBuilder();
-            if (refused != null || job == null) {
-                r.setError(refused != null ? refused : "an empty checkpoint");
-            } else {
-                long t0 = System.nanoTime();
-                try {
-                    LaunchSpec spec = new LaunchSpec(job.getGpid(), job.getArgvList(), Map.of(), Path.of(job.getCwd()),
-                        job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), false, 0, 0, true);
-                    restored = supervisor.restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images,
-                        job.getStatusPipe(), job.getStdoutIdsList(), job.getStderrIdsList(), RESTORE_SECONDS);
-                    r.setOk(true).setRestoreMillis(millis(t0, System.nanoTime()));
-                    Thread.ofVirtual().start(this::abortUnlessCommitted);
-                } catch (LaunchException | IllegalArgumentException e) {
-                    keepLog(images, "restore.log");
-                    r.setError(e.getMessage());
-                }
-            }
-            delete(images);
-            out.onNext(r.build());
-            if (!r.getOk()) {
-                done = true;
-                out.onCompleted();
-            }
-        }
-
-        private void commit() {
-            var rs = restored;
-            done = true;
-            if (rs == null) {
-                out.onNext(Restored.newBuilder().setError("nothing restored to commit").build());
-            } else {
-                rs.commit();
-                LOG.info("restored " + job.getGpid() + " (moved here, uid " + job.getUid() + ")");
-                out.onNext(Restored.newBuilder().setOk(true).setCommitted(true).build());
-            }
-            out.onCompleted();
-        }
-
-        private void abortUnlessCommitted() {
-            try {
-                Thread.sleep(TimeUnit.SECONDS.toMillis(COMMIT_SECONDS));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            abort("no commit within " + COMMIT_SECONDS + " s");
-        }
-
-        private void abort(String why) {
-            var rs = restored;
-            if (rs != null) {
-                rs.abort(); // nothing once committed
-                if (!done) {
-                    LOG.warning("dropped the restored copy of " + job.getGpid() + ": " + why);
-                }
-            }
-            done = true;
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            closeCurrent();
-            delete(images);
-            abort("the source went away (" + t.getMessage() + ")");
-        }
-
-        @Override
-        public void onCompleted() {
-            closeCurrent();
-            delete(images);
-            if (!done) {
-                abort("the source ended the transfer before the commit");
-                out.onCompleted();
-            }
-        }
-
-        private void closeCurrent() {
-            if (current != null) {
-                try {
-                    current.close();
-                } catch (IOException e) {
-                    refused = refused == null ? e.getMessage() : refused;
-                }
-                current = null;
-            }
-        }
+        return new CheckpointReceiver(out, nodeName, supervisor, self, remoteStarts, folders);
     }
 
     // ---- helpers ----
-
-    /** A new folder of root's only (0700) under STATE/migrate for one checkpoint. */
-    private Path folder(String prefix) throws IOException {
-        Files.createDirectories(work, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        return Files.createTempDirectory(work, prefix + "-",
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-    }
-
-    /** CRIU's log of a failed dump or restore, kept as STATE/migrate/last-failure.log for the admin. */
-    private void keepLog(Path dir, String log) {
-        try {
-            Files.move(dir.resolve(log), work.resolve("last-failure.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            // kept or not, the reason went to the user
-        }
-    }
-
-    /** Deletes a checkpoint's folder: the process's memory, nothing of which stays. */
-    private static void delete(Path dir) {
-        if (dir == null) {
-            return;
-        }
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) {
-                Files.deleteIfExists(f);
-            }
-            Files.deleteIfExists(dir);
-        } catch (IOException e) {
-            LOG.warning("cannot delete " + dir + ": " + e.getMessage());
-        }
-    }
-
-    private static long size(Path dir) throws IOException {
-        long n = 0;
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) {
-                n += Files.size(f);
-            }
-        }
-        return n;
-    }
 
     private static MoveProgress progress(String phase, String detail) {
         return MoveProgress.newBuilder().setPhase(phase).setDetail(detail).build();
@@ -674,7 +436,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         out.onCompleted();
     }
 
-    private static long millis(long fromNanos, long toNanos) {
+    static long millis(long fromNanos, long toNanos) {
         return TimeUnit.NANOSECONDS.toMillis(toNanos - fromNanos);
     }
 

@@ -1,0 +1,230 @@
+package dev.gestalt.process.remote;
+
+import dev.gestalt.cluster.Migration;
+import dev.gestalt.process.Gpid;
+import dev.gestalt.process.supervisor.LaunchException;
+import dev.gestalt.process.supervisor.LaunchSpec;
+import dev.gestalt.process.supervisor.Supervisor;
+import dev.gestalt.rpc.proto.ImageChunk;
+import dev.gestalt.rpc.proto.MovingJob;
+import dev.gestalt.rpc.proto.Restored;
+import dev.gestalt.security.GrpcTls;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.logging.Logger;
+import java.util.regex.Pattern;
+
+/**
+ * The target's side of one move (see {@link MigrateService}): the process's identity first, which
+ * the target takes or refuses before the source freezes anything; the checkpoint into a folder of
+ * root's; the restore, stopped; the commit, after which it runs here. A stream that ends before the
+ * commit, or no commit within {@link #COMMIT_SECONDS}, kills the restored copy.
+ */
+final class CheckpointReceiver implements StreamObserver<ImageChunk> {
+private static final Logger LOG = Logger.getLogger(CheckpointReceiver.class.getName());
+private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+/** A checkpoint that does not fit in what the target's disk has free, less this, is refused. */
+private static final long DISK_RESERVE = 256L << 20;
+/** A restored copy whose source does not commit within this is killed (the source resumed its own). */
+static final long COMMIT_SECONDS = 60;
+
+private final String nodeName;
+private final Supervisor supervisor;
+private final Supplier<Migration> self;
+private final RemoteStartPolicy remoteStarts;
+private final CheckpointFolders folders;
+    private final StreamObserver<Restored> out;
+    private MovingJob job;
+    private Path images;
+    private String file;
+    private OutputStream current;
+    private long bytes;
+    private long room;
+    private String refused;
+    private volatile Supervisor.Restored restored;
+    private volatile boolean done;
+
+    CheckpointReceiver(StreamObserver<Restored> out, String nodeName, Supervisor supervisor, Supplier<Migration> self,
+                       RemoteStartPolicy remoteStarts, CheckpointFolders folders) {
+        this.out = out;
+        this.nodeName = nodeName;
+        this.supervisor = supervisor;
+        this.self = self;
+        this.remoteStarts = remoteStarts;
+        this.folders = folders;
+    }
+
+    @Override
+    public void onNext(ImageChunk c) {
+        if (done) {
+            return;
+        }
+        if (c.getCommit()) {
+            commit();
+            return;
+        }
+        if (c.getEnd()) {
+            if (job != null) {
+                job = job.toBuilder().mergeFrom(c.getJob()).build(); // the ids, known once it was dumped
+            }
+            restore();
+            return;
+        }
+        if (refused != null) {
+            return;
+        }
+        try {
+            if (job == null) {
+                start(c);
+                out.onNext(Restored.newBuilder().setOk(true).build()); // taken: the checkpoint may come
+                return;
+            }
+            if (!c.getFile().equals(file)) {
+                if (!FILE_NAME.matcher(c.getFile()).matches() || Files.exists(images.resolve(c.getFile()))) {
+                    throw new IOException("a checkpoint file named '" + c.getFile() + "'");
+                }
+                closeCurrent();
+                file = c.getFile();
+                current = Files.newOutputStream(images.resolve(file), StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            }
+            bytes += c.getData().size();
+            if (bytes > room) {
+                throw new IOException("the checkpoint does not fit on " + nodeName + "'s disk");
+            }
+            c.getData().writeTo(current);
+        } catch (IOException | RuntimeException e) {
+            refused = e.getMessage();
+            closeCurrent();
+            CheckpointFolders.delete(images);
+            if (job == null || images == null) { // refused at once: say so, and end
+                done = true;
+                out.onNext(Restored.newBuilder().setError(refused).build());
+                out.onCompleted();
+            }
+        }
+    }
+
+    private void start(ImageChunk c) throws IOException {
+        job = c.getJob();
+        if (!c.hasJob() || !Gpid.looksLike(job.getGpid())) {
+            throw new IOException("a checkpoint without its process");
+        }
+        if (!Boolean.TRUE.equals(GrpcTls.SAME_NODE.get()) && GrpcTls.PEER.get() == null) {
+            throw new IOException("the sender presented no node certificate");
+        }
+        if (!remoteStarts.allows(0)) {
+            // CRIU restores as root (it opens the files, maps the memory, and only then takes on
+            // the process's ids): a checkpoint can do what a remote start as root could
+            throw new IOException(nodeName + " takes no processes from other nodes: a checkpoint is restored as root,"
+                + " and remote_uids = " + remoteStarts + " refuses remote root (gestalt init --remote-root allows it)");
+        }
+        if (!remoteStarts.allows(job.getUid() & 0xFFFF_FFFFL)) {
+            throw new IOException(nodeName + " does not run processes of other nodes as uid " + job.getUid()
+                + " (remote_uids = " + remoteStarts + ")");
+        }
+        Migration m = self.get();
+        if (!m.available()) {
+            throw new IOException(nodeName + " cannot take processes: " + m.detail());
+        }
+        images = folders.create("in-" + job.getGpid());
+        room = Files.getFileStore(images).getUsableSpace() - DISK_RESERVE;
+    }
+
+    /** All of it is in: restored, stopped; the answer; a commit must follow within a minute. */
+    private void restore() {
+        closeCurrent();
+        Restored.Builder r = Restored.newBuilder();
+        if (refused != null || job == null) {
+            r.setError(refused != null ? refused : "an empty checkpoint");
+        } else {
+            long t0 = System.nanoTime();
+            try {
+                LaunchSpec spec = new LaunchSpec(job.getGpid(), job.getArgvList(), Map.of(), Path.of(job.getCwd()),
+                    job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), false, 0, 0, true);
+                restored = supervisor.restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images,
+                    job.getStatusPipe(), job.getStdoutIdsList(), job.getStderrIdsList(), MigrateService.RESTORE_SECONDS);
+                r.setOk(true).setRestoreMillis(MigrateService.millis(t0, System.nanoTime()));
+                Thread.ofVirtual().start(this::abortUnlessCommitted);
+            } catch (LaunchException | IllegalArgumentException e) {
+                folders.keepLog(images, "restore.log");
+                r.setError(e.getMessage());
+            }
+        }
+        CheckpointFolders.delete(images);
+        out.onNext(r.build());
+        if (!r.getOk()) {
+            done = true;
+            out.onCompleted();
+        }
+    }
+
+    private void commit() {
+        var rs = restored;
+        done = true;
+        if (rs == null) {
+            out.onNext(Restored.newBuilder().setError("nothing restored to commit").build());
+        } else {
+            rs.commit();
+            LOG.info("restored " + job.getGpid() + " (moved here, uid " + job.getUid() + ")");
+            out.onNext(Restored.newBuilder().setOk(true).setCommitted(true).build());
+        }
+        out.onCompleted();
+    }
+
+    private void abortUnlessCommitted() {
+        try {
+            Thread.sleep(TimeUnit.SECONDS.toMillis(COMMIT_SECONDS));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        abort("no commit within " + COMMIT_SECONDS + " s");
+    }
+
+    private void abort(String why) {
+        var rs = restored;
+        if (rs != null) {
+            rs.abort(); // nothing once committed
+            if (!done) {
+                LOG.warning("dropped the restored copy of " + job.getGpid() + ": " + why);
+            }
+        }
+        done = true;
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        closeCurrent();
+        CheckpointFolders.delete(images);
+        abort("the source went away (" + t.getMessage() + ")");
+    }
+
+    @Override
+    public void onCompleted() {
+        closeCurrent();
+        CheckpointFolders.delete(images);
+        if (!done) {
+            abort("the source ended the transfer before the commit");
+            out.onCompleted();
+        }
+    }
+
+    private void closeCurrent() {
+        if (current != null) {
+            try {
+                current.close();
+            } catch (IOException e) {
+                refused = refused == null ? e.getMessage() : refused;
+            }
+            current = null;
+        }
+    }
+}
