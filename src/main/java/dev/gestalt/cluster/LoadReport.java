@@ -19,8 +19,7 @@ import java.util.Objects;
  * @param memTotalBytes total memory
  * @param processes processes the node runs
  * @param epochMillis when the node took this report, by its own clock
- * @param draining true while the node is being drained: it takes no new processes (drain is a later
- *                 roadmap step: always false for now)
+ * @param draining true while the node is drained ({@code gestalt drain}): it takes no new processes
  * @param migration whether the node's processes can be checkpointed and moved, and how or why not
  */
 public record LoadReport(String node, int nodeId, String rpcAddress, String version, int cpus, double load,

@@ -188,6 +188,15 @@ public final class Membership implements AutoCloseable {
         return channel;
     }
 
+    /** Sends this node's report now rather than at the next round (its drain changed). */
+    public void gossipNow() {
+        try {
+            gossip.execute(this::gossipOnce);
+        } catch (RejectedExecutionException e) {
+            // closing
+        }
+    }
+
     private void gossipOnce() {
         if (closed) {
             return;

@@ -103,6 +103,22 @@ public final class Commands {
             List.of(flag((char) 0, "check", "only say whether it could move, and what stops it"),
                 flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
+        new CommandSpec("drain", "[--force] [--json] NODE", "move every process off a node and take no new ones there",
+            """
+            For taking NODE down (an upgrade, a reboot) without stopping jobs; root only.
+            NODE takes no new process from now on, started or moved there (nodes shows it
+            as draining), and each process running on it is moved, one after the other,
+            to the node the placement policy picks (see migrate). What cannot move is
+            listed with why, and left running unless --force kills it. Exit 0 once no
+            process of Gestalt runs on NODE, 1 while some do. NODE stays drained, across
+            restarts of its daemon, until gestalt undrain NODE.""",
+            List.of(flag((char) 0, "force", "kill what cannot move"),
+                flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
+        new CommandSpec("undrain", "NODE", "let a drained node take new processes again",
+            "Ends gestalt drain NODE: NODE takes new processes again (root only).",
+            List.of(flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
         new CommandSpec("top", "[--once] [-d SECONDS]", "live view of nodes and busiest processes",
             "Shows the nodes and the busiest processes, refreshed every 2 s (Ctrl-C to quit).",
             List.of(flag((char) 0, "once", "print one screen and exit"),

@@ -54,6 +54,11 @@ public final class Validation {
                     throw new UsageException(n, pos.isEmpty() ? "missing GPID" : "give one GPID and at most one NODE");
                 }
             }
+            case "drain", "undrain" -> {
+                if (pos.size() != 1) {
+                    throw new UsageException(n, pos.isEmpty() ? "missing NODE" : "give one NODE");
+                }
+            }
             case "logs", "attach" -> {
                 if (pos.size() != 1) {
                     throw new UsageException(n, pos.isEmpty() ? "missing GPID" : "give one GPID");

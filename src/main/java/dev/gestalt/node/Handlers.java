@@ -6,6 +6,7 @@ import dev.gestalt.files.FsCommand;
 import dev.gestalt.process.AttachCommand;
 import dev.gestalt.process.KillCommand;
 import dev.gestalt.process.LogsCommand;
+import dev.gestalt.process.DrainCommand;
 import dev.gestalt.process.MigrateCommand;
 import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.PsCommand;
@@ -42,6 +43,8 @@ final class Handlers {
             Map.entry("nodes", new NodesCommand(space.membership())),
             Map.entry("forall", new ForallCommand(space, run, signaller, spillDir)),
             Map.entry("fs", new FsCommand(files)),
-            Map.entry("migrate", new MigrateCommand(space)));
+            Map.entry("migrate", new MigrateCommand(space)),
+            Map.entry("drain", new DrainCommand(space, true)),
+            Map.entry("undrain", new DrainCommand(space, false)));
     }
 }

@@ -15,6 +15,7 @@ import dev.gestalt.process.Placements;
 import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.migrate.MigrationCheck;
 import dev.gestalt.process.placement.LeastLoaded;
+import dev.gestalt.process.remote.Draining;
 import dev.gestalt.process.remote.ExecService;
 import dev.gestalt.process.remote.MigrateService;
 import dev.gestalt.process.remote.ProcsService;
@@ -61,7 +62,7 @@ public final class NodeDaemon implements AutoCloseable {
     private Supervisor supervisor;
     private Server grpc;
     private Server inProcess;
-    private Membership membership;
+    private volatile Membership membership;
     private volatile Peers peers;
     private LocalServer local;
     private ExecService exec;
@@ -70,6 +71,7 @@ public final class NodeDaemon implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Whether this node can move its processes: {@link MigrationCheck}, run once as the node starts. */
     private volatile Migration migration = Migration.UNKNOWN;
+    private Draining draining;
 
     public NodeDaemon(NodeConfig config) {
         this.config = config;
@@ -106,12 +108,18 @@ public final class NodeDaemon implements AutoCloseable {
     }
 
     private void startServices(NodeCredentials creds) throws Exception {
-        exec = new ExecService(config.name(), supervisor, config.remoteUids(), FolderPlacement::absent);
+        draining = new Draining(config.stateDir(), () -> {
+            Membership m = membership;
+            if (m != null) {
+                m.gossipNow();
+            }
+        });
+        exec = new ExecService(config.name(), supervisor, config.remoteUids(), FolderPlacement::absent, draining);
         var placements = new Placements();
         var procs = new ProcsService(config.name(), config.id(), supervisor, placements);
         var spaceHolder = new ProcessSpace[1];
         var migrate = new MigrateService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
-            config.remoteUids(), config.stateDir());
+            config.remoteUids(), config.stateDir(), draining);
         var executor = Executors.newVirtualThreadPerTaskExecutor();
         var peer = GrpcTls.peerInterceptor(creds.revocations());
         grpc = Peers.liveness(GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds))
@@ -194,7 +202,7 @@ public final class NodeDaemon implements AutoCloseable {
         MemInfo m = MemInfo.read();
         return new LoadReport(config.name(), config.id(), rpcAddress, Version.VERSION,
             Runtime.getRuntime().availableProcessors(), s.load(), m.availableBytes(), m.totalBytes(),
-            s.processes(), System.currentTimeMillis(), false, migration);
+            s.processes(), System.currentTimeMillis(), draining.on(), migration);
     }
 
     /** Completes with the reason when the cluster refuses this node after it joined (see {@link MembershipListener#onRefused}). */

@@ -10,12 +10,12 @@ import dev.gestalt.rpc.proto.MoveProgress;
 import dev.gestalt.rpc.proto.MoveRequest;
 import dev.gestalt.rpc.proto.MoveSummary;
 import dev.gestalt.rpc.proto.ProcInfo;
-import java.util.ArrayList;
+import java.io.IOException;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * {@code gestalt migrate [--check] GPID [NODE]}: moves a running process to NODE (or where the
@@ -49,22 +49,11 @@ public final class MigrateCommand implements CommandHandler {
         }
         var request = MoveRequest.newBuilder().setGpid(gpid).setTarget(target).setCheckOnly(check)
             .setCaller(ProcessQueries.caller(s)).build();
-        List<MoveProgress> phases = new ArrayList<>();
-        MoveProgress last = new ClientCalls(space, s).call(p.getNode(), gpid, ch -> {
-            Iterator<MoveProgress> it = MigrateGrpc.newBlockingStub(ch).move(request);
-            MoveProgress m = null;
-            while (it.hasNext()) {
-                m = it.next();
-                phases.add(m);
-                if (!json && m.getError().isEmpty() && !m.getPhase().equals("done") && !check) {
-                    s.out(gpid + ": " + m.getPhase() + ": " + m.getDetail() + "\n");
-                }
+        MoveProgress last = move(new ClientCalls(space, s), p.getNode(), request, m -> {
+            if (!json && m.getError().isEmpty() && !m.getPhase().equals("done") && !check) {
+                s.out(gpid + ": " + m.getPhase() + ": " + m.getDetail() + "\n");
             }
-            return m;
         });
-        if (last == null) {
-            throw new GestaltException.NodeLost(p.getNode() + " ended the move of " + gpid + " without a word");
-        }
         if (json) {
             s.out(Json.write(json(gpid, p.getNode(), check, last)) + "\n");
         } else if (check) {
@@ -83,6 +72,27 @@ public final class MigrateCommand implements CommandHandler {
             last.getBlockersList().forEach(b -> s.err("  " + b + "\n"));
         }
         return last.getError().isEmpty() ? 0 : 1;
+    }
+
+    /**
+     * Asks {@code node} to move (or check) the process of {@code request}, showing each phase to
+     * {@code phase}; returns the last message, which has {@code done} or {@code error}.
+     */
+    static MoveProgress move(ClientCalls calls, String node, MoveRequest request, Consumer<MoveProgress> phase)
+            throws GestaltException, IOException {
+        MoveProgress last = calls.call(node, request.getGpid(), ch -> {
+            Iterator<MoveProgress> it = MigrateGrpc.newBlockingStub(ch).move(request);
+            MoveProgress m = null;
+            while (it.hasNext()) {
+                m = it.next();
+                phase.accept(m);
+            }
+            return m;
+        });
+        if (last == null) {
+            throw new GestaltException.NodeLost(node + " ended the move of " + request.getGpid() + " without a word");
+        }
+        return last;
     }
 
     private static Map<String, Object> json(String gpid, String from, boolean check, MoveProgress last) {

@@ -120,7 +120,7 @@ public final class ProcessSpace {
             }
             LoadReport r = le.report();
             out.add(new NodeLoad(r.node(), r.nodeId(), r.cpus(), r.load(), r.memFreeBytes(), r.memTotalBytes(),
-                r.processes(), r.epochMillis(), le.age().toMillis()));
+                r.processes(), r.epochMillis(), le.age().toMillis(), r.draining()));
         }
         return out;
     }

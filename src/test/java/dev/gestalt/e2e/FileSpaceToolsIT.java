@@ -83,13 +83,19 @@ class FileSpaceToolsIT {
     void aFlockHeldOnOneNodeExcludesAnother() {
         String lock = "/gestalt/lock-" + System.nanoTime();
         // attached, not detached: an ended detached process stays in the shared cluster's ps for an hour
+        // sleeps far longer than the test waits: the holder must never end by itself (a slow run on node2
+        // once outlived a 60 s sleep on a loaded CI machine and the TERM below found no process)
         var holder = cluster.cli(1).withCwd(Path.of("/tmp")).start("run", "-n", "node1", "--",
-            "flock", lock, "sleep", "60");
+            "flock", lock, "sleep", "600");
         try {
-            Eventually.holds(Duration.ofSeconds(30), "node2 finds the lock taken",
-                () -> on(2, "flock -n " + lock + " true; echo $?").out().equals("1\n"));
+            Eventually.holds(Duration.ofSeconds(60), "node2 finds the lock taken",
+                () -> !holder.isAlive() || on(2, "flock -n " + lock + " true; echo $?").out().equals("1\n"));
+            assertTrue(holder.isAlive(), () -> "the holder of the lock ended by itself: "
+                + holder.await(Duration.ofSeconds(10)).describe());
         } finally {
-            holder.signal("TERM");
+            if (holder.isAlive()) {
+                holder.signal("TERM");
+            }
             holder.await(Duration.ofSeconds(30));
         }
         Eventually.holds(Duration.ofSeconds(30), "node2 takes the lock once node1 let it go",

@@ -189,6 +189,36 @@ class MigrateIT {
         assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
     }
 
+    /**
+     * Signals sent while the process is frozen for its move are not lost with the frozen copy:
+     * they reach it where it runs next, once each (USR1 caught, then TERM, caught, ends it: 143).
+     * 300 MB of memory keep it frozen for a second or more.
+     */
+    @Test
+    void signalsSentWhileFrozenReachItWhereItRunsNext() {
+        var r = cluster.cli(1).run("run", "-d", "-n", "node1", "--", "python3", "-c",
+            "import signal, sys, time\nb = bytearray(300 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
+                + "signal.signal(signal.SIGUSR1, lambda *a: print('usr1', flush=True))\n"
+                + "def term(*a): print('term', flush=True); sys.exit(143)\nsignal.signal(signal.SIGTERM, term)\n"
+                + "print('ready', flush=True)\nwhile True: time.sleep(0.05)");
+        assertEquals(0, r.exitCode(), r::describe);
+        String gpid = r.out().strip();
+        Eventually.holds(Duration.ofSeconds(60), "it has its memory", () -> cluster.cli(1).run("logs", gpid).out().equals("ready\n"));
+        var move = cluster.cli(2).start("migrate", gpid, "node3");
+        Eventually.holds(Duration.ofSeconds(60), "it is frozen and being sent", () -> move.stdoutSoFar().contains(": freeze: "));
+        var usr1 = cluster.cli(1).run("kill", "-USR1", gpid);
+        var term = cluster.cli(1).run("kill", gpid);
+        var moved = move.await(Duration.ofSeconds(120));
+        assertEquals(0, moved.exitCode(), moved::describe);
+        assertTrue(moved.out().contains("from node1 to node3"), moved::describe);
+        assertEquals(0, usr1.exitCode(), "a frozen process takes signals: " + usr1.describe());
+        assertEquals(0, term.exitCode(), term::describe);
+        var waited = cluster.cli(2).run("wait", gpid);
+        assertEquals(143, waited.exitCode(), "TERM, sent while it was frozen, ended it on node3: " + waited.describe());
+        assertEquals("ready\nusr1\nterm\n", cluster.cli(3).run("logs", gpid).out(), "each caught once, on node3");
+        assertEquals("node3", psRow(gpid).get("node"));
+    }
+
     @Test
     void badRequestsSayWhyAndMoveNothing() {
         var usage = cluster.cli(1).run("migrate");

@@ -135,6 +135,14 @@ final class Readiness {
         }
     }
 
+    private static int count(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
     /** Null if node {@code n} sees {@code count} nodes up, else what it sees. */
     private static String seesAll(LocalNode n, int count) {
         try {
@@ -142,10 +150,7 @@ final class Readiness {
             if (r.exitCode() != 0) {
                 return n.name() + " does not list the nodes yet";
             }
-            int up = 0;
-            for (int i = r.stdout().indexOf("\"state\":\"up\""); i >= 0; i = r.stdout().indexOf("\"state\":\"up\"", i + 1)) {
-                up++;
-            }
+            int up = count(r.stdout(), "\"state\":\"up\"") + count(r.stdout(), "\"state\":\"draining\""); // drained nodes are up
             return up >= count ? null : n.name() + " sees " + up + " of " + count + " nodes up";
         } catch (IOException e) {
             return n.name() + " does not answer on its socket";

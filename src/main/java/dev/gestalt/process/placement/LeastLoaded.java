@@ -50,7 +50,13 @@ public final class LeastLoaded implements PlacementPolicy {
             if (req.pinned() != null && !req.pinned().equals(n.node()) && !req.pinned().equals(String.valueOf(n.id()))) {
                 continue;
             }
-            if (n.cpus() < req.minCpus()) {
+            if (n.draining()) {
+                String why = n.node() + " is draining: it takes no new processes (gestalt undrain " + n.node() + ")";
+                if (req.pinned() != null) {
+                    throw new GestaltException.NoEligibleNode(why);
+                }
+                refused.add(why);
+            } else if (n.cpus() < req.minCpus()) {
                 refused.add(n.node() + " has " + n.cpus() + " CPUs");
             } else if (req.minMem() > 0 && n.memFreeBytes() < req.minMem()) {
                 refused.add(n.node() + " has " + (n.memFreeBytes() >> 20) + " MiB free");

@@ -29,18 +29,19 @@ import java.util.regex.Pattern;
  * commit, or no commit within {@link #COMMIT_SECONDS}, kills the restored copy.
  */
 final class CheckpointReceiver implements StreamObserver<ImageChunk> {
-private static final Logger LOG = Logger.getLogger(CheckpointReceiver.class.getName());
-private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-/** A checkpoint that does not fit in what the target's disk has free, less this, is refused. */
-private static final long DISK_RESERVE = 256L << 20;
-/** A restored copy whose source does not commit within this is killed (the source resumed its own). */
-static final long COMMIT_SECONDS = 60;
+    private static final Logger LOG = Logger.getLogger(CheckpointReceiver.class.getName());
+    private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    /** A checkpoint that does not fit in what the target's disk has free, less this, is refused. */
+    private static final long DISK_RESERVE = 256L << 20;
+    /** A restored copy whose source does not commit within this is killed (the source resumed its own). */
+    static final long COMMIT_SECONDS = 60;
 
-private final String nodeName;
-private final Supervisor supervisor;
-private final Supplier<Migration> self;
-private final RemoteStartPolicy remoteStarts;
-private final CheckpointFolders folders;
+    private final String nodeName;
+    private final Supervisor supervisor;
+    private final Supplier<Migration> self;
+    private final RemoteStartPolicy remoteStarts;
+    private final Draining draining;
+    private final CheckpointFolders folders;
     private final StreamObserver<Restored> out;
     private MovingJob job;
     private Path images;
@@ -53,12 +54,13 @@ private final CheckpointFolders folders;
     private volatile boolean done;
 
     CheckpointReceiver(StreamObserver<Restored> out, String nodeName, Supervisor supervisor, Supplier<Migration> self,
-                       RemoteStartPolicy remoteStarts, CheckpointFolders folders) {
+                       RemoteStartPolicy remoteStarts, CheckpointFolders folders, Draining draining) {
         this.out = out;
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.self = self;
         this.remoteStarts = remoteStarts;
+        this.draining = draining;
         this.folders = folders;
     }
 
@@ -130,6 +132,9 @@ private final CheckpointFolders folders;
         if (!remoteStarts.allows(job.getUid() & 0xFFFF_FFFFL)) {
             throw new IOException(nodeName + " does not run processes of other nodes as uid " + job.getUid()
                 + " (remote_uids = " + remoteStarts + ")");
+        }
+        if (draining.on()) {
+            throw new IOException(draining.refusal(nodeName));
         }
         Migration m = self.get();
         if (!m.available()) {

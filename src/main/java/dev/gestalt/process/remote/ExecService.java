@@ -51,22 +51,26 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
     private final AttachHandler attach;
     private final RemoteStartPolicy remoteStarts;
     private final WorkingDirectories.Here folders;
+    private final Draining draining;
     private final java.util.Set<Session> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ExecService(String nodeName, Supervisor supervisor) {
-        this(nodeName, supervisor, RemoteStartPolicy.NONROOT, WorkingDirectories.Here.EVERYWHERE);
+        this(nodeName, supervisor, RemoteStartPolicy.NONROOT, WorkingDirectories.Here.EVERYWHERE, Draining.NEVER);
     }
 
     /**
      * @param remoteStarts which uids other nodes may start processes as here
      * @param folders whether this node has a working directory, for a start that asks ({@code check_cwd})
+     * @param draining whether the node is drained: it then starts nothing for other nodes
      */
-    public ExecService(String nodeName, Supervisor supervisor, RemoteStartPolicy remoteStarts, WorkingDirectories.Here folders) {
+    public ExecService(String nodeName, Supervisor supervisor, RemoteStartPolicy remoteStarts, WorkingDirectories.Here folders,
+                       Draining draining) {
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.attach = new AttachHandler(supervisor);
         this.remoteStarts = remoteStarts;
         this.folders = folders;
+        this.draining = draining;
     }
 
     /** The service for the network, with stdin parsed by {@link ExecMarshallers} (one copy of the bytes, not two). */
@@ -167,11 +171,15 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
 
         private void start(ProcessSpec spec) {
             home = spec.getHomeNode();
+            String refused = draining.on() ? draining.refusal(nodeName) : null;
             try {
                 remoteStarts.check(nodeName, spec);
             } catch (GestaltException.PermissionDenied e) {
+                refused = e.getMessage();
+            }
+            if (refused != null) {
                 exitSent = true;
-                sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(255).setReason(e.getMessage())).build());
+                sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(255).setReason(refused)).build());
                 return;
             }
             if (spec.getCheckCwd() && folders.absent(spec.getCwd(), spec.getCaller().getUid(), spec.getCaller().getGid(),

@@ -11,13 +11,18 @@ import dev.gestalt.process.supervisor.LogStream;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.rpc.FlowSender;
 import dev.gestalt.rpc.GestaltException;
+import dev.gestalt.rpc.proto.Caller;
+import dev.gestalt.rpc.proto.DrainReply;
+import dev.gestalt.rpc.proto.DrainRequest;
 import dev.gestalt.rpc.proto.ImageChunk;
 import dev.gestalt.rpc.proto.MigrateGrpc;
 import dev.gestalt.rpc.proto.MoveProgress;
 import dev.gestalt.rpc.proto.MoveRequest;
 import dev.gestalt.rpc.proto.MoveSummary;
 import dev.gestalt.rpc.proto.MovingJob;
+import dev.gestalt.rpc.proto.ProcsGrpc;
 import dev.gestalt.rpc.proto.Restored;
+import dev.gestalt.rpc.proto.SignalRequest;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
@@ -52,17 +57,19 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private final Supplier<Migration> self;
     private final RemoteStartPolicy remoteStarts;
     private final CheckpointFolders folders;
+    private final Draining draining;
     /** GPIDs being moved from this node now: one move at a time each. */
     private final java.util.Set<String> moving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public MigrateService(String nodeName, Supervisor supervisor, Supplier<ProcessSpace> space, Supplier<Migration> self,
-                          RemoteStartPolicy remoteStarts, Path stateDir) {
+                          RemoteStartPolicy remoteStarts, Path stateDir, Draining draining) {
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.space = space;
         this.self = self;
         this.remoteStarts = remoteStarts;
         this.folders = new CheckpointFolders(stateDir);
+        this.draining = draining;
     }
 
     // ---- the source: the node the process runs on ----
@@ -171,8 +178,9 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 return;
             }
             long restored = System.nanoTime();
-            supervisor.moved(c, target);
+            List<Integer> signals = supervisor.moved(c, target);
             relocate(req.getGpid(), target);
+            forward(signals, req.getGpid(), j.spec().uid(), target);
             long transferMillis = Math.max(0, millis(dumped, restored) - r.getRestoreMillis());
             out.onNext(progress("transfer", mb(sent[0]) + " in " + transferMillis + " ms"
                 + (transferMillis > 0 ? " (" + String.format("%.0f", sent[0] / 1e6 / (transferMillis / 1e3)) + " MB/s)" : "")));
@@ -405,6 +413,21 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         }
     }
 
+    /** Signals sent to the process while it was frozen here go on to where it runs now, as its owner's. */
+    private void forward(List<Integer> signals, String gpid, int uid, String target) {
+        for (int sig : signals) {
+            try {
+                var reply = ProcsGrpc.newBlockingStub(space.get().channel(target)).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .signal(SignalRequest.newBuilder().setGpid(gpid).setSignal(sig)
+                        .setCaller(Caller.newBuilder().setUid(uid)).build());
+                LOG.fine("signal " + sig + " sent during the move of " + gpid + " forwarded to " + target + ": "
+                    + (reply.getFound() ? "delivered" : reply.getError()));
+            } catch (GestaltException | RuntimeException e) {
+                LOG.warning("signal " + sig + " sent to " + gpid + " during its move is lost: " + target + ": " + e.getMessage());
+            }
+        }
+    }
+
     // ---- the home node ----
 
     @Override
@@ -422,7 +445,20 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
 
     @Override
     public StreamObserver<ImageChunk> receive(StreamObserver<Restored> out) {
-        return new CheckpointReceiver(out, nodeName, supervisor, self, remoteStarts, folders);
+        return new CheckpointReceiver(out, nodeName, supervisor, self, remoteStarts, folders, draining);
+    }
+
+    // ---- the node being drained ----
+
+    @Override
+    public void drain(DrainRequest req, StreamObserver<DrainReply> out) {
+        if (req.getCaller().getUid() != 0) {
+            throw Permissions.denied((req.getDraining() ? "drain " : "undrain ") + nodeName);
+        }
+        var reply = DrainReply.newBuilder().setWasDraining(draining.set(req.getDraining()));
+        supervisor.jobs().stream().filter(j -> !j.end().isDone()).map(Job::gpid).sorted().forEach(reply::addRunning);
+        out.onNext(reply.build());
+        out.onCompleted();
     }
 
     // ---- helpers ----

@@ -9,6 +9,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -45,6 +46,8 @@ final class LocalJob implements Job {
     private final CompletableFuture<String> movedTo = new CompletableFuture<>();
     /** How many times it moved to another node before it came here. */
     private volatile int moves;
+    /** Signals that came while the job was frozen for a move (see {@link #holdSignals}); null when not frozen. */
+    private List<Integer> held;
     private final AtomicBoolean bulk = new AtomicBoolean();
     private final AtomicBoolean hungUp = new AtomicBoolean();
     /** The daemon's ends of the job's stdio; null when it has none (closed, or detached). */
@@ -237,9 +240,30 @@ final class LocalJob implements Job {
             // running, as `cat` in `CMD | cat` dies of the same Ctrl-C
             exit.thenRun(this::letGo);
         }
+        synchronized (this) {
+            if (held != null) {
+                held.add(sig);
+                return;
+            }
+        }
         if (!end.isDone()) {
             keeper.signal(gpid(), sig);
         }
+    }
+
+    /**
+     * The job is about to be frozen for a move: signals from now on are kept, not sent to the
+     * frozen copy (which is killed if the move succeeds), until {@link #releaseSignals}.
+     */
+    synchronized void holdSignals() {
+        held = new ArrayList<>();
+    }
+
+    /** Ends {@link #holdSignals}: the signals kept meanwhile, in order, for wherever the job runs now. */
+    synchronized List<Integer> releaseSignals() {
+        List<Integer> out = held == null ? List.of() : List.copyOf(held);
+        held = null;
+        return out;
     }
 
     @Override

@@ -373,7 +373,8 @@ public final class Supervisor implements AutoCloseable {
 
     /**
      * Freezes a job and writes it to {@code images} (a folder of root's): it stays frozen here
-     * until {@link #moved} (restored elsewhere) or {@link #resume} (the move failed).
+     * until {@link #moved} (restored elsewhere) or {@link #resume} (the move failed). Signals sent
+     * to it meanwhile are kept for wherever it then runs, not lost with the frozen copy.
      *
      * @throws IOException with the reason when it cannot be dumped (it runs on, unharmed)
      */
@@ -391,7 +392,13 @@ public final class Supervisor implements AutoCloseable {
         List<String> external = new ArrayList<>(out);
         external.addAll(err);
         JobJournal.Entry e = records.get(gpid);
-        Criu.dump(l.rootPid(), images, external);
+        l.holdSignals();
+        try {
+            Criu.dump(l.rootPid(), images, external);
+        } catch (IOException | RuntimeException ex) {
+            deliver(l, l.releaseSignals());
+            throw ex;
+        }
         return new Checkpoint(j, status, out, err, e != null ? e.startMillis() : System.currentTimeMillis());
     }
 
@@ -399,23 +406,31 @@ public final class Supervisor implements AutoCloseable {
     public void resume(Checkpoint c) {
         if (c.job() instanceof LocalJob l) {
             Criu.resume(l.rootPid());
+            deliver(l, l.releaseSignals());
         }
+    }
+
+    private static void deliver(LocalJob l, List<Integer> signals) {
+        signals.forEach(l::signal);
     }
 
     /**
      * The job of {@code c} runs on {@code node} now: its copy here is killed, without an end
-     * (the keeper says G, not X); waiters here learn where it went; its record goes.
+     * (the keeper says G, not X); waiters here learn where it went; its record goes. Returns the
+     * signals sent to it while it was frozen, in order, for the caller to send on to {@code node}.
      */
-    public void moved(Checkpoint c, String node) {
-        if (c.job() instanceof LocalJob l) {
-            l.moved(node);
-            Keeper k = keeper;
-            if (k != null) {
-                k.moved(l.gpid());
-            }
-            jobs.remove(l.gpid(), l);
-            records.moved(l.gpid(), true);
+    public List<Integer> moved(Checkpoint c, String node) {
+        if (!(c.job() instanceof LocalJob l)) {
+            return List.of();
         }
+        jobs.remove(l.gpid(), l); // signals from now on are asked of the node it runs on now
+        records.moved(l.gpid(), true);
+        l.moved(node);
+        Keeper k = keeper;
+        if (k != null) {
+            k.moved(l.gpid());
+        }
+        return l.releaseSignals();
     }
 
     /** The keeper let go of a job that moved (G). */

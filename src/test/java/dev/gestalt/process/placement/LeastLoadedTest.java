@@ -74,6 +74,21 @@ class LeastLoadedTest {
     }
 
     @Test
+    void aDrainingNodeGetsNothingNewNotEvenWhenPinned() throws Exception {
+        var draining = new NodeLoad("a", 1, 8, 0, 4000L << 20, 16L << 30, 0, 0, 100, true);
+        var nodes = List.of(draining, node("b", 2, 2, 1.5, 4000, 9));
+        for (int i = 0; i < 20; i++) {
+            assertEquals("b", policy.place(PlacementRequest.ANY, nodes, new InFlight()).node(), "idle, but draining");
+        }
+        var pinned = assertThrows(GestaltException.NoEligibleNode.class,
+            () -> policy.place(new PlacementRequest("a", 0, 0), nodes, new InFlight()));
+        assertEquals("a is draining: it takes no new processes (gestalt undrain a)", pinned.getMessage());
+        var none = assertThrows(GestaltException.NoEligibleNode.class,
+            () -> policy.place(PlacementRequest.ANY, List.of(draining), new InFlight()));
+        assertTrue(none.getMessage().contains("a is draining"), none.getMessage());
+    }
+
+    @Test
     void lowMemoryIsAvoidedAndSoIsAFailedNodeUnlessItIsTheOnlyOne() throws Exception {
         var nodes = List.of(node("a", 1, 2, 0, 100, 0), node("b", 2, 2, 0.5, 4000, 0));
         assertEquals("b", policy.place(PlacementRequest.ANY, nodes, new InFlight()).node());
