@@ -95,11 +95,12 @@ public final class Commands {
             picks) with CRIU: frozen, checkpointed, carried over the cluster's TLS channel
             and restored there, with the same GPID, output log and exit code; wait, logs,
             kill and ps follow it. Prints each phase and a summary (downtime, bytes moved).
-            A move that fails leaves the process running where it was, unharmed, and says
-            why (exit 1). With --check, lists what would stop it from moving (established
-            TCP connections, devices, a node that cannot take it), freezing nothing; exit
-            0 when nothing would. Jobs started with run -d move; attached and terminal
-            jobs cannot move yet.""",
+            An attached process moves under its client: run goes on with it (its input,
+            output, signals and exit code), with no byte lost or repeated. A move that
+            fails leaves the process running where it was, unharmed, and says why (exit
+            1). With --check, lists what would stop it from moving (established TCP
+            connections, devices, a node that cannot take it), freezing nothing; exit 0
+            when nothing would. Jobs with a terminal (run -t) cannot move yet.""",
             List.of(flag((char) 0, "check", "only say whether it could move, and what stops it"),
                 flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
@@ -118,6 +119,17 @@ public final class Commands {
         new CommandSpec("undrain", "NODE", "let a drained node take new processes again",
             "Ends gestalt drain NODE: NODE takes new processes again (root only).",
             List.of(flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
+        new CommandSpec("events", "[-f] [--json]", "what happened in the cluster: moves, drains, nodes",
+            """
+            Lists what happened in the cluster, every node's events merged by time:
+            processes moved (from where to where, downtime, by whom or why: gestalt
+            migrate, drain), moves that failed and why, drains, nodes that joined or
+            left. Each node keeps its last 1000 events (in its state folder: they
+            outlive a restart). With -f, goes on showing each new event until Ctrl-C.
+            With --json, one JSON array (with -f: one object per line).""",
+            List.of(flag('f', "follow", "show new events as they come"),
+                flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
         new CommandSpec("top", "[--once] [-d SECONDS]", "live view of nodes and busiest processes",
             "Shows the nodes and the busiest processes, refreshed every 2 s (Ctrl-C to quit).",

@@ -54,6 +54,11 @@ public final class Validation {
                     throw new UsageException(n, pos.isEmpty() ? "missing GPID" : "give one GPID and at most one NODE");
                 }
             }
+            case "events" -> {
+                if (!pos.isEmpty()) {
+                    throw new UsageException(n, "unexpected operand '" + pos.getFirst() + "'");
+                }
+            }
             case "drain", "undrain" -> {
                 if (pos.size() != 1) {
                     throw new UsageException(n, pos.isEmpty() ? "missing NODE" : "give one NODE");

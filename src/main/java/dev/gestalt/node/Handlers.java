@@ -7,6 +7,7 @@ import dev.gestalt.process.AttachCommand;
 import dev.gestalt.process.KillCommand;
 import dev.gestalt.process.LogsCommand;
 import dev.gestalt.process.DrainCommand;
+import dev.gestalt.process.EventsCommand;
 import dev.gestalt.process.MigrateCommand;
 import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.PsCommand;
@@ -45,6 +46,7 @@ final class Handlers {
             Map.entry("fs", new FsCommand(files)),
             Map.entry("migrate", new MigrateCommand(space)),
             Map.entry("drain", new DrainCommand(space, true)),
-            Map.entry("undrain", new DrainCommand(space, false)));
+            Map.entry("undrain", new DrainCommand(space, false)),
+            Map.entry("events", new EventsCommand(space)));
     }
 }

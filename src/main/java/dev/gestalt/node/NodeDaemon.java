@@ -15,6 +15,7 @@ import dev.gestalt.process.Placements;
 import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.migrate.MigrationCheck;
 import dev.gestalt.process.placement.LeastLoaded;
+import dev.gestalt.process.EventLog;
 import dev.gestalt.process.remote.Draining;
 import dev.gestalt.process.remote.ExecService;
 import dev.gestalt.process.remote.MigrateService;
@@ -116,10 +117,11 @@ public final class NodeDaemon implements AutoCloseable {
         });
         exec = new ExecService(config.name(), supervisor, config.remoteUids(), FolderPlacement::absent, draining);
         var placements = new Placements();
-        var procs = new ProcsService(config.name(), config.id(), supervisor, placements);
+        var events = new EventLog(config.name(), config.stateDir().resolve("events"));
+        var procs = new ProcsService(config.name(), config.id(), supervisor, placements, events);
         var spaceHolder = new ProcessSpace[1];
         var migrate = new MigrateService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
-            config.remoteUids(), config.stateDir(), draining);
+            config.remoteUids(), config.stateDir(), draining, exec, events);
         var executor = Executors.newVirtualThreadPerTaskExecutor();
         var peer = GrpcTls.peerInterceptor(creds.revocations());
         grpc = Peers.liveness(GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds))
@@ -153,6 +155,13 @@ public final class NodeDaemon implements AutoCloseable {
                 if (!joined.isEmpty() || !left.isEmpty()) {
                     LOG.info("view " + members + (joined.isEmpty() ? "" : " joined " + joined)
                         + (left.isEmpty() ? "" : " left " + left));
+                }
+                // the view's first member (its coordinator) keeps these for gestalt events: once, not once per node
+                if (!members.isEmpty() && members.iterator().next().equals(config.name())) {
+                    joined.stream().filter(n -> !n.equals(config.name()))
+                        .forEach(n -> events.record("node joined", "", n + " is in the cluster; view " + members));
+                    left.forEach(n -> events.record("node left", "", n + " left the cluster (stopped, dead or cut off);"
+                        + " view " + members));
                 }
                 if (!left.isEmpty()) {
                     Peers p = peers;

@@ -51,9 +51,9 @@ public final class AttachCommand implements CommandHandler {
         var spec = AttachSpec.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).setTty(s.request().tty())
             .setSize(WinSize.newBuilder().setCols(s.request().cols()).setRows(s.request().rows()));
         String node = p.getNode();
-        RemoteExec exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setAttach(spec).build(), true, events);
+        RemoteExec exec = RemoteExec.open(space::channel, node, ExecIn.newBuilder().setAttach(spec).build(), true, events);
         space.track(exec);
-        InputRelay.start(s, exec, node, gpid, signaller, 64 * 1024);
+        InputRelay.start(s, exec, gpid, signaller, 64 * 1024);
         try {
             return done.get();
         } finally {

@@ -117,7 +117,8 @@ public final class DrainCommand implements CommandHandler {
 
     /** Moves {@code gpid} off {@code node}; null when it ended before it could. */
     private MoveProgress move(ClientCalls calls, String node, ClientSession s, String gpid) throws Exception {
-        var request = MoveRequest.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s)).build();
+        var request = MoveRequest.newBuilder().setGpid(gpid).setCaller(ProcessQueries.caller(s))
+            .setWhy("gestalt drain " + node).build();
         try {
             return MigrateCommand.move(calls, node, request, m -> {});
         } catch (GestaltException.NotFound e) {

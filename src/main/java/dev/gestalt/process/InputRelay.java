@@ -23,7 +23,7 @@ final class InputRelay {
 
     private InputRelay() {}
 
-    static void start(ClientSession s, RemoteExec exec, String node, String gpid, Signaller signaller, int window) {
+    static void start(ClientSession s, RemoteExec exec, String gpid, Signaller signaller, int window) {
         var queue = new LinkedBlockingQueue<byte[]>();
         var calls = new Semaphore(CALLS_IN_FLIGHT);
         // a platform thread: it stays up while input flows (one wake-up per chunk at most)
@@ -56,13 +56,13 @@ final class InputRelay {
             @Override
             public void signal(int signal) {
                 calls.acquireUninterruptibly();
-                signaller.signal(node, gpid, signal, calls::release);
+                signaller.signal(exec.node(), gpid, signal, calls::release); // where it runs now: it may move
             }
 
             @Override
             public void resize(int cols, int rows) {
                 calls.acquireUninterruptibly();
-                signaller.resize(node, gpid, cols, rows, calls::release);
+                signaller.resize(exec.node(), gpid, cols, rows, calls::release);
             }
 
             @Override

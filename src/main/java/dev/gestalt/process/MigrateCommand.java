@@ -48,7 +48,7 @@ public final class MigrateCommand implements CommandHandler {
             return 1;
         }
         var request = MoveRequest.newBuilder().setGpid(gpid).setTarget(target).setCheckOnly(check)
-            .setCaller(ProcessQueries.caller(s)).build();
+            .setCaller(ProcessQueries.caller(s)).setWhy("gestalt migrate by " + s.caller().user()).build();
         MoveProgress last = move(new ClientCalls(space, s), p.getNode(), request, m -> {
             if (!json && m.getError().isEmpty() && !m.getPhase().equals("done") && !check) {
                 s.out(gpid + ": " + m.getPhase() + ": " + m.getDetail() + "\n");

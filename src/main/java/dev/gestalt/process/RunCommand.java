@@ -130,7 +130,7 @@ public final class RunCommand implements CommandHandler {
         space.placed(spec.getGpid(), node);
         RemoteExec exec;
         try {
-            exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setStart(spec).build(), false, events);
+            exec = RemoteExec.open(space::channel, node, ExecIn.newBuilder().setStart(spec).build(), false, events);
         } catch (Exception e) {
             space.ended(spec.getGpid());
             throw e;
@@ -157,7 +157,7 @@ public final class RunCommand implements CommandHandler {
             if (spec.getTty()) {
                 started.thenAccept(st -> s.terminal(true));
             }
-            InputRelay.start(s, exec, node, spec.getGpid(), signaller, STDIN_WINDOW);
+            InputRelay.start(s, exec, spec.getGpid(), signaller, STDIN_WINDOW);
             int code = done.get();
             space.ended(spec.getGpid());
             return code;

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * {@code gestalt drain NODE} empties a node for its upgrade: what can move moves (and finishes
  * elsewhere with its output and code), what cannot is listed and runs on until {@code --force}
  * kills it; nothing new lands there, pinned or placed, started or moved, even after the node's
- * daemon restarts, until {@code undrain}. Root only.
+ * daemon restarts, until {@code undrain}. Root only. {@code gestalt events} tells it all.
  */
 @Tag("e2e")
 @Timeout(value = 6, unit = TimeUnit.MINUTES)
@@ -67,10 +67,13 @@ class DrainIT {
         String connected = detached("python3", "-c", "import socket, time\ns = socket.socket(); s.bind(('127.0.0.1', 0)); "
             + "s.listen()\nc = socket.create_connection(s.getsockname()); a = s.accept(); print('connected', flush=True)\n"
             + "time.sleep(600)");
-        var attached = cli(2).start("run", "-n", "node3", "--", "sleep", "600");
-        Eventually.holds(Duration.ofSeconds(30), "all three run on node3", () ->
-            cli(1).run("ps", "-n", "node3").out().lines().count() == 4
-                && cli(1).run("logs", connected).out().contains("connected"));
+        // attached, under its client: it moves with it
+        var attached = cli(2).start("run", "-n", "node3", "--", "sh", "-c",
+            "trap 'echo got TERM; exit 43' TERM; echo ready; while :; do sleep 0.1; done");
+        var pinned = cli(2).start("run", "--no-migrate", "-n", "node3", "--", "sleep", "600");
+        Eventually.holds(Duration.ofSeconds(30), "all four run on node3", () ->
+            cli(1).run("ps", "-n", "node3").out().lines().count() == 5
+                && cli(1).run("logs", connected).out().contains("connected") && attached.stdoutSoFar().equals("ready\n"));
 
         try (TestUser user = TestUser.create()) {
             var denied = cli(1).withEnv("HOME", "/tmp").withPrefix("setpriv", "--reuid=" + user.info.uid(),
@@ -84,20 +87,22 @@ class DrainIT {
         assertEquals(1, drain.exitCode(), "two processes cannot move: " + drain.describe());
         assertTrue(drain.out().contains("node3 is draining now"), drain::describe);
         assertTrue(drain.out().matches("(?s).*moved " + counter + " to node[12] \\(downtime \\d+ ms\\).*"), drain::describe);
+        assertEquals(2, drain.out().lines().filter(l -> l.startsWith("moved ")).count(), "the attached one too: " + drain.describe());
         assertTrue(drain.out().contains(connected + " cannot move:\n  an established TCP connection 127.0.0.1:"), drain::describe);
-        assertTrue(drain.out().matches("(?s).*\\S+ cannot move:\n  \\S+ is attached to a client.*"), drain::describe);
+        assertTrue(drain.out().matches("(?s).*\\S+ cannot move:\n  \\S+ was started with --no-migrate.*"), drain::describe);
         assertTrue(drain.stderr().contains("2 processes still run on node3"), drain::describe);
-        assertTrue(attached.isAlive(), "what cannot move runs on without --force");
+        assertTrue(pinned.isAlive(), "what cannot move runs on without --force");
+        assertTrue(attached.isAlive(), "the attached one runs on, elsewhere, under its client");
 
         for (int n = 1; n <= 3; n++) {
             int asker = n;
             Eventually.holds(Duration.ofSeconds(15), "node" + n + " sees node3 draining",
                 () -> stateOf(asker, "node3").equals("draining"));
         }
-        var pinned = cli(2).run("run", "-n", "node3", "--", "true");
-        assertEquals(255, pinned.exitCode(), pinned::describe);
-        assertTrue(pinned.stderr().contains("node3 is draining: it takes no new processes (gestalt undrain node3)"),
-            pinned::describe);
+        var refused = cli(2).run("run", "-n", "node3", "--", "true");
+        assertEquals(255, refused.exitCode(), refused::describe);
+        assertTrue(refused.stderr().contains("node3 is draining: it takes no new processes (gestalt undrain node3)"),
+            refused::describe);
         for (int i = 0; i < 6; i++) {
             var placed = cli(1 + i % 3).run("run", "--", "printenv", "GESTALT_NODE");
             assertEquals(0, placed.exitCode(), placed::describe);
@@ -122,7 +127,11 @@ class DrainIT {
         assertEquals(true, f.get("was_draining"), force::describe);
         assertEquals(2, ((List<?>) f.get("killed")).size(), force::describe);
         assertTrue(((List<?>) f.get("killed")).contains(connected), force::describe);
-        assertEquals(137, attached.await(Duration.ofSeconds(30)).exitCode(), "the attached client learns its end (SIGKILL)");
+        assertEquals(137, pinned.await(Duration.ofSeconds(30)).exitCode(), "its client learns its end (SIGKILL)");
+        attached.signal("TERM");
+        var ended = attached.await(Duration.ofSeconds(30));
+        assertEquals(43, ended.exitCode(), "the moved one's client reaches it where it went: " + ended.describe());
+        assertEquals("ready\ngot TERM\n", ended.out());
         var left = TinyJson.rows(cli(1).run("ps", "--json", "-n", "node3").out()).stream()
             .filter(p -> !"exited".equals(p.get("state"))).toList();
         assertEquals(List.of(), left, "nothing runs on node3 (the killed detached job is listed as exited, as ever)");
@@ -134,12 +143,32 @@ class DrainIT {
         Eventually.holds(Duration.ofSeconds(15), "node1 sees node3 back, draining", () -> stateOf(1, "node3").equals("draining"));
         assertEquals(255, cli(1).run("run", "-n", "node3", "--", "true").exitCode(), "still draining after the restart");
 
+        var follow = cli(2).start("events", "-f", "--json");
+        Eventually.holds(Duration.ofSeconds(30), "events -f shows what happened so far",
+            () -> follow.stdoutSoFar().contains("\"event\":\"drain\""));
         var undrain = cli(1).run("undrain", "node3");
         assertEquals(0, undrain.exitCode(), undrain::describe);
         assertEquals("node3 takes new processes again\n", undrain.out());
         Eventually.holds(Duration.ofSeconds(15), "node2 sees node3 up", () -> stateOf(2, "node3").equals("up"));
         var again = cli(2).run("run", "-n", "node3", "--", "printenv", "GESTALT_NODE");
         assertEquals("node3\n", again.out(), again::describe);
+        Eventually.holds(Duration.ofSeconds(30), "events -f shows the undrain as it comes",
+            () -> follow.stdoutSoFar().contains("\"event\":\"undrain\""));
+        follow.signal("INT");
+        assertEquals(130, follow.await(Duration.ofSeconds(30)).exitCode(), "Ctrl-C ends events -f");
+        var events = TinyJson.rows(cli(3).run("events", "--json").out());
+        List<String> kinds = events.stream().map(e -> e.get("event") + " " + e.get("gpid")).toList();
+        assertTrue(kinds.contains("drain "), kinds::toString);
+        assertTrue(kinds.contains("moved " + counter), kinds::toString);
+        assertTrue(kinds.contains("not moved " + connected), kinds::toString);
+        assertTrue(kinds.contains("undrain "), kinds::toString);
+        assertTrue(events.stream().anyMatch(e -> ("moved " + counter).equals(e.get("event") + " " + e.get("gpid"))
+            && String.valueOf(e.get("detail")).matches("node3 -> node[12]: downtime \\d+ ms, .* \\(gestalt drain node3\\)")),
+            "where, how long, and why: " + events);
+        var table = cli(1).run("events");
+        assertEquals(0, table.exitCode(), table::describe);
+        assertTrue(table.out().startsWith("TIME "), table::describe);
+        assertTrue(table.out().contains("  node3       drain         -         node3 takes no new processes"), table::describe);
         var twice = cli(1).run("undrain", "node3");
         assertEquals("node3 was not draining\n", twice.out(), twice::describe);
         var nobody = cli(1).run("drain", "node9");

@@ -155,6 +155,23 @@ class MigrateIT {
             assertEquals(0, ((Number) psRow(gpid).get("moves")).intValue());
             assertEquals(4, cluster.cli(2).run("wait", gpid).exitCode(), "its code, after the failed move");
             assertEquals(numbered("line", lines), cluster.cli(2).run("logs", gpid).out());
+
+            // attached: its input, paused for the move, flows again to it where it was
+            var client = cluster.cli(1).call("run", "-n", "node1", "--", "sh", "-c", "exec 3>" + dir + "/held2; "
+                + "while read l; do echo \"got $l\"; done; exit 6").keepStdinOpen().start();
+            client.writeStdin("a\n".getBytes());
+            Eventually.holds(Duration.ofSeconds(30), "it reads", () -> client.stdoutSoFar().equals("got a\n"));
+            String attached = TinyJson.rows(cluster.cli(1).run("ps", "--json", "-n", "node1").out()).stream()
+                .filter(p -> String.valueOf(p.get("command")).contains("held2")).map(p -> (String) p.get("gpid"))
+                .findFirst().orElseThrow();
+            var failed = cluster.cli(2).run("migrate", attached, "node2");
+            assertEquals(1, failed.exitCode(), failed::describe);
+            assertTrue(failed.stderr().contains(attached + " goes on running on node1"), failed::describe);
+            client.writeStdin("b\n".getBytes());
+            client.closeStdin();
+            var end = client.await(Duration.ofSeconds(30));
+            assertEquals(6, end.exitCode(), end::describe);
+            assertEquals("got a\ngot b\n", end.out(), "its input after the failed move, once");
         } finally {
             Procs.exec(30, "nsenter", ns, "--", "umount", "-l", dir);
             Procs.exec(30, "rmdir", dir);
@@ -187,6 +204,59 @@ class MigrateIT {
             assertEquals(before, l, "every report, before and after the move: " + lines);
         }
         assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
+    }
+
+    /**
+     * An attached process, 2 MB of input streaming into it and its output streaming out, moves
+     * node1 -> node2 -> node3 -> node1 under its `run` client: every line of input read once and in
+     * order (what waited unread in its pipe, or on its way, follows it), every line of output once
+     * and in order, the end of its input reaches it, and the client gets its exit code.
+     */
+    @Test
+    void anAttachedProcessMovesUnderItsClientAndLosesNoByte() {
+        byte[] input = numbered("", 300_000).replace(" ", "").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        var client = cluster.cli(1).call("run", "-n", "node1", "--", "python3", "-c",
+            "import sys, time\nn = 0\nfor l in sys.stdin:\n    n += 1\n"
+                + "    if int(l) != n: print('out of order:', n, l, flush=True)\n"
+                + "    if n % 100 == 0: print('got', n, flush=True); time.sleep(0.01)\n"
+                + "print('eof after', n, flush=True)\nsys.exit(5)")
+            .stdin(input).timeout(Duration.ofMinutes(4)).start();
+        Eventually.holds(Duration.ofSeconds(60), "it reads and writes", () -> client.stdoutSoFar().contains("got 1000\n"));
+        String gpid = TinyJson.rows(cluster.cli(2).run("ps", "--json", "-n", "node1").out()).stream()
+            .filter(p -> String.valueOf(p.get("command")).contains("out of order")).map(p -> (String) p.get("gpid"))
+            .findFirst().orElseThrow();
+        String[] route = {"node2", "node3", "node1"};
+        for (int i = 0; i < route.length; i++) {
+            var m = cluster.cli(1 + i).run("migrate", gpid, route[i]);
+            assertEquals(0, m.exitCode(), m::describe);
+            assertTrue(client.isAlive(), "its client stays with it");
+        }
+        assertEquals(3, ((Number) psRow(gpid).get("moves")).intValue());
+        var r = client.await(Duration.ofMinutes(3));
+        assertEquals(5, r.exitCode(), "its code reaches the client: " + r.stderr());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(3001, lines.size(), "every line once: " + lines.stream().filter(l -> !l.startsWith("got")).toList());
+        for (int i = 0; i < 3000; i++) {
+            assertEquals("got " + (i + 1) * 100, lines.get(i), "in order");
+        }
+        assertEquals("eof after 300000", lines.get(3000), "every byte of input once, then its end");
+    }
+
+    /** Ctrl-C (SIGINT to the client) reaches an attached process on the node it moved to. */
+    @Test
+    void theClientsSignalsFollowTheProcess() {
+        var client = cluster.cli(2).start("run", "-n", "node2", "--", "sh", "-c",
+            "trap 'echo got INT; exit 42' INT; echo ready; while :; do sleep 0.1; done");
+        Eventually.holds(Duration.ofSeconds(30), "it runs", () -> client.stdoutSoFar().equals("ready\n"));
+        String gpid = TinyJson.rows(cluster.cli(2).run("ps", "--json", "-n", "node2").out()).stream()
+            .filter(p -> String.valueOf(p.get("command")).contains("got INT")).map(p -> (String) p.get("gpid"))
+            .findFirst().orElseThrow();
+        var m = cluster.cli(3).run("migrate", gpid, "node3");
+        assertEquals(0, m.exitCode(), m::describe);
+        client.signal("INT");
+        var r = client.await(Duration.ofSeconds(30));
+        assertEquals(42, r.exitCode(), r::describe);
+        assertEquals("ready\ngot INT\n", r.out());
     }
 
     /**
@@ -247,17 +317,18 @@ class MigrateIT {
         var ended = cluster.cli(1).run("migrate", gpid, "node2");
         assertEquals(1, ended.exitCode(), ended::describe);
         assertTrue(ended.stderr().contains("has exited"), ended::describe);
-        var attached = cluster.cli(1).start("run", "-n", "node2", "--", "sleep", "301");
+        // a terminal (forced: the test's stdin is none) cannot move yet
+        var attached = cluster.cli(1).start("run", "-t", "-n", "node2", "--", "sleep", "301");
         String[] attachedGpid = new String[1];
-        Eventually.holds(Duration.ofSeconds(30), "the attached job runs", () -> {
+        Eventually.holds(Duration.ofSeconds(30), "the terminal job runs", () -> {
             attachedGpid[0] = TinyJson.rows(cluster.cli(1).run("ps", "--json").out()).stream()
                 .filter(p -> "sleep 301".equals(p.get("command")) && Boolean.FALSE.equals(p.get("detached")))
                 .map(p -> (String) p.get("gpid")).findFirst().orElse(null);
             return attachedGpid[0] != null;
         });
-        var notDetached = cluster.cli(1).run("migrate", "--check", attachedGpid[0]);
-        assertEquals(1, notDetached.exitCode(), notDetached::describe);
-        assertTrue(notDetached.out().contains("only jobs started with run -d can move yet"), notDetached::describe);
+        var terminal = cluster.cli(1).run("migrate", "--check", attachedGpid[0]);
+        assertEquals(1, terminal.exitCode(), terminal::describe);
+        assertTrue(terminal.out().contains("has a terminal: terminal jobs cannot move yet"), terminal::describe);
         assertEquals(0, cluster.cli(1).run("kill", "-9", attachedGpid[0]).exitCode());
         assertEquals(137, attached.await(Duration.ofSeconds(30)).exitCode());
     }

@@ -232,7 +232,7 @@ final class Tasks {
         RemoteExec exec;
         space.placed(gpid, node);
         try {
-            exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setStart(spec).build(), false,
+            exec = RemoteExec.open(space::channel, node, ExecIn.newBuilder().setStart(spec).build(), false,
                 new RemoteExec.Events() {
                     @Override
                     public void started(Started s) { }

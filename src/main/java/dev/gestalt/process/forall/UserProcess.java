@@ -33,7 +33,7 @@ final class UserProcess {
     private UserProcess(ProcessSpace space, ProcessSpec spec, Consumer<ByteString> stdout) throws IOException,
         dev.gestalt.rpc.GestaltException {
         String node = space.self();
-        this.exec = RemoteExec.open(space.channel(node), node, ExecIn.newBuilder().setStart(spec).build(), false,
+        this.exec = RemoteExec.open(space::channel, node, ExecIn.newBuilder().setStart(spec).build(), false,
             new RemoteExec.Events() {
                 @Override
                 public void started(Started s) { }

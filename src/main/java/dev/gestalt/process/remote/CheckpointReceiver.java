@@ -2,6 +2,7 @@ package dev.gestalt.process.remote;
 
 import dev.gestalt.cluster.Migration;
 import dev.gestalt.process.Gpid;
+import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchException;
 import dev.gestalt.process.supervisor.LaunchSpec;
 import dev.gestalt.process.supervisor.Supervisor;
@@ -41,6 +42,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     private final Supplier<Migration> self;
     private final RemoteStartPolicy remoteStarts;
     private final Draining draining;
+    private final ExecService attached;
     private final CheckpointFolders folders;
     private final StreamObserver<Restored> out;
     private MovingJob job;
@@ -54,13 +56,14 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     private volatile boolean done;
 
     CheckpointReceiver(StreamObserver<Restored> out, String nodeName, Supervisor supervisor, Supplier<Migration> self,
-                       RemoteStartPolicy remoteStarts, CheckpointFolders folders, Draining draining) {
+                       RemoteStartPolicy remoteStarts, CheckpointFolders folders, Draining draining, ExecService attached) {
         this.out = out;
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.self = self;
         this.remoteStarts = remoteStarts;
         this.draining = draining;
+        this.attached = attached;
         this.folders = folders;
     }
 
@@ -154,9 +157,10 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
             long t0 = System.nanoTime();
             try {
                 LaunchSpec spec = new LaunchSpec(job.getGpid(), job.getArgvList(), Map.of(), Path.of(job.getCwd()),
-                    job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), false, 0, 0, true);
+                    job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), false, 0, 0, job.getDetached());
                 restored = supervisor.restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images,
-                    job.getStatusPipe(), job.getStdoutIdsList(), job.getStderrIdsList(), MigrateService.RESTORE_SECONDS);
+                    job.getStatusPipe(), job.getStdinId().isEmpty() ? List.of() : List.of(job.getStdinId()),
+                    job.getStdoutIdsList(), job.getStderrIdsList(), MigrateService.RESTORE_SECONDS);
                 r.setOk(true).setRestoreMillis(MigrateService.millis(t0, System.nanoTime()));
                 Thread.ofVirtual().start(this::abortUnlessCommitted);
             } catch (LaunchException | IllegalArgumentException e) {
@@ -178,7 +182,10 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         if (rs == null) {
             out.onNext(Restored.newBuilder().setError("nothing restored to commit").build());
         } else {
-            rs.commit();
+            Job j = rs.commit();
+            if (!j.detached()) {
+                attached.awaitHome(j, job.getHomeNode()); // its home node opens its stream again, here
+            }
             LOG.info("restored " + job.getGpid() + " (moved here, uid " + job.getUid() + ")");
             out.onNext(Restored.newBuilder().setOk(true).setCommitted(true).build());
         }

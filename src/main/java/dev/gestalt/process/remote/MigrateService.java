@@ -2,6 +2,7 @@ package dev.gestalt.process.remote;
 
 import dev.gestalt.cluster.LoadEntry;
 import dev.gestalt.cluster.Migration;
+import dev.gestalt.process.EventLog;
 import dev.gestalt.process.Gpid;
 import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.placement.PlacementRequest;
@@ -50,6 +51,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private static final int CHUNK = 2 << 20;
     /** How long a restore may take on the target. */
     static final long RESTORE_SECONDS = 300;
+    /** How long the home node of an attached process may take to stop its input before a move. */
+    static final long PAUSE_SECONDS = 10;
 
     private final String nodeName;
     private final Supervisor supervisor;
@@ -58,11 +61,14 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private final RemoteStartPolicy remoteStarts;
     private final CheckpointFolders folders;
     private final Draining draining;
+    private final ExecService exec;
+    private final EventLog events;
     /** GPIDs being moved from this node now: one move at a time each. */
     private final java.util.Set<String> moving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public MigrateService(String nodeName, Supervisor supervisor, Supplier<ProcessSpace> space, Supplier<Migration> self,
-                          RemoteStartPolicy remoteStarts, Path stateDir, Draining draining) {
+                          RemoteStartPolicy remoteStarts, Path stateDir, Draining draining, ExecService exec,
+                          EventLog events) {
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.space = space;
@@ -70,6 +76,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         this.remoteStarts = remoteStarts;
         this.folders = new CheckpointFolders(stateDir);
         this.draining = draining;
+        this.exec = exec;
+        this.events = events;
     }
 
     // ---- the source: the node the process runs on ----
@@ -92,6 +100,9 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             return;
         }
         blockers.addAll(supervisor.moveBlockers(j));
+        if (blockers.isEmpty() && !j.spec().detached() && exec.session(j.gpid()).isEmpty()) {
+            blockers.add(j.gpid() + " has no stream to its client on " + nodeName + " (its client is going or gone)");
+        }
         String method = "stop-and-copy";
         Transfer t = null;
         if (blockers.isEmpty()) {
@@ -113,6 +124,9 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 .setDetail(target == null ? "" : nodeName + " -> " + target + ", " + method);
             if (!blockers.isEmpty()) {
                 last.setError(req.getGpid() + " cannot move");
+                if (!req.getCheckOnly()) {
+                    events.record("not moved", req.getGpid(), String.join("; ", blockers) + why(req));
+                }
             }
             out.onNext(last.build());
             out.onCompleted();
@@ -123,14 +137,31 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             fail(out, req.getGpid() + " is being moved already");
             return;
         }
+        // an attached process: its home node stops sending input first, so that all it sent is here
+        ExecService.Session attached = j.spec().detached() ? null : exec.session(j.gpid()).orElse(null);
+        boolean moved = false;
         try {
-            move(req, j, target, method, t, out);
+            if (attached != null) {
+                try {
+                    attached.pauseInput(PAUSE_SECONDS);
+                } catch (IOException e) {
+                    t.cancel("not moving");
+                    failMove(req, out, e.getMessage() + "; " + req.getGpid() + " goes on running on " + nodeName);
+                    return;
+                }
+            }
+            moved = move(req, j, target, method, t, attached, out);
         } finally {
+            if (attached != null && !moved) {
+                attached.resumeInput();
+            }
             moving.remove(req.getGpid());
         }
     }
 
-    private void move(MoveRequest req, Job j, String target, String method, Transfer t, StreamObserver<MoveProgress> out) {
+    /** Returns whether it moved (and runs on {@code target} now). */
+    private boolean move(MoveRequest req, Job j, String target, String method, Transfer t, ExecService.Session attached,
+                         StreamObserver<MoveProgress> out) {
         out.onNext(progress("check", nodeName + " -> " + target + ", " + method));
         long t0 = System.nanoTime();
         Path images = null;
@@ -142,8 +173,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             } catch (IOException e) {
                 t.cancel("not moving");
                 folders.keepLog(images, "dump.log");
-                fail(out, e.getMessage() + "; " + req.getGpid() + " goes on running on " + nodeName);
-                return;
+                failMove(req, out, e.getMessage() + "; " + req.getGpid() + " goes on running on " + nodeName);
+                return false;
             }
             long dumped = System.nanoTime();
             long imageBytes = CheckpointFolders.size(images);
@@ -156,28 +187,31 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             } catch (IOException | GestaltException | RuntimeException e) {
                 t.cancel("transfer failed");
                 supervisor.resume(c);
-                fail(out, "the transfer to " + target + " failed: " + e.getMessage() + "; " + req.getGpid()
+                failMove(req, out, "the transfer to " + target + " failed: " + e.getMessage() + "; " + req.getGpid()
                     + " goes on running on " + nodeName);
-                return;
+                return false;
             }
             if (!r.getOk()) {
                 t.cancel("restore failed");
                 supervisor.resume(c);
-                fail(out, "the restore on " + target + " failed: " + r.getError() + "; " + req.getGpid()
+                failMove(req, out, "the restore on " + target + " failed: " + r.getError() + "; " + req.getGpid()
                     + " goes on running on " + nodeName);
-                return;
+                return false;
             }
             if (j.end().isDone()) { // killed while frozen: it ended here, and must not live on there
                 t.cancel("the process ended");
-                fail(out, req.getGpid() + " ended during its move (killed); it was not moved");
-                return;
+                failMove(req, out, req.getGpid() + " ended during its move (killed); it was not moved");
+                return false;
             }
             if (!commit(target, t, req.getGpid())) {
                 supervisor.resume(c);
-                fail(out, target + " did not confirm that " + req.getGpid() + " runs there; it goes on running on " + nodeName);
-                return;
+                failMove(req, out, target + " did not confirm that " + req.getGpid() + " runs there; it goes on running on " + nodeName);
+                return false;
             }
             long restored = System.nanoTime();
+            if (attached != null) {
+                handOver(attached, c, target);
+            }
             List<Integer> signals = supervisor.moved(c, target);
             relocate(req.getGpid(), target);
             forward(signals, req.getGpid(), j.spec().uid(), target);
@@ -186,20 +220,39 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 + (transferMillis > 0 ? " (" + String.format("%.0f", sent[0] / 1e6 / (transferMillis / 1e3)) + " MB/s)" : "")));
             out.onNext(progress("restore", "running on " + target + " after " + r.getRestoreMillis() + " ms"));
             LOG.info("moved " + req.getGpid() + " to " + target + " (" + sent[0] + " bytes, " + millis(t0, restored) + " ms)");
+            events.record("moved", req.getGpid(), nodeName + " -> " + target + ": downtime " + millis(t0, restored) + " ms, "
+                + mb(sent[0]) + why(req));
             out.onNext(MoveProgress.newBuilder().setPhase("done").setDone(MoveSummary.newBuilder()
                 .setFrom(nodeName).setTo(target).setMethod(method).setBytes(sent[0])
                 .setDowntimeMillis(millis(t0, restored)).setTotalMillis(millis(t0, System.nanoTime()))
                 .setDumpMillis(millis(t0, dumped)).setTransferMillis(transferMillis)
                 .setRestoreMillis(r.getRestoreMillis())).build());
             out.onCompleted();
+            return true;
         } catch (IOException e) {
             t.cancel("failed");
             if (c != null) {
                 supervisor.resume(c);
             }
-            fail(out, e.getMessage());
+            failMove(req, out, e.getMessage());
+            return false;
         } finally {
             CheckpointFolders.delete(images);
+        }
+    }
+
+    /**
+     * The attached process runs on {@code target} now: the input it had not read here goes to its
+     * home node with the end of this stream, to be sent on to the target. Past the commit nothing
+     * can be undone: a failure here costs that input, said in the log.
+     */
+    private void handOver(ExecService.Session attached, Supervisor.Checkpoint c, String target) {
+        try {
+            attached.handOver(target, () -> supervisor.takeUnreadInput(c));
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("the unread input of " + c.job().gpid() + " stays behind on " + nodeName + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -308,7 +361,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         LaunchSpec spec = j.spec();
         t.sender.sendFirst(ImageChunk.newBuilder().setJob(MovingJob.newBuilder().setGpid(spec.gpid())
             .addAllArgv(spec.argv()).setUid(spec.uid()).setGid(spec.gid()).setUser(spec.user())
-            .setDetached(true).setCwd(spec.cwd().toString()).setMoves(j.moves())
+            .setDetached(spec.detached()).setCwd(spec.cwd().toString()).setMoves(j.moves())
             .setHomeNode(ProcsService.homeOf(spec.gpid()))).build());
         return t;
     }
@@ -323,11 +376,14 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 }
             }
         }
-        var logs = j.logs();
-        sent[0] += sendFile(sender, "stdout", logs.path(LogStream.STDOUT));
-        sent[0] += sendFile(sender, "stderr", logs.path(LogStream.STDERR));
+        if (j.spec().detached()) { // its log goes with it (an attached one's output went to its client)
+            var logs = j.logs();
+            sent[0] += sendFile(sender, "stdout", logs.path(LogStream.STDOUT));
+            sent[0] += sendFile(sender, "stderr", logs.path(LogStream.STDERR));
+        }
         sender.send(ImageChunk.newBuilder().setEnd(true).setJob(MovingJob.newBuilder().setStartEpochMillis(c.startMillis())
-            .setStatusPipe(c.statusPipe()).addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds())).build());
+            .setStatusPipe(c.statusPipe()).setStdinId(c.stdinIds().isEmpty() ? "" : c.stdinIds().getFirst())
+            .addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds())).build());
     }
 
     /**
@@ -445,7 +501,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
 
     @Override
     public StreamObserver<ImageChunk> receive(StreamObserver<Restored> out) {
-        return new CheckpointReceiver(out, nodeName, supervisor, self, remoteStarts, folders, draining);
+        return new CheckpointReceiver(out, nodeName, supervisor, self, remoteStarts, folders, draining, exec);
     }
 
     // ---- the node being drained ----
@@ -455,7 +511,12 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         if (req.getCaller().getUid() != 0) {
             throw Permissions.denied((req.getDraining() ? "drain " : "undrain ") + nodeName);
         }
-        var reply = DrainReply.newBuilder().setWasDraining(draining.set(req.getDraining()));
+        boolean was = draining.set(req.getDraining());
+        if (was != req.getDraining()) {
+            events.record(req.getDraining() ? "drain" : "undrain", "", req.getDraining()
+                ? nodeName + " takes no new processes; its processes move away" : nodeName + " takes new processes again");
+        }
+        var reply = DrainReply.newBuilder().setWasDraining(was);
         supervisor.jobs().stream().filter(j -> !j.end().isDone()).map(Job::gpid).sorted().forEach(reply::addRunning);
         out.onNext(reply.build());
         out.onCompleted();
@@ -465,6 +526,16 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
 
     private static MoveProgress progress(String phase, String detail) {
         return MoveProgress.newBuilder().setPhase(phase).setDetail(detail).build();
+    }
+
+    /** A move that failed once under way: said to the caller and kept in the node's events. */
+    private void failMove(MoveRequest req, StreamObserver<MoveProgress> out, String why) {
+        events.record("move failed", req.getGpid(), why + why(req));
+        fail(out, why);
+    }
+
+    private static String why(MoveRequest req) {
+        return req.getWhy().isEmpty() ? "" : " (" + req.getWhy() + ")";
     }
 
     private static void fail(StreamObserver<MoveProgress> out, String why) {

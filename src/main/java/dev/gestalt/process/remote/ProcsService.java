@@ -2,6 +2,7 @@ package dev.gestalt.process.remote;
 
 import com.google.protobuf.ByteString;
 import dev.gestalt.os.Posix;
+import dev.gestalt.process.EventLog;
 import dev.gestalt.process.Gpid;
 import dev.gestalt.process.Placements;
 import dev.gestalt.process.supervisor.Job;
@@ -11,6 +12,8 @@ import dev.gestalt.process.supervisor.ProcSnapshot;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.rpc.FlowSender;
 import dev.gestalt.rpc.proto.Exit;
+import dev.gestalt.rpc.proto.EventsReply;
+import dev.gestalt.rpc.proto.EventsRequest;
 import dev.gestalt.rpc.proto.ListReply;
 import dev.gestalt.rpc.proto.ListRequest;
 import dev.gestalt.rpc.proto.LocateReply;
@@ -47,12 +50,20 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
     private final int nodeId;
     private final Supervisor supervisor;
     private final Placements placements;
+    private final EventLog events;
 
-    public ProcsService(String nodeName, int nodeId, Supervisor supervisor, Placements placements) {
+    public ProcsService(String nodeName, int nodeId, Supervisor supervisor, Placements placements, EventLog events) {
         this.nodeName = nodeName;
         this.nodeId = nodeId;
         this.supervisor = supervisor;
         this.placements = placements;
+        this.events = events;
+    }
+
+    @Override
+    public void events(EventsRequest req, StreamObserver<EventsReply> out) {
+        out.onNext(EventsReply.newBuilder().addAllEvents(events.after(req.getAfterSeq())).setLastSeq(events.last()).build());
+        out.onCompleted();
     }
 
     @Override

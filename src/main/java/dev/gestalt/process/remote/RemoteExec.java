@@ -7,6 +7,8 @@ import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.proto.ExecGrpc;
 import dev.gestalt.rpc.proto.ExecIn;
 import dev.gestalt.rpc.proto.ExecOut;
+import dev.gestalt.rpc.proto.Moved;
+import dev.gestalt.rpc.proto.Resume;
 import dev.gestalt.rpc.proto.Started;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -16,6 +18,8 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -28,6 +32,12 @@ import java.util.logging.Logger;
  */
 public final class RemoteExec {
     private static final Logger LOG = Logger.getLogger(RemoteExec.class.getName());
+
+    /** The channel to a node, for the stream to follow its process when it moves there. */
+    @FunctionalInterface
+    public interface Channels {
+        Channel channel(String node) throws GestaltException;
+    }
 
     /** What the home node does with the process's output. Called from one thread at a time. */
     public interface Events {
@@ -51,40 +61,55 @@ public final class RemoteExec {
         }
     }
 
-    private final String node;
+    private final Channels channels;
+    private final String gpid;
     private final Events events;
     private final AtomicBoolean ended = new AtomicBoolean();
-    private volatile ClientCallStreamObserver<ExecIn> call;
-    private volatile FlowSender<ExecIn> sender;
+    /** The node the process runs on: another one after it moved. */
+    private volatile String node;
+    /** The stream to it: another one after it moved. */
+    private volatile Observer stream;
     private volatile boolean detachedStart;
     /**
-     * The stream's callbacks, on one platform thread of its own: the output handler blocks on the
-     * client's socket, and a thread that stays up while output flows costs one wake-up per
-     * message at most, where a task per message on the shared executor costs a new thread each.
+     * Input stops while the process moves (ExecOut.pause_input): everything sent until then must
+     * reach the node it leaves, and nothing after, which then goes to the node it moved to.
      */
-    private final java.util.concurrent.ExecutorService callbacks = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
-        java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
-        Thread.ofPlatform().daemon().name("remote-exec").factory(),
-        // The stream's last callback shuts this down, and gRPC may still hand it a late close of
-        // the same stream: drop it. Rejected, it is thrown into the transport's thread, which fails
-        // every stream of the connection to that node with UNKNOWN ("node lost": seen with
-        // forall's short tasks, a dozen tasks at once).
-        new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
+    private final ReentrantLock input = new ReentrantLock();
+    private final Condition inputOpen = input.newCondition();
+    private boolean inputPaused; // guarded by input
+    /** See {@link #control}; only the streams' callbacks (one at a time) make it. */
+    private volatile java.util.concurrent.ExecutorService control;
+    /** Why this side ended the stream, if it did. */
+    private volatile String cancelled;
 
-    private RemoteExec(String node, Events events) {
+    private RemoteExec(Channels channels, String node, String gpid, Events events) {
+        this.channels = channels;
         this.node = node;
+        this.gpid = gpid;
         this.events = events;
     }
 
-    /** Opens the stream and sends the first message ({@code start} or {@code attach}). */
-    public static RemoteExec open(Channel channel, String node, ExecIn first, boolean attach, Events events) throws IOException {
-        var r = new RemoteExec(node, events);
+    /**
+     * Opens the stream to {@code node} and sends the first message ({@code start} or
+     * {@code attach}); {@code channels} gives the channel to it, and to the node the process
+     * moves to, if it moves.
+     */
+    public static RemoteExec open(Channels channels, String node, ExecIn first, boolean attach, Events events)
+            throws IOException, GestaltException {
+        String gpid = first.hasStart() ? first.getStart().getGpid() : first.getAttach().getGpid();
+        var r = new RemoteExec(channels, node, gpid, events);
         r.detachedStart = first.hasStart() && first.getStart().getDetached();
-        var method = ExecMarshallers.client(attach ? ExecGrpc.getAttachMethod() : ExecGrpc.getRunMethod());
-        var options = CallOptions.DEFAULT.withOnReadyThreshold(ExecService.ON_READY_THRESHOLD).withExecutor(r.callbacks);
-        ClientCalls.asyncBidiStreamingCall(channel.newCall(method, options), r.new Observer());
-        r.sender.sendFirst(first);
+        r.connect(channels.channel(node), first, attach);
         return r;
+    }
+
+    private void connect(Channel channel, ExecIn first, boolean attach) throws IOException {
+        var o = new Observer();
+        var method = ExecMarshallers.client(attach ? ExecGrpc.getAttachMethod() : ExecGrpc.getRunMethod());
+        var options = CallOptions.DEFAULT.withOnReadyThreshold(ExecService.ON_READY_THRESHOLD).withExecutor(o.callbacks);
+        ClientCalls.asyncBidiStreamingCall(channel.newCall(method, options), o);
+        stream = o;
+        o.sender.sendFirst(first);
     }
 
     public String node() {
@@ -93,20 +118,110 @@ public final class RemoteExec {
 
     /** Sends input; {@code data} is the caller's no more: it is sent without a copy, and may be read after this returns. */
     public void stdin(byte[] data, int off, int len) throws IOException {
-        sender.send(ExecIn.newBuilder().setStdin(UnsafeByteOperations.unsafeWrap(data, off, len)).build());
+        sendInput(ExecIn.newBuilder().setStdin(UnsafeByteOperations.unsafeWrap(data, off, len)).build());
     }
 
     public void stdinEof() throws IOException {
-        sender.send(ExecIn.newBuilder().setStdinEof(true).build());
+        sendInput(ExecIn.newBuilder().setStdinEof(true).build());
+    }
+
+    /** Input, on the stream of the moment: it waits while the process moves. */
+    private void sendInput(ExecIn in) throws IOException {
+        input.lock();
+        try {
+            while (inputPaused) {
+                inputOpen.awaitUninterruptibly();
+            }
+            stream.sender.send(in);
+        } finally {
+            input.unlock();
+        }
     }
 
     /** Ends the stream from this side; the execution node terminates a non-detached process. */
     public void cancel(String why) {
-        var c = call;
+        cancelled = why;
+        Observer o = stream;
+        var c = o.call;
         if (c != null) {
             c.cancel(why, null);
         }
-        sender.fail(why);
+        o.sender.fail(why);
+        openInput(); // whatever waits to send input sees the stream failed
+    }
+
+    private void openInput() {
+        input.lock();
+        try {
+            inputPaused = false;
+            inputOpen.signalAll();
+        } finally {
+            input.unlock();
+        }
+    }
+
+    /**
+     * Runs the actions that pause, resume and move the input one after the other, in the order
+     * they came, off the stream's thread (they may wait for a send under way, which may wait for
+     * that thread). Made with the first of them: most processes never move.
+     */
+    private void control(Runnable action) {
+        var c = control;
+        if (c == null) {
+            c = java.util.concurrent.Executors.newSingleThreadExecutor(Thread.ofVirtual().name("input-" + gpid).factory());
+            control = c;
+        }
+        try {
+            c.execute(action);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // ended already: nothing to pause or follow
+        }
+    }
+
+    /**
+     * The node the process runs on asks for no more input (it is about to move): once whatever is
+     * being sent has gone, say so on the same stream, after it. Not on the stream's thread: a send
+     * under way may be waiting for that thread to say the transport is ready.
+     */
+    private void pauseInput(Observer o) {
+        control(() -> {
+            input.lock();
+            try {
+                inputPaused = true;
+                o.sender.send(ExecIn.newBuilder().setInputPaused(true).build());
+            } catch (IOException e) {
+                // the stream failed: its end says so
+            } finally {
+                input.unlock();
+            }
+        });
+    }
+
+    /**
+     * The process moved to {@code m.node}: every byte of its output of before came on the old
+     * stream; a new one to that node takes over, first with the input the process had not read.
+     */
+    private void moved(Moved m) {
+        String target = m.getNode();
+        ByteString unread = ByteString.copyFrom(m.getUnreadStdin().asReadOnlyByteBuffer()); // the message's buffer is reused
+        boolean eof = m.getStdinEof();
+        control(() -> {
+            try {
+                node = target;
+                connect(channels.channel(target), ExecIn.newBuilder().setResume(Resume.newBuilder().setGpid(gpid)
+                    .setStdin(unread).setStdinEof(eof)).build(), false);
+                String why = cancelled;
+                if (why != null) { // the client went away meanwhile
+                    cancel(why);
+                }
+                LOG.fine(gpid + " moved to " + target + ": its stream follows it (" + unread.size() + " bytes of input unread)");
+            } catch (IOException | GestaltException | RuntimeException e) {
+                LOG.warning("cannot follow " + gpid + " to " + target + ": " + e.getMessage());
+                end(255, "lost " + gpid + " after its move to " + target + ": " + e.getMessage());
+            } finally {
+                openInput();
+            }
+        });
     }
 
     /** The execution node is known dead (membership): end now with 255 rather than wait for TCP. */
@@ -117,11 +232,34 @@ public final class RemoteExec {
 
     private void end(int code, String reason) {
         if (ended.compareAndSet(false, true)) {
+            var c = control;
+            if (c != null) {
+                c.shutdown();
+            }
             events.exit(code, reason);
         }
     }
 
+    /** One stream to the node the process runs on (a new one each time it moves). */
     private final class Observer implements ClientResponseObserver<ExecIn, ExecOut> {
+        /**
+         * The stream's callbacks, on one platform thread of its own: the output handler blocks on the
+         * client's socket, and a thread that stays up while output flows costs one wake-up per
+         * message at most, where a task per message on the shared executor costs a new thread each.
+         */
+        final java.util.concurrent.ExecutorService callbacks = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
+            java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+            Thread.ofPlatform().daemon().name("remote-exec").factory(),
+            // The stream's last callback shuts this down, and gRPC may still hand it a late close of
+            // the same stream: drop it. Rejected, it is thrown into the transport's thread, which fails
+            // every stream of the connection to that node with UNKNOWN ("node lost": seen with
+            // forall's short tasks, a dozen tasks at once).
+            new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
+        volatile ClientCallStreamObserver<ExecIn> call;
+        volatile FlowSender<ExecIn> sender;
+        /** The process moved: this stream's end is not the process's. */
+        private volatile boolean moved;
+
         @Override
         public void beforeStart(ClientCallStreamObserver<ExecIn> requestStream) {
             call = requestStream;
@@ -146,6 +284,12 @@ public final class RemoteExec {
                             events.cwdAbsent(x.getReason());
                         }
                     }
+                    case PAUSE_INPUT -> pauseInput(this);
+                    case RESUME_INPUT -> control(RemoteExec.this::openInput);
+                    case MOVED -> {
+                        moved = true;
+                        RemoteExec.this.moved(out.getMoved());
+                    }
                     default -> { }
                 }
                 call.request(1);
@@ -159,6 +303,9 @@ public final class RemoteExec {
         public void onError(Throwable t) {
             callbacks.shutdown(); // the last callback of the stream: this one runs to its end
             sender.fail("stream failed");
+            if (moved) {
+                return; // the stream to where it runs now goes on
+            }
             int code = 255;
             String reason = "node " + node + " lost";
             try {
@@ -183,6 +330,9 @@ public final class RemoteExec {
         public void onCompleted() {
             callbacks.shutdown(); // the last callback of the stream: this one runs to its end
             sender.fail("completed");
+            if (moved) {
+                return;
+            }
             if (detachedStart) {
                 end(0, "");
             } else {

@@ -125,6 +125,26 @@ final class Criu {
         return new ArrayList<>(out);
     }
 
+    /** A descriptor of a process of the tree of {@code root} that is {@code name} (see {@link #fdName}), or null. */
+    static Path holder(long root, String name) {
+        for (long pid : tree(root)) {
+            try (var list = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "fd"))) {
+                for (Path fd : list) {
+                    try {
+                        if (Files.readSymbolicLink(fd).toString().equals(name)) {
+                            return fd;
+                        }
+                    } catch (IOException e) {
+                        // closed meanwhile
+                    }
+                }
+            } catch (IOException e) {
+                // the process ended meanwhile
+            }
+        }
+        return null;
+    }
+
     /** SIGCONT to every process of the tree of {@code root} (left stopped by a dump). */
     static void resume(long root) {
         for (long pid : tree(root)) {

@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -59,6 +60,8 @@ final class LocalJob implements Job {
     private final LogReader logs;
     /** The keeper's descriptors for stdin, stdout, stderr (-1: none). */
     private final int[] keeperFds;
+    /** The pipes of stdin, stdout, stderr as CRIU names them (pipe:[INODE]); null: none. */
+    private final String[] pipes = new String[3];
 
     /**
      * @param stdin  the keeper's descriptor for the job's input (-1: none), and likewise
@@ -75,6 +78,9 @@ final class LocalJob implements Job {
         this.detached = detached;
         this.logs = new LogReader(logDir, () -> end.isDone() || movedTo.isDone());
         this.keeperFds = new int[] {stdin, stdout, stderr};
+        for (int i = 0; i < 3; i++) {
+            pipes[i] = keeperFds[i] < 0 ? null : pipeName(keeper.fd(keeperFds[i]));
+        }
         try {
             in = stdin < 0 ? null : FileChannel.open(keeper.fd(stdin), StandardOpenOption.WRITE);
             out = stdout < 0 ? null : FileChannel.open(keeper.fd(stdout), StandardOpenOption.READ);
@@ -82,6 +88,39 @@ final class LocalJob implements Job {
         } catch (IOException e) {
             closeStreams(false);
             throw e;
+        }
+    }
+
+    private static String pipeName(Path fd) {
+        try {
+            String t = Files.readSymbolicLink(fd).toString();
+            return t.startsWith("pipe:") ? t : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The pipes of its stdin, stdout and stderr as CRIU names them (pipe:[INODE]), null where none. */
+    List<String> pipeNames() {
+        return java.util.Arrays.asList(pipes.clone());
+    }
+
+    /**
+     * Takes what is in the job's stdin pipe and was not read yet (the job is frozen: nothing else
+     * reads it), for wherever it runs next. Empty when it has no input pipe or nothing waits in it.
+     */
+    byte[] takeUnreadInput() throws IOException {
+        if (pipes[0] == null) {
+            return new byte[0];
+        }
+        Path end = in != null ? keeper.fd(keeperFds[0]) : Criu.holder(root, pipes[0]);
+        if (end == null) {
+            return new byte[0]; // nothing of the job holds it any more
+        }
+        // read-write: an open for reading alone would wait for a writer, and its input may be closed
+        try (var pipe = new java.io.RandomAccessFile(end.toFile(), "rw")) {
+            var r = new java.io.FileInputStream(pipe.getFD());
+            return r.readNBytes(r.available()); // FIONREAD: what is there, and no more (no wait)
         }
     }
 

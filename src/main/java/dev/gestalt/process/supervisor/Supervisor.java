@@ -330,7 +330,8 @@ public final class Supervisor implements AutoCloseable {
      * A job frozen and written out by CRIU, to be restored on another node ({@link #restore}):
      * the names CRIU knows its status pipe and output by, and when it started.
      */
-    public record Checkpoint(Job job, String statusPipe, List<String> stdoutIds, List<String> stderrIds, long startMillis) {}
+    public record Checkpoint(Job job, String statusPipe, List<String> stdinIds, List<String> stdoutIds, List<String> stderrIds,
+                             long startMillis) {}
 
     /** Why a job cannot move, or null when it can (as far as the daemon knows before CRIU looks). */
     public String cannotMove(Job j) {
@@ -346,8 +347,8 @@ public final class Supervisor implements AutoCloseable {
         if (j.spec().tty()) {
             return j.gpid() + " has a terminal: terminal jobs cannot move yet";
         }
-        if (!j.spec().detached()) {
-            return j.gpid() + " is attached to a client: only jobs started with run -d can move yet";
+        if (!j.spec().detached() && j.detached()) {
+            return j.gpid() + " lost its client (hung up): it cannot move";
         }
         if (l.programGone()) {
             return j.gpid() + "'s program has ended (what it left running cannot move)";
@@ -386,11 +387,22 @@ public final class Supervisor implements AutoCloseable {
         }
         LocalJob l = (LocalJob) j;
         String status = Criu.fdName(l.rootPid(), 4);
-        Path logs = logDir(gpid);
-        List<String> out = Criu.externalFiles(l.rootPid(), logs.resolve("stdout"));
-        List<String> err = Criu.externalFiles(l.rootPid(), logs.resolve("stderr"));
-        List<String> external = new ArrayList<>(out);
-        external.addAll(err);
+        List<String> in = List.of();
+        List<String> out;
+        List<String> err;
+        List<String> external = new ArrayList<>();
+        if (j.spec().detached()) { // its log files, which the keeper opened: external to CRIU, inherited at the restore
+            Path logs = logDir(gpid);
+            out = Criu.externalFiles(l.rootPid(), logs.resolve("stdout"));
+            err = Criu.externalFiles(l.rootPid(), logs.resolve("stderr"));
+            external.addAll(out);
+            external.addAll(err);
+        } else { // its pipes to this node's daemon: new ones there, inherited at the restore
+            List<String> pipes = l.pipeNames();
+            in = pipes.get(0) == null ? List.of() : List.of(pipes.get(0));
+            out = pipes.get(1) == null ? List.of() : List.of(pipes.get(1));
+            err = pipes.get(2) == null ? List.of() : List.of(pipes.get(2));
+        }
         JobJournal.Entry e = records.get(gpid);
         l.holdSignals();
         try {
@@ -399,7 +411,12 @@ public final class Supervisor implements AutoCloseable {
             deliver(l, l.releaseSignals());
             throw ex;
         }
-        return new Checkpoint(j, status, out, err, e != null ? e.startMillis() : System.currentTimeMillis());
+        return new Checkpoint(j, status, in, out, err, e != null ? e.startMillis() : System.currentTimeMillis());
+    }
+
+    /** What waits unread in the stdin pipe of a job frozen by {@link #checkpoint}, taken out (see LocalJob). */
+    public byte[] takeUnreadInput(Checkpoint c) throws IOException {
+        return c.job() instanceof LocalJob l ? l.takeUnreadInput() : new byte[0];
     }
 
     /** A job frozen by {@link #checkpoint} runs on here: its move failed. */
@@ -446,17 +463,19 @@ public final class Supervisor implements AutoCloseable {
      *
      * @param moves      how many times it moved, this move included
      * @param statusPipe and
+     * @param stdinIds   and
      * @param stdoutIds  and
      * @param stderrIds  the names CRIU knows its status pipe, stdout and stderr by (see {@link Checkpoint})
      * @throws LaunchException 255 with the reason when the restore failed
      */
     public Restored restore(LaunchSpec spec, long startMillis, int moves, Path images, String statusPipe,
-                       List<String> stdoutIds, List<String> stderrIds, long timeoutSeconds) throws LaunchException {
+                       List<String> stdinIds, List<String> stdoutIds, List<String> stderrIds, long timeoutSeconds)
+            throws LaunchException {
         if (!privileged) {
             throw new LaunchException(255, "the node does not run as root (CRIU needs root)");
         }
-        if (!spec.detached() || spec.tty()) {
-            throw new LaunchException(255, "only detached jobs without a terminal can be restored yet");
+        if (spec.tty()) {
+            throw new LaunchException(255, "jobs with a terminal cannot be restored yet");
         }
         synchronized (earlyEnds) {
             if (jobs.containsKey(spec.gpid()) || !starting.add(spec.gpid())) {
@@ -467,14 +486,14 @@ public final class Supervisor implements AutoCloseable {
             Keeper k = keeper();
             List<String> restorer;
             try {
-                restorer = Criu.restoreCommand(images, List.of(List.of(statusPipe), List.of(), stdoutIds, stderrIds));
+                restorer = Criu.restoreCommand(images, List.of(List.of(statusPipe), stdinIds, stdoutIds, stderrIds));
             } catch (IOException e) {
                 throw new LaunchException(255, e.getMessage(), e);
             }
             records.restored(spec, startMillis);
             Keeper.Started s;
             try {
-                s = k.restore(spec.gpid(), true, spec.uid(), spec.gid(), images, restorer, timeoutSeconds);
+                s = k.restore(spec.gpid(), spec.detached(), spec.uid(), spec.gid(), images, restorer, timeoutSeconds);
             } catch (LaunchException e) {
                 records.moved(spec.gpid(), true); // no record stays: it runs on where it was
                 String criu = Criu.lastError(images.resolve("restore.log"));
@@ -487,7 +506,8 @@ public final class Supervisor implements AutoCloseable {
                 if (wrong != null) {
                     throw new IOException("refused the checkpoint of " + spec.gpid() + ": " + wrong);
                 }
-                job = new LocalJob(spec, k, s.root(), s.program(), true, logDir(spec.gpid()), -1, -1, -1);
+                job = new LocalJob(spec, k, s.root(), s.program(), spec.detached(), logDir(spec.gpid()),
+                    s.stdin(), s.stdout(), s.stderr());
             } catch (IOException e) {
                 k.moved(spec.gpid());
                 records.moved(spec.gpid(), true);
