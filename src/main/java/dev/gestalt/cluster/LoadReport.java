@@ -21,15 +21,24 @@ import java.util.Objects;
  * @param epochMillis when the node took this report, by its own clock
  * @param draining true while the node is drained ({@code gestalt drain}): it takes no new processes
  * @param migration whether the node's processes can be checkpointed and moved, and how or why not
+ * @param busy how many of its jobs use a tenth of a CPU or more (what automatic balancing evens out)
  */
 public record LoadReport(String node, int nodeId, String rpcAddress, String version, int cpus, double load,
-        long memFreeBytes, long memTotalBytes, int processes, long epochMillis, boolean draining, Migration migration) {
+        long memFreeBytes, long memTotalBytes, int processes, long epochMillis, boolean draining, Migration migration,
+        int busy) {
 
     public LoadReport {
         Objects.requireNonNull(node, "node");
         rpcAddress = rpcAddress == null ? "" : rpcAddress;
         version = version == null ? "" : version;
         migration = migration == null ? Migration.UNKNOWN : migration;
+    }
+
+    /** A report that counts no busy job. */
+    public LoadReport(String node, int nodeId, String rpcAddress, String version, int cpus, double load,
+            long memFreeBytes, long memTotalBytes, int processes, long epochMillis, boolean draining, Migration migration) {
+        this(node, nodeId, rpcAddress, version, cpus, load, memFreeBytes, memTotalBytes, processes, epochMillis, draining,
+            migration, 0);
     }
 
     /** A report that says nothing of migration (not checked yet). */
@@ -44,7 +53,7 @@ public record LoadReport(String node, int nodeId, String rpcAddress, String vers
         return dev.gestalt.rpc.proto.LoadReport.newBuilder().setNode(node).setNodeId(nodeId).setRpcAddress(rpcAddress)
             .setVersion(version).setCpus(cpus).setLoad(load).setMemFreeBytes(memFreeBytes).setMemTotalBytes(memTotalBytes)
             .setProcesses(processes).setEpochMillis(epochMillis).setDraining(draining)
-            .setMigratable(migration.available()).setMigration(migration.detail()).build().toByteArray();
+            .setMigratable(migration.available()).setMigration(migration.detail()).setBusy(busy).build().toByteArray();
     }
 
     /** Reads the wire form; fields a newer version added are ignored, a report without a node name is refused. */
@@ -55,12 +64,12 @@ public record LoadReport(String node, int nodeId, String rpcAddress, String vers
         }
         return new LoadReport(p.getNode(), p.getNodeId(), p.getRpcAddress(), p.getVersion(), p.getCpus(), p.getLoad(),
             p.getMemFreeBytes(), p.getMemTotalBytes(), p.getProcesses(), p.getEpochMillis(), p.getDraining(),
-            p.getMigration().isEmpty() ? Migration.UNKNOWN : new Migration(p.getMigratable(), p.getMigration()));
+            p.getMigration().isEmpty() ? Migration.UNKNOWN : new Migration(p.getMigratable(), p.getMigration()), p.getBusy());
     }
 
     /** This report with the identity fields replaced by the ones a node is configured with. */
     LoadReport withIdentity(String node, int nodeId, String rpcAddress) {
         return new LoadReport(node, nodeId, rpcAddress, version, cpus, load, memFreeBytes, memTotalBytes,
-                processes, epochMillis, draining, migration);
+                processes, epochMillis, draining, migration, busy);
     }
 }

@@ -28,6 +28,7 @@ import java.util.Properties;
  * credentials = /etc/gestalt/credentials      # from 'gestalt init'
  * remote_uids = nonroot               # uids other nodes may start processes as here (nonroot, all, none, 1000-60000,...)
  * job_history = 24h                   # how long ended jobs stay on record (ps --all): s, m, h or d
+ * balance     = on                    # move processes to less loaded nodes by itself (on, off)
  * files.*     = ...                   # the file space: see {@link FilesConfig}
  * </pre>
  *
@@ -37,7 +38,15 @@ import java.util.Properties;
  */
 public record NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
                          int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials,
-                         RemoteStartPolicy remoteUids, FilesConfig files, Duration jobHistory) {
+                         RemoteStartPolicy remoteUids, FilesConfig files, Duration jobHistory, boolean balance) {
+
+    /** A node that balances its load (the default). */
+    public NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
+                      int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials,
+                      RemoteStartPolicy remoteUids, FilesConfig files, Duration jobHistory) {
+        this(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials, remoteUids, files,
+            jobHistory, true);
+    }
 
     /** How long a node keeps the record of an ended job, unless its config says otherwise. */
     public static final Duration DEFAULT_JOB_HISTORY = dev.gestalt.process.supervisor.Supervisor.DEFAULT_HISTORY;
@@ -95,7 +104,20 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             base.resolve(p.getProperty("credentials", "credentials").trim()),
             remoteUids(p.getProperty("remote_uids", RemoteStartPolicy.NONROOT.toString()), file),
             files,
-            duration(p, "job_history", DEFAULT_JOB_HISTORY, file));
+            duration(p, "job_history", DEFAULT_JOB_HISTORY, file),
+            onOff(p, "balance", true, file));
+    }
+
+    private static boolean onOff(Properties p, String key, boolean fallback, Path file) throws IOException {
+        String v = p.getProperty(key);
+        if (v == null || v.isBlank()) {
+            return fallback;
+        }
+        return switch (v.trim()) {
+            case "on", "true", "yes" -> true;
+            case "off", "false", "no" -> false;
+            default -> throw new IOException(file + ": '" + key + "' must be on or off, not '" + v.trim() + "'");
+        };
     }
 
     private static RemoteStartPolicy remoteUids(String v, Path file) throws IOException {
@@ -157,6 +179,8 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             + "# all (root too), none, or uids and ranges (1000-60000,70000). This node's own CLI is not limited.\n"
             + "remote_uids = " + remoteUids + "\n"
             + "job_history = " + render(jobHistory) + "\n"
+            + "# Move processes from this node to a less loaded one by itself (MOSIX's load balancing): on, off\n"
+            + "balance = " + (balance ? "on" : "off") + "\n"
             + files.render();
     }
 

@@ -16,6 +16,7 @@ import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.migrate.MigrationCheck;
 import dev.gestalt.process.placement.LeastLoaded;
 import dev.gestalt.process.EventLog;
+import dev.gestalt.process.remote.Balancer;
 import dev.gestalt.process.remote.Draining;
 import dev.gestalt.process.remote.ExecService;
 import dev.gestalt.process.remote.MigrateService;
@@ -73,6 +74,7 @@ public final class NodeDaemon implements AutoCloseable {
     /** Whether this node can move its processes: {@link MigrationCheck}, run once as the node starts. */
     private volatile Migration migration = Migration.UNKNOWN;
     private Draining draining;
+    private volatile Balancer balancer;
 
     public NodeDaemon(NodeConfig config) {
         this.config = config;
@@ -122,6 +124,9 @@ public final class NodeDaemon implements AutoCloseable {
         var spaceHolder = new ProcessSpace[1];
         var migrate = new MigrateService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
             config.remoteUids(), config.stateDir(), draining, exec, events);
+        if (config.balance()) {
+            balancer = new Balancer(config.name(), supervisor, () -> spaceHolder[0], () -> migration, draining, migrate);
+        }
         var executor = Executors.newVirtualThreadPerTaskExecutor();
         var peer = GrpcTls.peerInterceptor(creds.revocations());
         grpc = Peers.liveness(GrpcTls.serverBuilder(new InetSocketAddress(config.bind(), config.rpcPort()), creds))
@@ -192,6 +197,9 @@ public final class NodeDaemon implements AutoCloseable {
         local = new LocalServer(config.socket(), config.name(), Posix.geteuid(),
             Handlers.all(space, config.stateDir().resolve("spill"), files, folders));
         local.start();
+        if (balancer != null) {
+            balancer.start();
+        }
         Thread.ofVirtual().name("certificate-expiry").start(() -> {
             try {
                 while (!closed.get()) {
@@ -211,7 +219,7 @@ public final class NodeDaemon implements AutoCloseable {
         MemInfo m = MemInfo.read();
         return new LoadReport(config.name(), config.id(), rpcAddress, Version.VERSION,
             Runtime.getRuntime().availableProcessors(), s.load(), m.availableBytes(), m.totalBytes(),
-            s.processes(), System.currentTimeMillis(), draining.on(), migration);
+            s.processes(), System.currentTimeMillis(), draining.on(), migration, s.busy());
     }
 
     /** Completes with the reason when the cluster refuses this node after it joined (see {@link MembershipListener#onRefused}). */
@@ -225,6 +233,11 @@ public final class NodeDaemon implements AutoCloseable {
             return;
         }
         LOG.info("stopping node " + config.name());
+        quietly(() -> {
+            if (balancer != null) {
+                balancer.close();
+            }
+        });
         quietly(() -> local.close());
         quietly(() -> files.close());
         quietly(() -> membership.close());

@@ -68,8 +68,8 @@ public final class RunCommand implements CommandHandler {
         boolean tty = req.tty();
         Gpid gpid = space.newGpid();
         ProcessSpec spec = spec(s, gpid, a.positionals(), tty, detached);
-        if (a.has("no-migrate")) {
-            spec = spec.toBuilder().setNoMigrate(true).build();
+        if (a.has("no-migrate") || a.has("node")) {
+            spec = spec.toBuilder().setNoMigrate(a.has("no-migrate")).setPinned(a.has("node")).build();
         }
         int code = execute(s, placement.node(), farCheck ? spec.toBuilder().setCheckCwd(true).build() : spec, detached);
         if (code != CWD_ABSENT) {

@@ -44,6 +44,13 @@ class MigrateIT {
         return IntStream.rangeClosed(1, lines).mapToObj(i -> prefix + " " + i + "\n").collect(Collectors.joining());
     }
 
+    /** The GPID of the running process on {@code node} whose command contains {@code marker}. */
+    private static String running(String node, String marker) {
+        return TinyJson.rows(cluster.cli(2).run("ps", "--json", "-n", node).out()).stream()
+            .filter(p -> !"exited".equals(p.get("state")) && String.valueOf(p.get("command")).contains(marker))
+            .map(p -> (String) p.get("gpid")).findFirst().orElseThrow(() -> new AssertionError("no " + marker + " on " + node));
+    }
+
     private static Map<String, Object> psRow(String gpid) {
         var ps = cluster.cli(2).run("ps", "--json");
         assertEquals(0, ps.exitCode(), ps::describe);
@@ -161,9 +168,7 @@ class MigrateIT {
                 + "while read l; do echo \"got $l\"; done; exit 6").keepStdinOpen().start();
             client.writeStdin("a\n".getBytes());
             Eventually.holds(Duration.ofSeconds(30), "it reads", () -> client.stdoutSoFar().equals("got a\n"));
-            String attached = TinyJson.rows(cluster.cli(1).run("ps", "--json", "-n", "node1").out()).stream()
-                .filter(p -> String.valueOf(p.get("command")).contains("held2")).map(p -> (String) p.get("gpid"))
-                .findFirst().orElseThrow();
+            String attached = running("node1", "held2");
             var failed = cluster.cli(2).run("migrate", attached, "node2");
             assertEquals(1, failed.exitCode(), failed::describe);
             assertTrue(failed.stderr().contains(attached + " goes on running on node1"), failed::describe);
@@ -222,9 +227,7 @@ class MigrateIT {
                 + "print('eof after', n, flush=True)\nsys.exit(5)")
             .stdin(input).timeout(Duration.ofMinutes(4)).start();
         Eventually.holds(Duration.ofSeconds(60), "it reads and writes", () -> client.stdoutSoFar().contains("got 1000\n"));
-        String gpid = TinyJson.rows(cluster.cli(2).run("ps", "--json", "-n", "node1").out()).stream()
-            .filter(p -> String.valueOf(p.get("command")).contains("out of order")).map(p -> (String) p.get("gpid"))
-            .findFirst().orElseThrow();
+        String gpid = running("node1", "out of order");
         String[] route = {"node2", "node3", "node1"};
         for (int i = 0; i < route.length; i++) {
             var m = cluster.cli(1 + i).run("migrate", gpid, route[i]);
@@ -246,11 +249,9 @@ class MigrateIT {
     @Test
     void theClientsSignalsFollowTheProcess() {
         var client = cluster.cli(2).start("run", "-n", "node2", "--", "sh", "-c",
-            "trap 'echo got INT; exit 42' INT; echo ready; while :; do sleep 0.1; done");
+            "trap 'echo got INT; exit 42' INT; echo ready; while :; do sleep 0.1; done # follows");
         Eventually.holds(Duration.ofSeconds(30), "it runs", () -> client.stdoutSoFar().equals("ready\n"));
-        String gpid = TinyJson.rows(cluster.cli(2).run("ps", "--json", "-n", "node2").out()).stream()
-            .filter(p -> String.valueOf(p.get("command")).contains("got INT")).map(p -> (String) p.get("gpid"))
-            .findFirst().orElseThrow();
+        String gpid = running("node2", "# follows");
         var m = cluster.cli(3).run("migrate", gpid, "node3");
         assertEquals(0, m.exitCode(), m::describe);
         client.signal("INT");

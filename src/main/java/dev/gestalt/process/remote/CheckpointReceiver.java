@@ -157,7 +157,8 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
             long t0 = System.nanoTime();
             try {
                 LaunchSpec spec = new LaunchSpec(job.getGpid(), job.getArgvList(), Map.of(), Path.of(job.getCwd()),
-                    job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), false, 0, 0, job.getDetached());
+                    job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), false, 0, 0, job.getDetached(),
+                    true, job.getPinned());
                 restored = supervisor.restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images,
                     job.getStatusPipe(), job.getStdinId().isEmpty() ? List.of() : List.of(job.getStdinId()),
                     job.getStdoutIdsList(), job.getStderrIdsList(), MigrateService.RESTORE_SECONDS);

@@ -577,6 +577,6 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         env.put("GESTALT_HOME_NODE", s.getHomeNode());
         return new LaunchSpec(s.getGpid(), s.getArgvList(), env, Path.of(s.getCwd()),
             s.getCaller().getUid(), s.getCaller().getGid(), groups, s.getCaller().getUser(), s.getUmask(), limits,
-            s.getTty(), s.getSize().getCols(), s.getSize().getRows(), s.getDetached(), !s.getNoMigrate());
+            s.getTty(), s.getSize().getCols(), s.getSize().getRows(), s.getDetached(), !s.getNoMigrate(), s.getPinned());
     }
 }

@@ -361,7 +361,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         LaunchSpec spec = j.spec();
         t.sender.sendFirst(ImageChunk.newBuilder().setJob(MovingJob.newBuilder().setGpid(spec.gpid())
             .addAllArgv(spec.argv()).setUid(spec.uid()).setGid(spec.gid()).setUser(spec.user())
-            .setDetached(spec.detached()).setCwd(spec.cwd().toString()).setMoves(j.moves())
+            .setDetached(spec.detached()).setPinned(spec.pinned()).setCwd(spec.cwd().toString()).setMoves(j.moves())
             .setHomeNode(ProcsService.homeOf(spec.gpid()))).build());
         return t;
     }

@@ -27,7 +27,7 @@ final class EndedJob implements Job {
     /** What a record keeps of a spec: its owner, command and kind; the rest is not needed once started. */
     static LaunchSpec specOf(JobJournal.Entry e) {
         return new LaunchSpec(e.gpid(), e.argv().isEmpty() ? java.util.List.of("?") : e.argv(), Map.of(), Path.of("/"),
-            e.uid(), e.gid(), new int[0], e.user(), 022, java.util.List.of(), e.tty(), 0, 0, e.detached(), e.migratable());
+            e.uid(), e.gid(), new int[0], e.user(), 022, java.util.List.of(), e.tty(), 0, 0, e.detached(), e.migratable(), e.pinned());
     }
 
     JobJournal.Entry entry() {

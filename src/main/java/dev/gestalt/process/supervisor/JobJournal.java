@@ -36,17 +36,17 @@ final class JobJournal implements AutoCloseable {
      * @param endMillis 0 while it runs
      */
     record Entry(String gpid, long startMillis, int uid, int gid, String user, List<String> argv, boolean tty,
-                 boolean detached, long endMillis, int code, boolean migratable) {
+                 boolean detached, long endMillis, int code, boolean migratable, boolean pinned) {
         boolean ended() {
             return endMillis != 0;
         }
 
         Entry hungUp() {
-            return new Entry(gpid, startMillis, uid, gid, user, argv, tty, true, endMillis, code, migratable);
+            return new Entry(gpid, startMillis, uid, gid, user, argv, tty, true, endMillis, code, migratable, pinned);
         }
 
         Entry end(long millis, int exitCode) {
-            return new Entry(gpid, startMillis, uid, gid, user, argv, tty, detached, millis, exitCode, migratable);
+            return new Entry(gpid, startMillis, uid, gid, user, argv, tty, detached, millis, exitCode, migratable, pinned);
         }
     }
 
@@ -90,7 +90,7 @@ final class JobJournal implements AutoCloseable {
 
     synchronized void started(LaunchSpec spec, long millis) {
         Entry e = new Entry(spec.gpid(), millis, spec.uid(), spec.gid(), spec.user(), spec.argv(), spec.tty(),
-            spec.detached(), 0, 0, spec.migratable());
+            spec.detached(), 0, 0, spec.migratable(), spec.pinned());
         entries.put(e.gpid(), e);
         append(startFields(e));
     }
@@ -161,7 +161,7 @@ final class JobJournal implements AutoCloseable {
 
     private static List<String> startFields(Entry e) {
         List<String> f = new ArrayList<>(List.of("S", e.gpid(), Long.toString(e.startMillis()), Integer.toString(e.uid()),
-            Integer.toString(e.gid()), (e.tty() ? "t" : "") + (e.detached() ? "d" : "") + (e.migratable() ? "" : "n") + "-", e.user(),
+            Integer.toString(e.gid()), (e.tty() ? "t" : "") + (e.detached() ? "d" : "") + (e.migratable() ? "" : "n") + (e.pinned() ? "p" : "") + "-", e.user(),
             Integer.toString(e.argv().size())));
         f.addAll(e.argv());
         return f;
@@ -201,7 +201,8 @@ final class JobJournal implements AutoCloseable {
                 case "S" -> {
                     int argc = Integer.parseInt(f[7]);
                     entries.put(f[1], new Entry(f[1], Long.parseLong(f[2]), Integer.parseInt(f[3]), Integer.parseInt(f[4]),
-                        f[6], List.of(f).subList(8, 8 + argc), f[5].contains("t"), f[5].contains("d"), 0, 0, !f[5].contains("n")));
+                        f[6], List.of(f).subList(8, 8 + argc), f[5].contains("t"), f[5].contains("d"), 0, 0, !f[5].contains("n"),
+                        f[5].contains("p")));
                 }
                 case "D" -> entries.computeIfPresent(f[1], (k, e) -> e.hungUp());
                 case "M" -> entries.remove(f[1]);

@@ -28,10 +28,11 @@ import java.util.regex.Pattern;
  * @param rows     the terminal's initial height (tty jobs)
  * @param detached whether output goes to log files rather than to a caller
  * @param migratable whether it may move to another node (false: {@code run --no-migrate})
+ * @param pinned   placed on its node by name ({@code run -n}): never moved automatically
  */
 public record LaunchSpec(String gpid, List<String> argv, Map<String, String> env, Path cwd,
                          int uid, int gid, int[] groups, String user, int umask, List<Limit> limits,
-                         boolean tty, int cols, int rows, boolean detached, boolean migratable) {
+                         boolean tty, int cols, int rows, boolean detached, boolean migratable, boolean pinned) {
 
     private static final Pattern GPID = Pattern.compile("[A-Za-z0-9_:.-]{1,128}");
 
@@ -53,6 +54,13 @@ public record LaunchSpec(String gpid, List<String> argv, Map<String, String> env
             throw new IllegalArgumentException("bad umask: " + Integer.toOctalString(umask));
         }
         limits = List.copyOf(limits);
+    }
+
+    /** A job placed by the policy (not pinned). */
+    public LaunchSpec(String gpid, List<String> argv, Map<String, String> env, Path cwd, int uid, int gid, int[] groups,
+                      String user, int umask, List<Limit> limits, boolean tty, int cols, int rows, boolean detached,
+                      boolean migratable) {
+        this(gpid, argv, env, cwd, uid, gid, groups, user, umask, limits, tty, cols, rows, detached, migratable, false);
     }
 
     /** A job that may move to another node. */

@@ -27,6 +27,7 @@ final class LoadSampler implements AutoCloseable {
     private final Supplier<Collection<LocalJob>> jobs;
     private final ScheduledExecutorService timer;
     private final Map<String, Long> lastTicks = new HashMap<>();
+    private Map<String, Double> jobLoads = new HashMap<>();
     private long lastSampleNanos = System.nanoTime();
     private volatile LoadSample current = new LoadSample(0, 0);
     private double load;
@@ -84,24 +85,43 @@ final class LoadSampler implements AutoCloseable {
         long usedTicks = 0;
         int processes = 0;
         Map<String, Long> seen = new HashMap<>();
+        Map<String, Double> loads = new HashMap<>();
+        double decay = Math.exp(-seconds / TAU_SECONDS);
+        int busy = 0;
         for (LocalJob job : live) {
             long ticks = 0;
+            boolean runnable = false;
             for (ProcTable.Stat s : table.tree(job.rootPid())) {
                 ticks += s.ticksWithChildren();
+                runnable |= s.state() == 'R';
             }
             long program = job.pidIfKnown();
             if (program > 0) {
                 processes += table.tree(program).size();
             }
-            usedTicks += Math.max(0, ticks - lastTicks.getOrDefault(job.gpid(), 0L));
+            Long before = lastTicks.get(job.gpid());
+            long used = before == null ? 0 : Math.max(0, ticks - before);
+            usedTicks += used;
             seen.put(job.gpid(), ticks);
+            if (before == null) {
+                continue; // new here: its use is known from the next sample on
+            }
+            // what it wants of the CPU: what it got, or, where it had to wait for a CPU, how often it
+            // was found runnable (a starved process uses little, and wants much)
+            double jobRate = Math.max(used / (double) ProcTable.CLK_TCK / seconds, runnable ? 1.0 : 0.0);
+            Double was = jobLoads.get(job.gpid());
+            double jobLoad = was == null ? jobRate : was * decay + jobRate * (1 - decay);
+            loads.put(job.gpid(), jobLoad);
+            if (jobLoad >= LoadSample.BUSY) {
+                busy++;
+            }
         }
         lastTicks.clear();
         lastTicks.putAll(seen);
+        jobLoads = loads;
         double rate = usedTicks / (double) ProcTable.CLK_TCK / seconds;
-        double decay = Math.exp(-seconds / TAU_SECONDS);
         load = load * decay + rate * (1 - decay);
-        current = new LoadSample(load, processes);
+        current = new LoadSample(load, processes, busy, Map.copyOf(loads));
     }
 
     @Override

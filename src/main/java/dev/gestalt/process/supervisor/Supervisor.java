@@ -296,7 +296,7 @@ public final class Supervisor implements AutoCloseable {
         }
         LaunchSpec own = privileged ? spec : new LaunchSpec(spec.gpid(), spec.argv(), spec.env(), spec.cwd(),
             Posix.geteuid(), Posix.getegid(), new int[0], spec.user(), spec.umask(), spec.limits(), spec.tty(),
-            spec.cols(), spec.rows(), spec.detached(), spec.migratable());
+            spec.cols(), spec.rows(), spec.detached(), spec.migratable(), spec.pinned());
         synchronized (earlyEnds) {
             if (jobs.containsKey(spec.gpid()) || !starting.add(spec.gpid())) {
                 throw new LaunchException(255, "gpid " + spec.gpid() + " is in use");
