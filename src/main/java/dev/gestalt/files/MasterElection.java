@@ -72,6 +72,38 @@ public final class MasterElection implements ChannelAddOn, StateMachine {
         return raft != null && raft.isLeader();
     }
 
+    /**
+     * How long a follower must have followed the same leader, with nothing appended but not yet
+     * committed, before its state counts as the cluster's: a restarted node replays its own log
+     * first, which may name it master from before its death (seen: it started a stale master and
+     * its mount read I/O errors from it), and the leader's entries reach it only after it joined.
+     */
+    static final long CATCH_UP_NANOS = TimeUnit.SECONDS.toNanos(3);
+    private Object followed;
+    private long followingSince;
+
+    /**
+     * Whether this node's state is the cluster's current one, to act on: it is the Raft leader
+     * (Raft elects only a node whose log holds every committed entry), or it has followed one
+     * leader for {@link #CATCH_UP_NANOS} and applied all it received. Called by one thread.
+     */
+    public boolean current() {
+        if (raft == null) {
+            return false;
+        }
+        if (raft.isLeader()) {
+            return true;
+        }
+        var leader = raft.leader();
+        if (leader == null || !leader.equals(followed)) {
+            followed = leader;
+            followingSince = System.nanoTime();
+            return false;
+        }
+        RAFT r = raft.raft();
+        return System.nanoTime() - followingSince >= CATCH_UP_NANOS && r.commitIndex() >= r.lastAppended();
+    }
+
     /** Proposes a change computed from {@code from}; true if it was committed (it may still be dropped as stale). */
     public boolean propose(FileSpaceState from, FileSpaceState to) {
         byte[] change = FileSpaceState.encodeChange(from.version(), to);

@@ -119,11 +119,22 @@ public final class MooseFsSpace implements FileSpace {
                 problem = "waiting for the cluster to decide (a majority of " + cfg.core() + " must be up)";
                 return;
             }
+            boolean majority = view.stream().filter(cfg.core()::contains).count() >= cfg.majority();
+            if (!election.current()) {
+                // what it replayed of its own log may be from before a failover: no master, no
+                // mount on it until the leader brought it up to date (what runs goes on meanwhile,
+                // but a master cut off in a minority stops, as below)
+                if (!majority && master.running()) {
+                    LOG.warning("file space: stopping the master here: this node sees no majority of " + cfg.core());
+                    master.stop(Duration.ofSeconds(30));
+                }
+                problem = "catching up with the cluster's decisions (a majority of " + cfg.core() + " must be up)";
+                return;
+            }
             if (!configure(st)) {
                 problem = "waiting for the address of the master's node " + st.master();
                 return;
             }
-            boolean majority = view.stream().filter(cfg.core()::contains).count() >= cfg.majority();
             if (st.master().equals(node) && majority) {
                 new MasterPromotion(layout, master, metalogger, bind, cfg.port()).ensure(st.epoch());
             } else {

@@ -49,7 +49,17 @@ public final class PrivateSshd implements AutoCloseable {
             Files.writeString(dir.resolve("known_hosts"), "[127.0.0.1]:" + port + " "
                 + Files.readString(dir.resolve("host_key.pub")).strip().split(" ", 3)[0] + " "
                 + Files.readString(dir.resolve("host_key.pub")).strip().split(" ", 3)[1] + "\n");
-            long pid = Long.parseLong(Files.readString(dir.resolve("sshd.pid")).strip());
+            // sshd forks into the background and writes its pid file from there, a moment after
+            // its first process returned (CI once read it before: "sshd.pid" missing)
+            long pid = Eventually.value(java.time.Duration.ofSeconds(20), "sshd writes its pid file (its log: "
+                + dir.resolve("sshd.log") + ")", () -> {
+                    try {
+                        String t = Files.readString(dir.resolve("sshd.pid")).strip();
+                        return t.isEmpty() ? null : Long.parseLong(t);
+                    } catch (IOException e) {
+                        return null;
+                    }
+                });
             var sshd = new PrivateSshd(dir, port, pid);
             Eventually.holds(java.time.Duration.ofSeconds(20), "ssh to the private sshd works",
                 () -> Procs.exec(20, sshd.command("true").toArray(String[]::new)).exitCode() == 0);
