@@ -1,9 +1,11 @@
 package dev.gestalt.process.remote;
 
+import dev.gestalt.process.Gpid;
 import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.proto.Caller;
 import dev.gestalt.rpc.proto.ProcsGrpc;
+import dev.gestalt.rpc.proto.SignalReply;
 import dev.gestalt.rpc.proto.SignalRequest;
 import dev.gestalt.rpc.proto.WinSize;
 import java.util.concurrent.TimeUnit;
@@ -38,12 +40,43 @@ public final class Signaller {
     }
 
     private void send(String node, SignalRequest req, Runnable done) {
+        send(node, req, done, true);
+    }
+
+    /**
+     * Sends to {@code node}; if the process is not there (it has just moved, and the stream has
+     * not said so yet), once more to where this home node's record says it runs now.
+     */
+    private void send(String node, SignalRequest req, Runnable done, boolean followMove) {
         try {
-            ProcsGrpc.newFutureStub(space.channel(node)).withDeadlineAfter(5, TimeUnit.SECONDS).signal(req)
-                .addListener(done, Runnable::run);
+            var call = ProcsGrpc.newFutureStub(space.channel(node)).withDeadlineAfter(5, TimeUnit.SECONDS).signal(req);
+            call.addListener(() -> {
+                String now = followMove && !found(call) ? placedOn(req.getGpid()) : null;
+                if (now != null && !now.equals(node)) {
+                    send(now, req, done, false);
+                } else {
+                    done.run();
+                }
+            }, Runnable::run);
         } catch (GestaltException e) {
             LOG.fine("signal to " + req.getGpid() + " on " + node + " not sent: " + e.getMessage());
             done.run();
         }
+    }
+
+    private static boolean found(com.google.common.util.concurrent.ListenableFuture<SignalReply> call) {
+        try {
+            return call.get().getFound();
+        } catch (Exception e) {
+            return true; // failed otherwise: nothing to follow
+        }
+    }
+
+    /** Where this home node's record says the process runs (moves update it), or null. */
+    private String placedOn(String gpid) {
+        if (!Gpid.looksLike(gpid) || Gpid.parse(gpid).home() != space.selfId()) {
+            return null;
+        }
+        return space.placements().node(Gpid.parse(gpid).seq());
     }
 }
