@@ -19,6 +19,11 @@ public record Migration(boolean available, String detail) {
         Objects.requireNonNull(detail, "detail");
     }
 
+    /** Whether it can move processes post-copy (CRIU lazy pages: userfaultfd for other processes' memory). */
+    public boolean postCopy() {
+        return available && java.util.Arrays.asList(detail.split("[,;] *")).contains("post-copy");
+    }
+
     /** For tables: yes, no, or ? while unknown. */
     public String word() {
         return available ? "yes" : this.equals(UNKNOWN) ? "?" : "no";

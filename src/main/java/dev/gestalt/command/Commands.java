@@ -89,19 +89,26 @@ public final class Commands {
             leaves the process running.""",
             List.of(flag('T', "no-tty", "do not put the terminal in raw mode")),
             false, false, false),
-        new CommandSpec("migrate", "[--check] [--json] GPID [NODE]", "move a running process to another node",
+        new CommandSpec("migrate", "[--check] [--json] [--method METHOD] GPID [NODE]", "move a running process to another node",
             """
             Moves the running process GPID to NODE (or to the node the placement policy
-            picks) with CRIU: frozen, checkpointed, carried over the cluster's TLS channel
-            and restored there, with the same GPID, output log and exit code; wait, logs,
-            kill and ps follow it. Prints each phase and a summary (downtime, bytes moved).
-            An attached process moves under its client: run goes on with it (its input,
-            output, signals and exit code), with no byte lost or repeated. A move that
-            fails leaves the process running where it was, unharmed, and says why (exit
-            1). With --check, lists what would stop it from moving (established TCP
-            connections, devices, a node that cannot take it), freezing nothing; exit 0
-            when nothing would. Jobs with a terminal (run -t) cannot move yet.""",
+            picks) with CRIU, with the same GPID, output log and exit code; wait, logs,
+            kill and ps follow it. Post-copy where both nodes can (the default): frozen,
+            its state but not its memory carried over the cluster's TLS channel, it runs
+            on NODE at once and pulls its memory from the old node as it touches it (the
+            rest follows in the background, over TLS with keys made for this move);
+            else stop-and-copy: all of it is carried, then it runs there. Prints each
+            phase and a summary (downtime, bytes moved, total time). An attached process
+            moves under its client: run goes on with it (its input, output, signals and
+            exit code), with no byte lost or repeated. A move that fails before the
+            process runs on NODE leaves it running where it was, unharmed, and says why
+            (exit 1); post-copy, a node that dies before all the memory arrived costs
+            the process (it is killed, not left with memory that is not its own). With
+            --check, lists what would stop it from moving (established TCP connections,
+            devices, a node that cannot take it), freezing nothing; exit 0 when nothing
+            would. Jobs with a terminal (run -t) cannot move yet.""",
             List.of(flag((char) 0, "check", "only say whether it could move, and what stops it"),
+                opt((char) 0, "method", "METHOD", "post-copy or stop-and-copy (default: post-copy where both nodes can)"),
                 flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
         new CommandSpec("drain", "[--force] [--json] NODE", "move every process off a node and take no new ones there",

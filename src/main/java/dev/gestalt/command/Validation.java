@@ -53,6 +53,10 @@ public final class Validation {
                 if (pos.isEmpty() || pos.size() > 2) {
                     throw new UsageException(n, pos.isEmpty() ? "missing GPID" : "give one GPID and at most one NODE");
                 }
+                String method = a.get("method");
+                if (method != null && !method.equals("post-copy") && !method.equals("stop-and-copy")) {
+                    throw new UsageException(n, "--method is post-copy or stop-and-copy, not '" + method + "'");
+                }
             }
             case "events" -> {
                 if (!pos.isEmpty()) {

@@ -123,7 +123,7 @@ public final class NodeDaemon implements AutoCloseable {
         var procs = new ProcsService(config.name(), config.id(), supervisor, placements, events);
         var spaceHolder = new ProcessSpace[1];
         var migrate = new MigrateService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
-            config.remoteUids(), config.stateDir(), draining, exec, events);
+            config.remoteUids(), config.stateDir(), draining, exec, events, config.bind());
         if (config.balance()) {
             balancer = new Balancer(config.name(), supervisor, () -> spaceHolder[0], () -> migration, draining, migrate);
         }

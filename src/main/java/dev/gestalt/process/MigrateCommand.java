@@ -48,7 +48,7 @@ public final class MigrateCommand implements CommandHandler {
             return 1;
         }
         var request = MoveRequest.newBuilder().setGpid(gpid).setTarget(target).setCheckOnly(check)
-            .setCaller(ProcessQueries.caller(s)).setWhy("gestalt migrate by " + s.caller().user()).build();
+            .setMethod(a.get("method", "")).setCaller(ProcessQueries.caller(s)).setWhy("gestalt migrate by " + s.caller().user()).build();
         MoveProgress last = move(new ClientCalls(space, s), p.getNode(), request, m -> {
             if (!json && m.getError().isEmpty() && !m.getPhase().equals("done") && !check) {
                 s.out(gpid + ": " + m.getPhase() + ": " + m.getDetail() + "\n");
@@ -65,8 +65,8 @@ public final class MigrateCommand implements CommandHandler {
             }
         } else if (last.hasDone()) {
             MoveSummary d = last.getDone();
-            s.out(String.format(Locale.ROOT, "moved %s from %s to %s: downtime %d ms, %.1f MB moved, %d ms in all%n",
-                gpid, d.getFrom(), d.getTo(), d.getDowntimeMillis(), d.getBytes() / 1e6, d.getTotalMillis()));
+            s.out(String.format(Locale.ROOT, "moved %s from %s to %s (%s): downtime %d ms, %.1f MB moved, %d ms in all%n",
+                gpid, d.getFrom(), d.getTo(), d.getMethod(), d.getDowntimeMillis(), d.getBytes() / 1e6, d.getTotalMillis()));
         } else {
             s.err("gestalt migrate: " + last.getError() + "\n");
             last.getBlockersList().forEach(b -> s.err("  " + b + "\n"));
@@ -118,6 +118,8 @@ public final class MigrateCommand implements CommandHandler {
             m.put("dump_ms", d.getDumpMillis());
             m.put("transfer_ms", d.getTransferMillis());
             m.put("restore_ms", d.getRestoreMillis());
+            m.put("memory_bytes", d.getMemoryBytes());
+            m.put("fill_ms", d.getFillMillis());
         }
         return m;
     }

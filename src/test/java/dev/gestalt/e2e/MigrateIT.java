@@ -74,7 +74,7 @@ class MigrateIT {
         for (String target : List.of("node2", "node3", "node1")) {
             var m = cluster.cli(1 + moves % 3).run("migrate", gpid, target);
             assertEquals(0, m.exitCode(), m::describe);
-            assertTrue(m.out().contains("moved " + gpid + " from ") && m.out().contains(" to " + target + ": downtime "),
+            assertTrue(m.out().contains("moved " + gpid + " from ") && m.out().contains(" to " + target + " (post-copy): downtime "),
                 m::describe);
             moves++;
             Map<String, Object> row = psRow(gpid);
@@ -290,11 +290,94 @@ class MigrateIT {
         assertEquals("node3", psRow(gpid).get("node"));
     }
 
+    /**
+     * A process that checks its memory page by page: PAGES pages, page i holding i % 251; it
+     * prints "bad N" (pages that differ) every 0.2 s, or "lost" once the first byte of a page
+     * reads 0 (a page that never arrived reads as zeros).
+     */
+    private static String memoryChecker(String node, int mib) {
+        var r = cluster.cli(1).run("run", "-d", "-n", node, "--", "python3", "-c",
+            "import time\nn = " + mib + " << 20\nb = bytearray(n)\n"
+                + "for i in range(0, n, 4096): b[i] = (i // 4096) % 251 or 251\n"
+                + "print('ready', flush=True)\n"
+                + "while True:\n"
+                + "    bad = sum(1 for i in range(0, n, 4096) if b[i] != ((i // 4096) % 251 or 251))\n"
+                + "    print('bad', bad, flush=True)\n"
+                + "    time.sleep(0.2)");
+        assertEquals(0, r.exitCode(), r::describe);
+        String gpid = r.out().strip();
+        Eventually.holds(Duration.ofSeconds(60), "it has its memory",
+            () -> cluster.cli(1).run("logs", gpid).out().startsWith("ready\nbad 0\n"));
+        return gpid;
+    }
+
+    /**
+     * Post-copy (the default where both nodes can): it runs on the target at once and its memory
+     * follows, every page as it was; stop-and-copy on request; the summary says which, and how
+     * much memory was pulled after it ran there.
+     */
+    @Test
+    void postCopyCarriesEveryPageAndStopAndCopyStillWorks() {
+        String gpid = memoryChecker("node1", 200);
+        var post = cluster.cli(2).run("migrate", "--json", gpid, "node2");
+        assertEquals(0, post.exitCode(), post::describe);
+        Map<String, Object> j = TinyJson.rows("[" + post.out().strip() + "]").getFirst();
+        assertEquals("post-copy", j.get("method"), j::toString);
+        assertTrue(((Number) j.get("memory_bytes")).longValue() > 200e6, "its 200 MiB were pulled: " + j);
+        assertTrue(((Number) j.get("bytes")).longValue() >= ((Number) j.get("memory_bytes")).longValue(), j::toString);
+        var copy = cluster.cli(3).run("migrate", "--method", "stop-and-copy", gpid, "node3");
+        assertEquals(0, copy.exitCode(), copy::describe);
+        assertTrue(copy.out().contains("to node3 (stop-and-copy): downtime "), copy::describe);
+        assertTrue(cluster.cli(1).run("migrate", gpid, "node1").out().contains("(post-copy)"));
+        int before = cluster.cli(1).run("logs", gpid).out().split("\n").length;
+        Eventually.holds(Duration.ofSeconds(60), "it checked its memory again after the moves",
+            () -> cluster.cli(1).run("logs", gpid).out().split("\n").length > before + 3);
+        String log = cluster.cli(2).run("logs", gpid).out();
+        assertTrue(log.lines().skip(1).allMatch("bad 0"::equals), "every page as it was, on every node: " + log);
+        assertEquals("node1", psRow(gpid).get("node"));
+        assertEquals(3, ((Number) psRow(gpid).get("moves")).intValue());
+        assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
+    }
+
+    /**
+     * Post-copy's one risk: the source's page server goes before all the memory arrived. The
+     * process must never run on with pages that read as zeros: it is killed, and migrate says
+     * so (or, if all had arrived before the page server went, it runs on whole).
+     */
+    @Test
+    void aPageServerLostMidwayNeverLeavesAProcessWithHolesInItsMemory() throws Exception {
+        String gpid = memoryChecker("node2", 800);
+        var move = cluster.cli(1).start("migrate", gpid, "node3");
+        Eventually.holds(Duration.ofSeconds(120), "it runs on node3, its memory on its way",
+            () -> move.stdoutSoFar().contains(": restore: running on node3"));
+        var kill = new ProcessBuilder("pkill", "-9", "-f", "criu dump -t [0-9]+ -D \\S*/out-" + gpid + "-").start(); // its page server
+        kill.waitFor();
+        var moved = move.await(Duration.ofSeconds(120));
+        if (moved.exitCode() == 0) { // every page had arrived before the kill: it must be whole
+            String log = cluster.cli(2).run("logs", gpid).out();
+            assertTrue(log.lines().skip(1).allMatch("bad 0"::equals), log);
+            assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
+            System.err.println("aPageServerLostMidway: all pages had arrived before the page server was killed");
+            return;
+        }
+        assertEquals(1, moved.exitCode(), moved::describe);
+        assertTrue(moved.stderr().contains("it was killed there"), moved::describe);
+        var waited = cluster.cli(1).run("wait", gpid);
+        // SIGKILL from its node, or SIGSEGV from the kernel when it touched a page that could not come
+        assertTrue(List.of(137, 139).contains(waited.exitCode()), "killed, not left running with holes: " + waited.describe());
+        String log = cluster.cli(2).run("logs", gpid).out();
+        assertTrue(log.lines().skip(1).allMatch("bad 0"::equals), "no check ever saw a missing page: " + log);
+        assertTrue(cluster.cli(1).run("events", "--json").out().contains("move failed"));
+    }
+
     @Test
     void badRequestsSayWhyAndMoveNothing() {
         var usage = cluster.cli(1).run("migrate");
         assertEquals(2, usage.exitCode(), usage::describe);
         assertTrue(usage.stderr().contains("missing GPID"), usage::describe);
+        var method = cluster.cli(1).run("migrate", "--method", "fast", "1-1");
+        assertEquals(2, method.exitCode(), method::describe);
+        assertTrue(method.stderr().contains("--method is post-copy or stop-and-copy, not 'fast'"), method::describe);
         var r = cluster.cli(1).run("run", "-d", "-n", "node1", "--", "sleep", "300");
         String gpid = r.out().strip();
         var noNode = cluster.cli(1).run("migrate", gpid, "node9");

@@ -85,7 +85,7 @@ public final class MigrationCheck {
             return new Migration(false, "criu check fails on this kernel: " + check.lastLine());
         }
         List<String> ways = new ArrayList<>();
-        if (exec(bin, "check", "--feature", "uffd-noncoop").code() == 0) {
+        if (exec(bin, "check", "--feature", "uffd-noncoop").code() == 0 && pipesForLazyPages()) {
             ways.add("post-copy");
         }
         if (exec(bin, "check", "--feature", "mem_dirty_track").code() == 0) {
@@ -94,6 +94,30 @@ public final class MigrationCheck {
         ways.add("stop-and-copy");
         String only = dumpsOtherUsers() ? "" : "; root's processes only (no CAP_SYS_RESOURCE)";
         return new Migration(true, String.join(", ", ways) + only);
+    }
+
+    /** CRIU's page server splices pages through pipes of up to 4 MiB: below that, lazy pages fail ("splice ... Bad file descriptor"). */
+    static final long LAZY_PIPE_SIZE = 4L << 20;
+    private static final Path PIPE_MAX_SIZE = Path.of("/proc/sys/fs/pipe-max-size");
+
+    /**
+     * Whether pipes may be as large as CRIU's lazy pages need: {@code fs.pipe-max-size} is raised
+     * to 4 MiB if it is lower (the kernel's default is 1 MiB; root only, as a bound on what
+     * unprivileged users may ask for, and never lowered here).
+     */
+    private static boolean pipesForLazyPages() {
+        try {
+            long now = Long.parseLong(Files.readAllLines(PIPE_MAX_SIZE).getFirst().strip());
+            if (now >= LAZY_PIPE_SIZE) {
+                return true;
+            }
+            Files.writeString(PIPE_MAX_SIZE, Long.toString(LAZY_PIPE_SIZE));
+            java.util.logging.Logger.getLogger(MigrationCheck.class.getName()).info(
+                "raised fs.pipe-max-size from " + now + " to " + LAZY_PIPE_SIZE + " for post-copy migration (CRIU lazy pages)");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     private static ShortCommand.Result exec(String... command) {

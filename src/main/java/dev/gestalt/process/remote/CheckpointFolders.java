@@ -27,10 +27,10 @@ final class CheckpointFolders {
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     }
 
-    /** CRIU's log of a failed dump or restore, kept as STATE/migrate/last-failure.log for the admin. */
+    /** CRIU's log of a failed dump or restore, kept as STATE/migrate/last-failure-LOG (restore.log, dump.log, lazy-pages.log) for the admin. */
     void keepLog(Path dir, String log) {
         try {
-            Files.move(dir.resolve(log), work.resolve("last-failure.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(dir.resolve(log), work.resolve("last-failure-" + log), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             // kept or not, the reason went to the user
         }

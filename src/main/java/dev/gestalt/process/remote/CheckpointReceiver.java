@@ -10,6 +10,7 @@ import dev.gestalt.rpc.proto.ImageChunk;
 import dev.gestalt.rpc.proto.MovingJob;
 import dev.gestalt.rpc.proto.Restored;
 import dev.gestalt.security.GrpcTls;
+import dev.gestalt.security.MoveKeys;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -54,6 +55,8 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     private String refused;
     private volatile Supervisor.Restored restored;
     private volatile boolean done;
+    /** It runs here: post-copy, its images stay until its memory arrived. */
+    private volatile boolean committed;
 
     CheckpointReceiver(StreamObserver<Restored> out, String nodeName, Supervisor supervisor, Supplier<Migration> self,
                        RemoteStartPolicy remoteStarts, CheckpointFolders folders, Draining draining, ExecService attached) {
@@ -159,17 +162,26 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
                 LaunchSpec spec = new LaunchSpec(job.getGpid(), job.getArgvList(), Map.of(), Path.of(job.getCwd()),
                     job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), false, 0, 0, job.getDetached(),
                     true, job.getPinned());
+                Supervisor.PageSource pages = null;
+                if (job.hasLazy() && job.getLazy().getPort() > 0) {
+                    var l = job.getLazy();
+                    pages = new Supervisor.PageSource(l.getAddress(), l.getPort(),
+                        MoveKeys.write(images, l.getCaPem(), l.getCertPem(), l.getKeyPem()));
+                }
                 restored = supervisor.restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images,
                     job.getStatusPipe(), job.getStdinId().isEmpty() ? List.of() : List.of(job.getStdinId()),
-                    job.getStdoutIdsList(), job.getStderrIdsList(), MigrateService.RESTORE_SECONDS);
+                    job.getStdoutIdsList(), job.getStderrIdsList(), pages, MigrateService.RESTORE_SECONDS);
                 r.setOk(true).setRestoreMillis(MigrateService.millis(t0, System.nanoTime()));
                 Thread.ofVirtual().start(this::abortUnlessCommitted);
-            } catch (LaunchException | IllegalArgumentException e) {
+            } catch (LaunchException | IOException | IllegalArgumentException e) {
                 folders.keepLog(images, "restore.log");
+                folders.keepLog(images, "lazy-pages.log");
                 r.setError(e.getMessage());
             }
         }
-        CheckpointFolders.delete(images);
+        if (restored == null || !restored.postCopy()) {
+            CheckpointFolders.delete(images); // post-copy: its lazy-pages daemon works there until all arrived
+        }
         out.onNext(r.build());
         if (!r.getOk()) {
             done = true;
@@ -183,12 +195,29 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         if (rs == null) {
             out.onNext(Restored.newBuilder().setError("nothing restored to commit").build());
         } else {
+            committed = true;
             Job j = rs.commit();
             if (!j.detached()) {
                 attached.awaitHome(j, job.getHomeNode()); // its home node opens its stream again, here
             }
             LOG.info("restored " + job.getGpid() + " (moved here, uid " + job.getUid() + ")");
             out.onNext(Restored.newBuilder().setOk(true).setCommitted(true).build());
+            if (rs.postCopy()) { // the source learns when all its memory is here
+                Thread.ofVirtual().name("pages-" + job.getGpid()).start(() -> {
+                    String why = rs.pagesArrived(java.time.Duration.ofSeconds(MigrateService.PAGES_SECONDS));
+                    if (why != null) {
+                        folders.keepLog(images, "lazy-pages.log");
+                    }
+                    CheckpointFolders.delete(images);
+                    try {
+                        out.onNext(why == null ? Restored.newBuilder().setOk(true).build() : Restored.newBuilder().setError(why).build());
+                        out.onCompleted();
+                    } catch (RuntimeException e) {
+                        LOG.fine("the source of " + job.getGpid() + " went before its memory arrived: " + e.getMessage());
+                    }
+                });
+                return;
+            }
         }
         out.onCompleted();
     }
@@ -206,6 +235,9 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         var rs = restored;
         if (rs != null) {
             rs.abort(); // nothing once committed
+            if (rs.postCopy() && !committed) {
+                CheckpointFolders.delete(images);
+            }
             if (!done) {
                 LOG.warning("dropped the restored copy of " + job.getGpid() + ": " + why);
             }
@@ -216,14 +248,18 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     @Override
     public void onError(Throwable t) {
         closeCurrent();
-        CheckpointFolders.delete(images);
+        if (!committed) {
+            CheckpointFolders.delete(images);
+        }
         abort("the source went away (" + t.getMessage() + ")");
     }
 
     @Override
     public void onCompleted() {
         closeCurrent();
-        CheckpointFolders.delete(images);
+        if (!committed) {
+            CheckpointFolders.delete(images);
+        }
         if (!done) {
             abort("the source ended the transfer before the commit");
             out.onCompleted();

@@ -10,12 +10,14 @@ import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchSpec;
 import dev.gestalt.process.supervisor.LogStream;
 import dev.gestalt.process.supervisor.Supervisor;
+import dev.gestalt.security.MoveKeys;
 import dev.gestalt.rpc.FlowSender;
 import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.proto.Caller;
 import dev.gestalt.rpc.proto.DrainReply;
 import dev.gestalt.rpc.proto.DrainRequest;
 import dev.gestalt.rpc.proto.ImageChunk;
+import dev.gestalt.rpc.proto.LazyPages;
 import dev.gestalt.rpc.proto.MigrateGrpc;
 import dev.gestalt.rpc.proto.MoveProgress;
 import dev.gestalt.rpc.proto.MoveRequest;
@@ -53,6 +55,10 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     static final long RESTORE_SECONDS = 300;
     /** How long the home node of an attached process may take to stop its input before a move. */
     static final long PAUSE_SECONDS = 10;
+    /** Post-copy: how long the target may take to pull the memory of a process that runs there. */
+    static final long PAGES_SECONDS = 3600;
+    static final String POST_COPY = "post-copy";
+    static final String STOP_AND_COPY = "stop-and-copy";
 
     private final String nodeName;
     private final Supervisor supervisor;
@@ -63,12 +69,15 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private final Draining draining;
     private final ExecService exec;
     private final EventLog events;
+    /** This node's address: where its page server listens for a post-copy move. */
+    private final String address;
     /** GPIDs being moved from this node now: one move at a time each. */
     private final java.util.Set<String> moving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public MigrateService(String nodeName, Supervisor supervisor, Supplier<ProcessSpace> space, Supplier<Migration> self,
                           RemoteStartPolicy remoteStarts, Path stateDir, Draining draining, ExecService exec,
-                          EventLog events) {
+                          EventLog events, String address) {
+        this.address = address;
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.space = space;
@@ -93,8 +102,10 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             blockers.add(nodeName + " cannot move processes: " + here.detail());
         }
         String target;
+        String method;
         try {
             target = target(req, blockers);
+            method = method(req, here, target, blockers);
         } catch (GestaltException e) {
             fail(out, e.getMessage()); // no node to move to: nothing moved
             return;
@@ -103,7 +114,6 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         if (blockers.isEmpty() && !j.spec().detached() && exec.session(j.gpid()).isEmpty()) {
             blockers.add(j.gpid() + " has no stream to its client on " + nodeName + " (its client is going or gone)");
         }
-        String method = "stop-and-copy";
         Transfer t = null;
         if (blockers.isEmpty()) {
             try {
@@ -165,11 +175,20 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         out.onNext(progress("check", nodeName + " -> " + target + ", " + method));
         long t0 = System.nanoTime();
         Path images = null;
+        Path keys = null;
         Supervisor.Checkpoint c = null;
         try {
             images = folders.create("out-" + req.getGpid());
+            MoveKeys moveKeys = null;
+            Supervisor.PageServer pages = null;
+            if (method.equals(POST_COPY)) {
+                moveKeys = MoveKeys.create(req.getGpid());
+                keys = folders.create("keys-" + req.getGpid());
+                pages = new Supervisor.PageServer(address, MoveKeys.write(keys, moveKeys.caPem(), moveKeys.sourceCertPem(),
+                    moveKeys.sourceKeyPem()));
+            }
             try {
-                c = supervisor.checkpoint(req.getGpid(), images);
+                c = supervisor.checkpoint(req.getGpid(), images, pages);
             } catch (IOException e) {
                 t.cancel("not moving");
                 folders.keepLog(images, "dump.log");
@@ -178,11 +197,14 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             }
             long dumped = System.nanoTime();
             long imageBytes = CheckpointFolders.size(images);
-            out.onNext(progress("freeze", "frozen; checkpoint of " + mb(imageBytes) + " in " + millis(t0, dumped) + " ms"));
+            out.onNext(progress("freeze", "frozen; checkpoint of " + mb(imageBytes) + " in " + millis(t0, dumped) + " ms"
+                + (c.postCopy() ? " (" + mb(c.lazyBytes()) + " of memory stays here until the target pulls it)" : "")));
             long[] sent = new long[1];
             Restored r;
             try {
-                send(t, c, j, images, sent);
+                send(t, c, j, images, sent, moveKeys == null ? null : LazyPages.newBuilder().setAddress(address)
+                    .setPort(c.pagePort()).setCaPem(moveKeys.caPem()).setCertPem(moveKeys.targetCertPem())
+                    .setKeyPem(moveKeys.targetKeyPem()).build());
                 r = t.next(target, RESTORE_SECONDS + 60);
             } catch (IOException | GestaltException | RuntimeException e) {
                 t.cancel("transfer failed");
@@ -200,6 +222,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             }
             if (j.end().isDone()) { // killed while frozen: it ended here, and must not live on there
                 t.cancel("the process ended");
+                supervisor.resume(c);
                 failMove(req, out, req.getGpid() + " ended during its move (killed); it was not moved");
                 return false;
             }
@@ -218,18 +241,35 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             long transferMillis = Math.max(0, millis(dumped, restored) - r.getRestoreMillis());
             out.onNext(progress("transfer", mb(sent[0]) + " in " + transferMillis + " ms"
                 + (transferMillis > 0 ? " (" + String.format("%.0f", sent[0] / 1e6 / (transferMillis / 1e3)) + " MB/s)" : "")));
-            out.onNext(progress("restore", "running on " + target + " after " + r.getRestoreMillis() + " ms"));
-            LOG.info("moved " + req.getGpid() + " to " + target + " (" + sent[0] + " bytes, " + millis(t0, restored) + " ms)");
-            events.record("moved", req.getGpid(), nodeName + " -> " + target + ": downtime " + millis(t0, restored) + " ms, "
-                + mb(sent[0]) + why(req));
+            out.onNext(progress("restore", "running on " + target + " after " + r.getRestoreMillis() + " ms"
+                + (c.postCopy() ? "; pulling its memory from " + nodeName : "")));
+            long downtime = millis(t0, restored);
+            String pulled = c.postCopy() ? pagesPulled(t, c, target, req.getGpid()) : null;
+            long end = System.nanoTime();
+            LOG.info("moved " + req.getGpid() + " to " + target + " (" + method + ", " + sent[0] + " bytes, downtime "
+                + downtime + " ms)");
+            if (pulled != null) {
+                events.record("move failed", req.getGpid(), nodeName + " -> " + target + ": " + pulled + why(req));
+                out.onNext(MoveProgress.newBuilder().setPhase("failed").setError(req.getGpid() + " ran on " + target
+                    + " but " + pulled + ": it was killed there").build());
+                out.onCompleted();
+                return true; // it left this node all the same
+            }
+            long fill = c.postCopy() ? millis(restored, end) : 0;
+            if (c.postCopy()) {
+                out.onNext(progress("memory", mb(c.lazyBytes()) + " pulled in " + fill + " ms"
+                    + (fill > 0 ? " (" + String.format("%.0f", c.lazyBytes() / 1e6 / (fill / 1e3)) + " MB/s)" : "")));
+            }
+            events.record("moved", req.getGpid(), nodeName + " -> " + target + ": downtime " + downtime + " ms, "
+                + mb(sent[0] + c.lazyBytes()) + ", " + method + why(req));
             out.onNext(MoveProgress.newBuilder().setPhase("done").setDone(MoveSummary.newBuilder()
-                .setFrom(nodeName).setTo(target).setMethod(method).setBytes(sent[0])
-                .setDowntimeMillis(millis(t0, restored)).setTotalMillis(millis(t0, System.nanoTime()))
+                .setFrom(nodeName).setTo(target).setMethod(method).setBytes(sent[0] + c.lazyBytes())
+                .setDowntimeMillis(downtime).setTotalMillis(millis(t0, end))
                 .setDumpMillis(millis(t0, dumped)).setTransferMillis(transferMillis)
-                .setRestoreMillis(r.getRestoreMillis())).build());
+                .setRestoreMillis(r.getRestoreMillis()).setMemoryBytes(c.lazyBytes()).setFillMillis(fill)).build());
             out.onCompleted();
             return true;
-        } catch (IOException e) {
+        } catch (IOException | java.security.GeneralSecurityException e) {
             t.cancel("failed");
             if (c != null) {
                 supervisor.resume(c);
@@ -238,7 +278,28 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             return false;
         } finally {
             CheckpointFolders.delete(images);
+            CheckpointFolders.delete(keys);
         }
+    }
+
+    /**
+     * Post-copy, once it runs on the target: waits for the target to say that all its memory
+     * arrived (its lazy-pages daemon ended), then for CRIU's page server here to end. Returns
+     * null when all arrived, else why not.
+     */
+    private String pagesPulled(Transfer t, Supervisor.Checkpoint c, String target, String gpid) {
+        String why;
+        try {
+            Restored r = t.next(target, PAGES_SECONDS);
+            why = r.getOk() ? null : r.getError();
+        } catch (IOException | GestaltException | RuntimeException e) {
+            why = "its memory could not all be pulled from " + nodeName + " (" + e.getMessage() + ")";
+        }
+        int code = supervisor.pagesServed(c, java.time.Duration.ofSeconds(why == null ? 30 : 5));
+        if (why == null && code != 0) {
+            LOG.warning("CRIU's page server for " + gpid + " exited " + code + " (the target has all its memory)");
+        }
+        return why;
     }
 
     /**
@@ -275,12 +336,38 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 throw new GestaltException.NoEligibleNode("no other node to move to");
             }
         }
-        LoadEntry e = s.membership().loadTable().get(target);
-        Migration m = e == null ? Migration.UNKNOWN : e.report().migration();
+        Migration m = migrationOf(target);
         if (!m.available()) {
             blockers.add(target + " cannot take processes: " + m.detail());
         }
         return target;
+    }
+
+    private Migration migrationOf(String node) {
+        LoadEntry e = space.get().membership().loadTable().get(node);
+        return e == null ? Migration.UNKNOWN : e.report().migration();
+    }
+
+    /**
+     * How it moves: post-copy where both nodes can (the process runs on the target at once, and
+     * pulls its memory from here as it touches it), else stop-and-copy; or the method asked for.
+     */
+    private String method(MoveRequest req, Migration here, String target, List<String> blockers) throws GestaltException {
+        Migration there = migrationOf(target);
+        boolean postCopy = here.postCopy() && there.postCopy();
+        return switch (req.getMethod()) {
+            case "" -> postCopy ? POST_COPY : STOP_AND_COPY;
+            case STOP_AND_COPY -> STOP_AND_COPY;
+            case POST_COPY -> {
+                if (!postCopy) {
+                    Migration without = here.postCopy() ? there : here;
+                    blockers.add("post-copy is not available on " + (here.postCopy() ? target : nodeName) + " ("
+                        + without.detail() + ")");
+                }
+                yield POST_COPY;
+            }
+            default -> throw new GestaltException.BadRequest("no method '" + req.getMethod() + "' (post-copy or stop-and-copy)");
+        };
     }
 
     /**
@@ -355,7 +442,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 t.answers.add(END);
             }
         };
-        MigrateGrpc.newStub(space.get().channel(target)).withDeadlineAfter(RESTORE_SECONDS + 300, TimeUnit.SECONDS)
+        MigrateGrpc.newStub(space.get().channel(target)).withDeadlineAfter(RESTORE_SECONDS + PAGES_SECONDS, TimeUnit.SECONDS)
             .receive(observer);
         ready.join();
         LaunchSpec spec = j.spec();
@@ -367,11 +454,13 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     }
 
     /** The checkpoint and the output of before the move, then the end (with the names CRIU knows its descriptors by). */
-    private static void send(Transfer t, Supervisor.Checkpoint c, Job j, Path images, long[] sent) throws IOException {
+    private static void send(Transfer t, Supervisor.Checkpoint c, Job j, Path images, long[] sent, LazyPages lazy)
+            throws IOException {
         FlowSender<ImageChunk> sender = t.sender;
         try (var files = Files.list(images)) {
             for (Path f : files.sorted().toList()) {
-                if (Files.isRegularFile(f) && !f.getFileName().toString().equals("dump.log")) {
+                String name = f.getFileName().toString();
+                if (Files.isRegularFile(f) && !name.endsWith(".log") && !name.endsWith(".out")) {
                     sent[0] += sendFile(sender, f.getFileName().toString(), f);
                 }
             }
@@ -383,7 +472,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         }
         sender.send(ImageChunk.newBuilder().setEnd(true).setJob(MovingJob.newBuilder().setStartEpochMillis(c.startMillis())
             .setStatusPipe(c.statusPipe()).setStdinId(c.stdinIds().isEmpty() ? "" : c.stdinIds().getFirst())
-            .addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds())).build());
+            .addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds()).setLazy(lazy == null ? LazyPages.getDefaultInstance() : lazy))
+            .build());
     }
 
     /**

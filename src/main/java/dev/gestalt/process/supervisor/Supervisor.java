@@ -331,7 +331,23 @@ public final class Supervisor implements AutoCloseable {
      * the names CRIU knows its status pipe and output by, and when it started.
      */
     public record Checkpoint(Job job, String statusPipe, List<String> stdinIds, List<String> stdoutIds, List<String> stderrIds,
-                             long startMillis) {}
+                             long startMillis, Criu.LazyDump lazy, long lazyBytes) {
+        /** Post-copy: its memory stayed here, to be pulled by the target once it runs there. */
+        public boolean postCopy() {
+            return lazy != null;
+        }
+
+        /** Post-copy: the port of the page server on this node's address; 0 otherwise. */
+        public int pagePort() {
+            return lazy == null ? 0 : lazy.port();
+        }
+    }
+
+    /**
+     * Post-copy: where this node's page server listens (this node's address), and the TLS options
+     * of the move (see MoveKeys).
+     */
+    public record PageServer(String address, List<String> tls) {}
 
     /** Why a job cannot move, or null when it can (as far as the daemon knows before CRIU looks). */
     public String cannotMove(Job j) {
@@ -379,7 +395,7 @@ public final class Supervisor implements AutoCloseable {
      *
      * @throws IOException with the reason when it cannot be dumped (it runs on, unharmed)
      */
-    public Checkpoint checkpoint(String gpid, Path images) throws IOException {
+    public Checkpoint checkpoint(String gpid, Path images, PageServer pageServer) throws IOException {
         Job j = jobs.get(gpid);
         String why = j == null ? "no process " + gpid + " on this node" : cannotMove(j);
         if (why != null) {
@@ -405,13 +421,28 @@ public final class Supervisor implements AutoCloseable {
         }
         JobJournal.Entry e = records.get(gpid);
         l.holdSignals();
+        Criu.LazyDump lazy = null;
         try {
-            Criu.dump(l.rootPid(), images, external);
+            if (pageServer == null) {
+                Criu.dump(l.rootPid(), images, external);
+            } else {
+                lazy = Criu.dumpLazy(l.rootPid(), images, external, pageServer.address(), pageServer.tls());
+            }
         } catch (IOException | RuntimeException ex) {
             deliver(l, l.releaseSignals());
             throw ex;
         }
-        return new Checkpoint(j, status, in, out, err, e != null ? e.startMillis() : System.currentTimeMillis());
+        return new Checkpoint(j, status, in, out, err, e != null ? e.startMillis() : System.currentTimeMillis(), lazy,
+            lazy == null ? 0 : Criu.lazyBytes(images));
+    }
+
+    /**
+     * Post-copy, after the commit: waits until the target has pulled the memory of the job of
+     * {@code c} (or went), at most {@code limit}; CRIU's exit code (0 also when the target went:
+     * the target's lazy-pages daemon knows whether all arrived).
+     */
+    public int pagesServed(Checkpoint c, java.time.Duration limit) {
+        return c.lazy() == null ? 0 : c.lazy().end(limit);
     }
 
     /** What waits unread in the stdin pipe of a job frozen by {@link #checkpoint}, taken out (see LocalJob). */
@@ -421,6 +452,9 @@ public final class Supervisor implements AutoCloseable {
 
     /** A job frozen by {@link #checkpoint} runs on here: its move failed. */
     public void resume(Checkpoint c) {
+        if (c.lazy() != null) {
+            c.lazy().abort(); // its page server goes (and CRIU lets the tree go)
+        }
         if (c.job() instanceof LocalJob l) {
             Criu.resume(l.rootPid());
             deliver(l, l.releaseSignals());
@@ -466,11 +500,12 @@ public final class Supervisor implements AutoCloseable {
      * @param stdinIds   and
      * @param stdoutIds  and
      * @param stderrIds  the names CRIU knows its status pipe, stdout and stderr by (see {@link Checkpoint})
+     * @param pages      post-copy: the source's page server its memory comes from (null: in the images)
      * @throws LaunchException 255 with the reason when the restore failed
      */
     public Restored restore(LaunchSpec spec, long startMillis, int moves, Path images, String statusPipe,
-                       List<String> stdinIds, List<String> stdoutIds, List<String> stderrIds, long timeoutSeconds)
-            throws LaunchException {
+                       List<String> stdinIds, List<String> stdoutIds, List<String> stderrIds, PageSource pages,
+                       long timeoutSeconds) throws LaunchException {
         if (!privileged) {
             throw new LaunchException(255, "the node does not run as root (CRIU needs root)");
         }
@@ -482,21 +517,33 @@ public final class Supervisor implements AutoCloseable {
                 throw new LaunchException(255, "gpid " + spec.gpid() + " is in use on this node");
             }
         }
+        Process lazyPages = null;
+        boolean ok = false;
         try {
             Keeper k = keeper();
             List<String> restorer;
             try {
-                restorer = Criu.restoreCommand(images, List.of(List.of(statusPipe), stdinIds, stdoutIds, stderrIds));
+                restorer = Criu.restoreCommand(images, List.of(List.of(statusPipe), stdinIds, stdoutIds, stderrIds), pages != null);
+                lazyPages = pages == null ? null : Criu.lazyPages(images, pages.address(), pages.port(), pages.tls());
             } catch (IOException e) {
                 throw new LaunchException(255, e.getMessage(), e);
             }
             records.restored(spec, startMillis);
             Keeper.Started s;
+            if (lazyPages != null) { // CRIU's restore can wait without end for a lazy-pages daemon that failed
+                Process watched = lazyPages;
+                watched.onExit().thenRun(() -> {
+                    if (watched.exitValue() != 0) {
+                        Criu.killRestore(images);
+                    }
+                });
+            }
             try {
                 s = k.restore(spec.gpid(), spec.detached(), spec.uid(), spec.gid(), images, restorer, timeoutSeconds);
             } catch (LaunchException e) {
                 records.moved(spec.gpid(), true); // no record stays: it runs on where it was
-                String criu = Criu.lastError(images.resolve("restore.log"));
+                String criu = lazyPages != null && lazyPages.isAlive() == false && lazyPages.exitValue() != 0
+                    ? Criu.lastError(images.resolve("lazy-pages.log")) : Criu.lastError(images.resolve("restore.log"));
                 throw criu == null ? e : new LaunchException(255, "criu restore failed: " + criu);
             }
             // restored stopped: it runs once the kernel says it is who the checkpoint claimed
@@ -515,21 +562,68 @@ public final class Supervisor implements AutoCloseable {
                 throw new LaunchException(255, e.getMessage(), e);
             }
             job.moves(moves);
-            return new Restored(job, k);
+            ok = true;
+            return new Restored(job, k, lazyPages);
         } finally {
+            if (!ok && lazyPages != null) {
+                lazyPages.destroyForcibly();
+            }
             doneStarting(spec.gpid());
         }
     }
+
+    /** Post-copy: the source's page server (its address and port) and the TLS options of the move (see MoveKeys). */
+    public record PageSource(String address, int port, List<String> tls) {}
 
     /** A job restored and stopped (see {@link #restore}), until it runs here or goes. */
     public final class Restored {
         private final LocalJob job;
         private final Keeper keeper;
         private final java.util.concurrent.atomic.AtomicBoolean settled = new java.util.concurrent.atomic.AtomicBoolean();
+        /** Post-copy: CRIU's lazy-pages daemon, pulling its memory from the source; null when it came whole. */
+        private final Process pages;
 
-        private Restored(LocalJob job, Keeper keeper) {
+        private Restored(LocalJob job, Keeper keeper, Process pages) {
             this.job = job;
             this.keeper = keeper;
+            this.pages = pages;
+        }
+
+        /** Whether its memory is still on the source, pulled as it runs here (post-copy). */
+        public boolean postCopy() {
+            return pages != null;
+        }
+
+        /**
+         * Post-copy, after the commit: waits until every page of its memory has arrived, at most
+         * {@code limit}. Returns null when all did; else why not, and the process is killed: a
+         * page that can no longer come would read as zeros, and a process must not run on with
+         * memory that is not its own.
+         */
+        public String pagesArrived(java.time.Duration limit) {
+            if (pages == null) {
+                return null;
+            }
+            String why;
+            try {
+                if (!pages.waitFor(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    why = "its memory did not all arrive within " + limit.toSeconds() + " s";
+                } else {
+                    why = pages.exitValue() == 0 ? null : "pulling its memory from the source failed (criu lazy-pages exit "
+                        + pages.exitValue() + ")";
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                why = "interrupted while its memory was pulled";
+            }
+            if (why != null) {
+                pages.destroyForcibly();
+                if (!job.end().isDone()) {
+                    job.signal(Signals.SIGKILL);
+                    LOG.warning("killed " + job.gpid() + ": " + why);
+                }
+            }
+            return why;
         }
 
         /** It runs here from now on (its copy on the node it came from is gone). */
@@ -546,6 +640,9 @@ public final class Supervisor implements AutoCloseable {
             if (settled.compareAndSet(false, true)) {
                 keeper.moved(job.gpid());
                 records.moved(job.gpid(), true);
+                if (pages != null) {
+                    pages.destroyForcibly();
+                }
             }
         }
     }
