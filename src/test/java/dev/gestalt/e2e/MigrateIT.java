@@ -71,11 +71,13 @@ class MigrateIT {
         var follow = cluster.cli(2).start("logs", "-f", gpid);
         Eventually.holds(Duration.ofSeconds(30), "logs -f follows it", () -> follow.stdoutSoFar().contains("line 3\n"));
         int moves = 0;
+        // post-copy asked for; then what a small process gets by default: stop-and-copy
         for (String target : List.of("node2", "node3", "node1")) {
-            var m = cluster.cli(1 + moves % 3).run("migrate", gpid, target);
+            var m = moves == 0 ? cluster.cli(1).run("migrate", "--method", "post-copy", gpid, target)
+                : cluster.cli(1 + moves % 3).run("migrate", gpid, target);
             assertEquals(0, m.exitCode(), m::describe);
-            assertTrue(m.out().contains("moved " + gpid + " from ") && m.out().contains(" to " + target + " (post-copy): downtime "),
-                m::describe);
+            assertTrue(m.out().contains("moved " + gpid + " from ") && m.out().contains(" to " + target + " ("
+                + (moves == 0 ? "post-copy" : "stop-and-copy") + "): downtime "), m::describe);
             moves++;
             Map<String, Object> row = psRow(gpid);
             assertEquals(target, row.get("node"), row::toString);
@@ -229,9 +231,11 @@ class MigrateIT {
         Eventually.holds(Duration.ofSeconds(60), "it reads and writes", () -> client.stdoutSoFar().contains("got 1000\n"));
         String gpid = running("node1", "out of order");
         String[] route = {"node2", "node3", "node1"};
+        String[] method = {"post-copy", "stop-and-copy", "post-copy"};
         for (int i = 0; i < route.length; i++) {
-            var m = cluster.cli(1 + i).run("migrate", gpid, route[i]);
+            var m = cluster.cli(1 + i).run("migrate", "--method", method[i], gpid, route[i]);
             assertEquals(0, m.exitCode(), m::describe);
+            assertTrue(m.out().contains("(" + method[i] + ")"), m::describe);
             assertTrue(client.isAlive(), "its client stays with it");
         }
         assertEquals(3, ((Number) psRow(gpid).get("moves")).intValue());

@@ -95,6 +95,10 @@ final class LocalHosts {
             String inside = prefix + "v" + i;
             String outside = prefix + "h" + i;
             ip("netns", "add", ns);
+            // TCP over the veth: BBR (some hosts' default, which a new namespace inherits) paces
+            // CRIU's page server into 50 ms stalls on these virtual links (post-copy memory
+            // filled at half the speed: BENCHMARKS.md); reno does not
+            ip("netns", "exec", ns, "sysctl", "-qw", "net.ipv4.tcp_congestion_control=reno");
             ip("link", "add", inside, "netns", ns, "type", "veth", "peer", "name", outside, "netns", hub());
             ip("-n", ns, "addr", "add", address(i) + "/24", "dev", inside);
             ip("-n", ns, "link", "set", inside, "up");

@@ -74,7 +74,7 @@ final class Criu {
         Process p = started(cmd, images.resolve("dump.out"));
         if (!ready(p, DUMP_TIMEOUT)) {
             resume(root);
-            throw new IOException("criu dump failed: " + error(images.resolve("dump.log"), null, p));
+            throw new IOException("criu dump failed: " + error(images.resolve("dump.log"), p));
         }
         return new LazyDump(p, address, port);
     }
@@ -121,7 +121,7 @@ final class Criu {
         cmd.addAll(tls);
         Process p = started(cmd, images.resolve("lazy-pages.out"));
         if (!ready(p, Duration.ofSeconds(30))) {
-            throw new IOException("criu lazy-pages failed: " + error(images.resolve("lazy-pages.log"), null, p));
+            throw new IOException("criu lazy-pages failed: " + error(images.resolve("lazy-pages.log"), p));
         }
         return p;
     }
@@ -394,7 +394,7 @@ final class Criu {
     }
 
     /** CRIU's last error in its log, else how it exited. */
-    private static String error(Path log, ShortCommand.Result r, Process p) {
+    private static String error(Path log, Process p) {
         String e = lastError(log);
         return e != null ? e : p.isAlive() ? "no answer" : "exit " + p.exitValue();
     }

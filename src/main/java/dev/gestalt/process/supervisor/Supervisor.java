@@ -376,6 +376,26 @@ public final class Supervisor implements AutoCloseable {
         return null;
     }
 
+    /** The anonymous memory of a job's processes (what a move carries), in bytes; 0 when unknown. */
+    public long anonymousMemory(Job j) {
+        if (!(j instanceof LocalJob l)) {
+            return 0;
+        }
+        long kb = 0;
+        for (long pid : Criu.tree(l.rootPid())) {
+            try {
+                for (String line : java.nio.file.Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                    if (line.startsWith("RssAnon:")) {
+                        kb += Long.parseLong(line.substring(8).replace("kB", "").strip());
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // ended meanwhile
+            }
+        }
+        return kb << 10;
+    }
+
     /**
      * Why a job cannot move: {@link #cannotMove}, else what in it CRIU could not carry (TCP
      * connections, devices), found without freezing it. Empty when it can move.
