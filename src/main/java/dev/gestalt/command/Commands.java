@@ -93,10 +93,11 @@ public final class Commands {
             """
             Moves the running process GPID to NODE (or to the node the placement policy
             picks) with CRIU, with the same GPID, output log and exit code; wait, logs,
-            kill and ps follow it. Post-copy where both nodes can (the default): frozen,
-            its state but not its memory carried over the cluster's TLS channel, it runs
-            on NODE at once and pulls its memory from the old node as it touches it (the
-            rest follows in the background, over TLS with keys made for this move);
+            kill and ps follow it. Post-copy where both nodes can and it has 16 MiB of
+            memory or more (the default): frozen, its state but not its memory carried
+            over the cluster's TLS channel, it runs on NODE at once and pulls its memory
+            from the old node as it touches it (the rest follows in the background,
+            over TLS with keys made for this move);
             else stop-and-copy: all of it is carried, then it runs there. Prints each
             phase and a summary (downtime, bytes moved, total time). An attached process
             moves under its client: run goes on with it (its input, output, signals and
@@ -108,7 +109,7 @@ public final class Commands {
             devices, a node that cannot take it), freezing nothing; exit 0 when nothing
             would. Jobs with a terminal (run -t) cannot move yet.""",
             List.of(flag((char) 0, "check", "only say whether it could move, and what stops it"),
-                opt((char) 0, "method", "METHOD", "post-copy or stop-and-copy (default: post-copy where both nodes can)"),
+                opt((char) 0, "method", "METHOD", "post-copy or stop-and-copy (default: post-copy from 16 MiB where both nodes can)"),
                 flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
         new CommandSpec("drain", "[--force] [--json] NODE", "move every process off a node and take no new ones there",

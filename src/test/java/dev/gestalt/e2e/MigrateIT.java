@@ -96,6 +96,30 @@ class MigrateIT {
         assertEquals(7, cluster.cli(2).run("wait", gpid).exitCode(), "wait after the end");
     }
 
+    /**
+     * A `gestalt attach` client of a detached process follows it to the nodes it moves to: its
+     * output from the moment it attached, each line once and in order, then the exit code.
+     */
+    @Test
+    void anAttachClientFollowsItsProcess() {
+        int lines = 140;
+        String gpid = counter(lines);
+        var attach = cluster.cli(3).start("attach", gpid);
+        Eventually.holds(Duration.ofSeconds(30), "attached", () -> attach.stdoutSoFar().contains("line "));
+        for (String target : List.of("node2", "node3")) {
+            var m = cluster.cli(1).run("migrate", gpid, target);
+            assertEquals(0, m.exitCode(), m::describe);
+            assertTrue(attach.isAlive(), "the attach client stays with it");
+        }
+        var r = attach.await(Duration.ofSeconds(60));
+        assertEquals(7, r.exitCode(), "its code reaches the attach client: " + r.describe());
+        List<String> out = r.out().lines().toList();
+        int first = Integer.parseInt(out.getFirst().substring("line ".length()));
+        assertEquals(numbered("line", lines).lines().skip(first - 1).toList(), out,
+            "from where it attached to its end, once each, across two moves");
+        assertTrue(first < lines - 40, "it attached before the moves: " + first);
+    }
+
     /** Without NODE, the placement policy picks another node; kill then reaches it there; --json says what happened. */
     @Test
     void movedWhereThePolicySaysAndKilledThere() {

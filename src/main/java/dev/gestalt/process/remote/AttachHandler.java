@@ -9,6 +9,8 @@ import dev.gestalt.rpc.proto.AttachSpec;
 import dev.gestalt.rpc.proto.ExecIn;
 import dev.gestalt.rpc.proto.ExecOut;
 import dev.gestalt.rpc.proto.Exit;
+import dev.gestalt.rpc.proto.LogOffsets;
+import dev.gestalt.rpc.proto.Moved;
 import dev.gestalt.rpc.proto.Started;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -84,12 +86,16 @@ final class AttachHandler {
         }
         LogReader logs = j.logs();
         try {
-            sender.send(ExecOut.newBuilder().setStarted(Started.newBuilder().setGpid(j.gpid()).setPid(j.pid())
-                .setTty(j.spec().tty())).build());
-            long outFrom = logs.size(LogStream.STDOUT);
-            long errFrom = logs.size(LogStream.STDERR);
-            Thread out = Thread.ofVirtual().start(() -> follow(logs, LogStream.STDOUT, outFrom, sender));
-            Thread err = Thread.ofVirtual().start(() -> follow(logs, LogStream.STDERR, errFrom, sender));
+            boolean following = spec.hasFollowFrom(); // it moved here under this client: no second start
+            if (!following) {
+                sender.send(ExecOut.newBuilder().setStarted(Started.newBuilder().setGpid(j.gpid()).setPid(j.pid())
+                    .setTty(j.spec().tty())).build());
+            }
+            long outFrom = following ? spec.getFollowFrom().getStdout() : logs.size(LogStream.STDOUT);
+            long errFrom = following ? spec.getFollowFrom().getStderr() : logs.size(LogStream.STDERR);
+            long[] at = {outFrom, errFrom}; // how far each was followed
+            Thread out = Thread.ofVirtual().start(() -> at[0] += follow(logs, LogStream.STDOUT, outFrom, sender));
+            Thread err = Thread.ofVirtual().start(() -> at[1] += follow(logs, LogStream.STDERR, errFrom, sender));
             followers.add(out);
             followers.add(err);
             if (j.spec().tty() && spec.hasSize() && spec.getSize().getCols() > 0) {
@@ -104,6 +110,9 @@ final class AttachHandler {
                     err.join();
                     if (j.exit().isDone()) {
                         sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(j.exit().join())).build());
+                    } else if (j.movedTo().isDone()) { // its whole log went with it: the client follows it there
+                        sender.sendLast(ExecOut.newBuilder().setMoved(Moved.newBuilder().setNode(j.movedTo().join())
+                            .setLog(LogOffsets.newBuilder().setStdout(at[0]).setStderr(at[1]))).build());
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -115,8 +124,14 @@ final class AttachHandler {
         return j;
     }
 
-    private static void follow(LogReader logs, LogStream stream, long from, FlowSender<ExecOut> sender) {
-        OutputPump.run(logs.follow(stream, from), 32 * 1024, b -> sender.send(stream == LogStream.STDOUT
-            ? ExecOut.newBuilder().setStdout(b).build() : ExecOut.newBuilder().setStderr(b).build()), null);
+    /** Sends the log from {@code from} while the job runs here; returns how many bytes were sent. */
+    private static long follow(LogReader logs, LogStream stream, long from, FlowSender<ExecOut> sender) {
+        long[] sent = {0};
+        OutputPump.run(logs.follow(stream, from), 32 * 1024, b -> {
+            sender.send(stream == LogStream.STDOUT ? ExecOut.newBuilder().setStdout(b).build()
+                : ExecOut.newBuilder().setStderr(b).build());
+            sent[0] += b.size();
+        }, null);
+        return sent[0];
     }
 }

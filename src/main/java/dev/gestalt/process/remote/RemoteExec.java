@@ -81,6 +81,8 @@ public final class RemoteExec {
     private volatile java.util.concurrent.ExecutorService control;
     /** Why this side ended the stream, if it did. */
     private volatile String cancelled;
+    /** For {@code gestalt attach}: what it asked, to attach again where the process moves. */
+    private volatile dev.gestalt.rpc.proto.AttachSpec attachment;
 
     private RemoteExec(Channels channels, String node, String gpid, Events events) {
         this.channels = channels;
@@ -99,6 +101,7 @@ public final class RemoteExec {
         String gpid = first.hasStart() ? first.getStart().getGpid() : first.getAttach().getGpid();
         var r = new RemoteExec(channels, node, gpid, events);
         r.detachedStart = first.hasStart() && first.getStart().getDetached();
+        r.attachment = first.hasAttach() ? first.getAttach() : null;
         r.connect(channels.channel(node), first, attach);
         return r;
     }
@@ -208,8 +211,14 @@ public final class RemoteExec {
         control(() -> {
             try {
                 node = target;
-                connect(channels.channel(target), ExecIn.newBuilder().setResume(Resume.newBuilder().setGpid(gpid)
-                    .setStdin(unread).setStdinEof(eof)).build(), false);
+                var a = attachment;
+                if (a != null) { // an attachment follows the log on there, from where it was
+                    connect(channels.channel(target), ExecIn.newBuilder().setAttach(a.toBuilder()
+                        .setFollowFrom(m.getLog())).build(), true);
+                } else {
+                    connect(channels.channel(target), ExecIn.newBuilder().setResume(Resume.newBuilder().setGpid(gpid)
+                        .setStdin(unread).setStdinEof(eof)).build(), false);
+                }
                 String why = cancelled;
                 if (why != null) { // the client went away meanwhile
                     cancel(why);
