@@ -63,14 +63,19 @@ final class JobRecords implements AutoCloseable {
         }
     }
 
-    /**
-     * A job restored here from another node, started at {@code startMillis} there. Its logs of
-     * an earlier stay here, if any, go: the keeper writes them anew, whole.
-     */
-    void restored(LaunchSpec spec, long startMillis) {
+    /** A job about to be restored here: its logs of an earlier stay here, if any, go (the keeper writes them anew, whole). */
+    void restoring(LaunchSpec spec) {
         if (spec.detached()) {
             deleteLogs(logDir(spec.gpid()));
         }
+    }
+
+    /**
+     * A job restored here from another node runs here now (the move's commit), started at
+     * {@code startMillis} there. Not before: a daemon that dies between the restore and the
+     * commit must not find, once back, a record of a process that never ran here.
+     */
+    void restored(LaunchSpec spec, long startMillis) {
         journal.started(spec, startMillis);
     }
 

@@ -548,7 +548,7 @@ public final class Supervisor implements AutoCloseable {
             } catch (IOException e) {
                 throw new LaunchException(255, e.getMessage(), e);
             }
-            records.restored(spec, startMillis);
+            records.restoring(spec);
             Keeper.Started s;
             if (lazyPages != null) { // CRIU's restore can wait without end for a lazy-pages daemon that failed
                 Process watched = lazyPages;
@@ -583,7 +583,7 @@ public final class Supervisor implements AutoCloseable {
             }
             job.moves(moves);
             ok = true;
-            return new Restored(job, k, lazyPages);
+            return new Restored(job, k, lazyPages, startMillis);
         } finally {
             if (!ok && lazyPages != null) {
                 lazyPages.destroyForcibly();
@@ -603,10 +603,13 @@ public final class Supervisor implements AutoCloseable {
         /** Post-copy: CRIU's lazy-pages daemon, pulling its memory from the source; null when it came whole. */
         private final Process pages;
 
-        private Restored(LocalJob job, Keeper keeper, Process pages) {
+        private final long startMillis;
+
+        private Restored(LocalJob job, Keeper keeper, Process pages, long startMillis) {
             this.job = job;
             this.keeper = keeper;
             this.pages = pages;
+            this.startMillis = startMillis;
         }
 
         /** Whether its memory is still on the source, pulled as it runs here (post-copy). */
@@ -649,6 +652,7 @@ public final class Supervisor implements AutoCloseable {
         /** It runs here from now on (its copy on the node it came from is gone). */
         public Job commit() {
             if (settled.compareAndSet(false, true)) {
+                records.restored(job.spec(), startMillis);
                 register(job, keeper);
                 Criu.resume(job.rootPid());
             }
