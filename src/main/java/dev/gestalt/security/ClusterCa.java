@@ -326,13 +326,14 @@ public final class ClusterCa {
             .addRDN(BCStyle.UID, Integer.toString(id)).build();
     }
 
-    private static KeyPair newKeyPair() throws GeneralSecurityException {
+    /** A new EC P-256 key pair (also for a move's keys: MoveKeys). */
+    static KeyPair newKeyPair() throws GeneralSecurityException {
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
         g.initialize(new ECGenParameterSpec("secp256r1"), RANDOM);
         return g.generateKeyPair();
     }
 
-    private static BigInteger serial() {
+    static BigInteger serial() {
         return new BigInteger(127, RANDOM).add(BigInteger.ONE);
     }
 

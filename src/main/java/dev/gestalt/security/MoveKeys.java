@@ -2,7 +2,6 @@ package dev.gestalt.security;
 
 import java.io.IOException;
 import java.io.StringWriter;
-import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -11,11 +10,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
-import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
@@ -42,18 +38,17 @@ import org.bouncycastle.util.io.pem.PemWriter;
  */
 public record MoveKeys(String caPem, String sourceCertPem, String sourceKeyPem, String targetCertPem,
                        String targetKeyPem) {
-    private static final SecureRandom RANDOM = new SecureRandom();
     /** Long enough for the slowest transfer of memory; the CA signs nothing after the move started. */
     private static final Duration VALIDITY = Duration.ofDays(1);
 
     /** New keys for one move. */
     public static MoveKeys create(String gpid) throws GeneralSecurityException {
-        KeyPair ca = keyPair();
+        KeyPair ca = ClusterCa.newKeyPair();
         X500Name caName = new X500Name("CN=Gestalt move of " + gpid);
         Instant now = Instant.now();
         X509Certificate caCert = certificate(caName, caName, ca.getPublic(), true, ca.getPrivate(), now);
-        KeyPair source = keyPair();
-        KeyPair target = keyPair();
+        KeyPair source = ClusterCa.newKeyPair();
+        KeyPair target = ClusterCa.newKeyPair();
         return new MoveKeys(pem("CERTIFICATE", caCert.getEncoded()),
             pem("CERTIFICATE", leaf(caName, ca.getPrivate(), "source", source, now).getEncoded()),
             pem("PRIVATE KEY", pkcs8(source)),
@@ -90,7 +85,7 @@ public record MoveKeys(String caPem, String sourceCertPem, String sourceKeyPem, 
     private static X509Certificate certificate(X500Name issuer, X500Name subject, java.security.PublicKey key, boolean ca,
                                                PrivateKey signer, Instant now) throws GeneralSecurityException {
         try {
-            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer, serial(), Date.from(now.minusSeconds(300)),
+            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer, ClusterCa.serial(), Date.from(now.minusSeconds(300)),
                 Date.from(now.plus(VALIDITY)), subject, key)
                 .addExtension(Extension.basicConstraints, true, ca ? new BasicConstraints(0) : new BasicConstraints(false))
                 .addExtension(Extension.keyUsage, true, new KeyUsage(ca ? KeyUsage.keyCertSign : KeyUsage.digitalSignature));
@@ -99,16 +94,6 @@ public record MoveKeys(String caPem, String sourceCertPem, String sourceKeyPem, 
         } catch (OperatorCreationException | IOException e) {
             throw new GeneralSecurityException(e);
         }
-    }
-
-    private static KeyPair keyPair() throws GeneralSecurityException {
-        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-        g.initialize(new ECGenParameterSpec("secp256r1"), RANDOM);
-        return g.generateKeyPair();
-    }
-
-    private static BigInteger serial() {
-        return new BigInteger(127, RANDOM).add(BigInteger.ONE);
     }
 
     /**

@@ -331,7 +331,7 @@ public final class Supervisor implements AutoCloseable {
      * the names CRIU knows its status pipe and output by, and when it started.
      */
     public record Checkpoint(Job job, String statusPipe, List<String> stdinIds, List<String> stdoutIds, List<String> stderrIds,
-                             long startMillis, Criu.LazyDump lazy, long lazyBytes) {
+                             long startMillis, CriuLazy.LazyDump lazy, long lazyBytes) {
         /** Post-copy: its memory stayed here, to be pulled by the target once it runs there. */
         public boolean postCopy() {
             return lazy != null;
@@ -441,19 +441,19 @@ public final class Supervisor implements AutoCloseable {
         }
         JobJournal.Entry e = records.get(gpid);
         l.holdSignals();
-        Criu.LazyDump lazy = null;
+        CriuLazy.LazyDump lazy = null;
         try {
             if (pageServer == null) {
                 Criu.dump(l.rootPid(), images, external);
             } else {
-                lazy = Criu.dumpLazy(l.rootPid(), images, external, pageServer.address(), pageServer.tls());
+                lazy = CriuLazy.dumpLazy(l.rootPid(), images, external, pageServer.address(), pageServer.tls());
             }
         } catch (IOException | RuntimeException ex) {
             deliver(l, l.releaseSignals());
             throw ex;
         }
         return new Checkpoint(j, status, in, out, err, e != null ? e.startMillis() : System.currentTimeMillis(), lazy,
-            lazy == null ? 0 : Criu.lazyBytes(images));
+            lazy == null ? 0 : CriuLazy.lazyBytes(images));
     }
 
     /**
@@ -544,7 +544,7 @@ public final class Supervisor implements AutoCloseable {
             List<String> restorer;
             try {
                 restorer = Criu.restoreCommand(images, List.of(List.of(statusPipe), stdinIds, stdoutIds, stderrIds), pages != null);
-                lazyPages = pages == null ? null : Criu.lazyPages(images, pages.address(), pages.port(), pages.tls());
+                lazyPages = pages == null ? null : CriuLazy.lazyPages(images, pages.address(), pages.port(), pages.tls());
             } catch (IOException e) {
                 throw new LaunchException(255, e.getMessage(), e);
             }
@@ -554,7 +554,7 @@ public final class Supervisor implements AutoCloseable {
                 Process watched = lazyPages;
                 watched.onExit().thenRun(() -> {
                     if (watched.exitValue() != 0) {
-                        Criu.killRestore(images);
+                        CriuLazy.killRestore(images);
                     }
                 });
             }

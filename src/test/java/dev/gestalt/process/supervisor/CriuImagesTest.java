@@ -54,7 +54,7 @@ class CriuImagesTest {
             {0x7f0000000000L, 65536, 2, 0}, // lazy: 256 MiB left on the source
             {0x7f1000000000L, 10, 2, 1},    // lazy, the count in the old field
             {0x7f2000000000L, 5, 1, 0}});   // in a parent checkpoint
-        assertEquals(65546, Criu.lazyPages(img));
+        assertEquals(65546, CriuLazy.lazyPages(img));
     }
 
     @Test
@@ -62,15 +62,15 @@ class CriuImagesTest {
         Files.write(dir.resolve("pagemap-1.img"), pagemap(new long[][] {{0x1000, 2, 2, 0}}));
         Files.write(dir.resolve("pagemap-2.img"), pagemap(new long[][] {{0x1000, 3, 6, 0}}));
         Files.write(dir.resolve("pages-1.img"), new byte[4096]);
-        assertEquals(5 * 4096, Criu.lazyBytes(dir));
+        assertEquals(5 * 4096, CriuLazy.lazyBytes(dir));
     }
 
     @Test
     void aTruncatedImageIsNoNumber(@TempDir Path dir) throws IOException {
         byte[] img = pagemap(new long[][] {{0x1000, 2, 2, 0}});
         byte[] cut = java.util.Arrays.copyOf(img, img.length - 3);
-        assertThrows(IOException.class, () -> Criu.lazyPages(cut));
+        assertThrows(IOException.class, () -> CriuLazy.lazyPages(cut));
         Files.write(dir.resolve("pagemap-1.img"), cut);
-        assertEquals(0, Criu.lazyBytes(dir), "unknown, said as 0");
+        assertEquals(0, CriuLazy.lazyBytes(dir), "unknown, said as 0");
     }
 }
