@@ -78,6 +78,11 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     /** This node's address: where its page server listens for a post-copy move. */
     private final String address;
     /** GPIDs being moved from this node now: one move at a time each. */
+    /** Sends on the signals of processes that moved from here one at a time, in order; 1024 may wait. */
+    private final java.util.concurrent.ThreadPoolExecutor forwarding = new java.util.concurrent.ThreadPoolExecutor(
+        1, 1, 30, TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(1024),
+        Thread.ofVirtual().name("signal-forward").factory(),
+        (r, e) -> LOG.warning("a signal to a process that moved from here is lost: 1024 are waiting to be sent on"));
     private final java.util.Set<String> moving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public MigrateService(String nodeName, Supervisor supervisor, Supplier<ProcessSpace> space, Supplier<Migration> self,
@@ -93,6 +98,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         this.draining = draining;
         this.exec = exec;
         this.events = events;
+        forwarding.allowCoreThreadTimeOut(true);
     }
 
     // ---- the source: the node the process runs on ----
@@ -241,9 +247,10 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             if (attached != null) {
                 handOver(attached, c, target);
             }
-            List<Integer> signals = supervisor.moved(c, target);
-            relocate(req.getGpid(), target);
-            forward(signals, req.getGpid(), j.spec().uid(), target);
+            String gpid = req.getGpid();
+            int uid = j.spec().uid();
+            supervisor.moved(c, target, sig -> forwarding.execute(() -> forward(sig, gpid, uid, target)));
+            relocate(gpid, target);
             long transferMillis = Math.max(0, millis(dumped, restored) - r.getRestoreMillis());
             out.onNext(progress("transfer", mb(sent[0]) + " in " + transferMillis + " ms"
                 + (transferMillis > 0 ? " (" + String.format("%.0f", sent[0] / 1e6 / (transferMillis / 1e3)) + " MB/s)" : "")));
@@ -567,18 +574,19 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         }
     }
 
-    /** Signals sent to the process while it was frozen here go on to where it runs now, as its owner's. */
-    private void forward(List<Integer> signals, String gpid, int uid, String target) {
-        for (int sig : signals) {
-            try {
-                var reply = ProcsGrpc.newBlockingStub(space.get().channel(target)).withDeadlineAfter(10, TimeUnit.SECONDS)
-                    .signal(SignalRequest.newBuilder().setGpid(gpid).setSignal(sig)
-                        .setCaller(Caller.newBuilder().setUid(uid)).build());
-                LOG.fine("signal " + sig + " sent during the move of " + gpid + " forwarded to " + target + ": "
-                    + (reply.getFound() ? "delivered" : reply.getError()));
-            } catch (GestaltException | RuntimeException e) {
-                LOG.warning("signal " + sig + " sent to " + gpid + " during its move is lost: " + target + ": " + e.getMessage());
-            }
+    /**
+     * A signal sent to the process here while it was frozen, or as it went, goes on to where it
+     * runs now, as its owner's (in order: {@link #forwarding} sends one at a time).
+     */
+    private void forward(int sig, String gpid, int uid, String target) {
+        try {
+            var reply = ProcsGrpc.newBlockingStub(space.get().channel(target)).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .signal(SignalRequest.newBuilder().setGpid(gpid).setSignal(sig)
+                    .setCaller(Caller.newBuilder().setUid(uid)).build());
+            LOG.fine("signal " + sig + " sent during the move of " + gpid + " forwarded to " + target + ": "
+                + (reply.getFound() ? "delivered" : reply.getError()));
+        } catch (GestaltException | RuntimeException e) {
+            LOG.warning("signal " + sig + " sent to " + gpid + " during its move is lost: " + target + ": " + e.getMessage());
         }
     }
 

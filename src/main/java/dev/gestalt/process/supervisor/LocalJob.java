@@ -49,6 +49,8 @@ final class LocalJob implements Job {
     private volatile int moves;
     /** Signals that came while the job was frozen for a move (see {@link #holdSignals}); null when not frozen. */
     private List<Integer> held;
+    /** Once it moved: where signals sent to it here go on to, in order (see {@link #moved}). */
+    private java.util.function.IntConsumer forward;
     private final AtomicBoolean bulk = new AtomicBoolean();
     private final AtomicBoolean hungUp = new AtomicBoolean();
     /** The daemon's ends of the job's stdio; null when it has none (closed, or detached). */
@@ -136,8 +138,19 @@ final class LocalJob implements Job {
         end.complete(exit.join());
     }
 
-    /** It runs on {@code node} now (restored there): whoever waits here asks there. */
-    void moved(String node) {
+    /**
+     * It runs on {@code node} now (restored there): whoever waits here asks there. The signals
+     * held while it was frozen, then any sent to this copy later (a sender that found it here
+     * just before it went), go to {@code forward}, in the order they came.
+     */
+    void moved(String node, java.util.function.IntConsumer forward) {
+        synchronized (this) {
+            if (held != null) {
+                held.forEach(forward::accept);
+                held = null;
+            }
+            this.forward = forward;
+        }
         movedTo.complete(node);
         release();
     }
@@ -284,6 +297,10 @@ final class LocalJob implements Job {
                 held.add(sig);
                 return;
             }
+            if (forward != null) {
+                forward.accept(sig);
+                return;
+            }
         }
         if (!end.isDone()) {
             keeper.signal(gpid(), sig);
@@ -292,13 +309,14 @@ final class LocalJob implements Job {
 
     /**
      * The job is about to be frozen for a move: signals from now on are kept, not sent to the
-     * frozen copy (which is killed if the move succeeds), until {@link #releaseSignals}.
+     * frozen copy (which is killed if the move succeeds), until {@link #releaseSignals} (it
+     * stays) or {@link #moved} (they go on to where it went).
      */
     synchronized void holdSignals() {
         held = new ArrayList<>();
     }
 
-    /** Ends {@link #holdSignals}: the signals kept meanwhile, in order, for wherever the job runs now. */
+    /** Ends {@link #holdSignals}: the job runs on here; the signals kept meanwhile, in order. */
     synchronized List<Integer> releaseSignals() {
         List<Integer> out = held == null ? List.of() : List.copyOf(held);
         held = null;

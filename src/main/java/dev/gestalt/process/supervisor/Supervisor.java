@@ -35,6 +35,7 @@ import java.util.logging.Logger;
 public final class Supervisor implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Supervisor.class.getName());
     private static final long STOP_MILLIS = 8000;
+    private static final int MOVED_AWAY_KEPT = 256;
     /** How long a node keeps the record of an ended job, by default. */
     public static final Duration DEFAULT_HISTORY = Duration.ofHours(24);
     /** How long an ended detached job stays in {@link #jobs()} (ps, wait, logs without --all). */
@@ -46,6 +47,13 @@ public final class Supervisor implements AutoCloseable {
     private final Path helper;
     private final JobRecords records;
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
+    /** The last {@link #MOVED_AWAY_KEPT} jobs that moved to another node (see {@link #movedAway}). */
+    private final Map<String, Job> movedAway = new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Job> eldest) {
+            return size() > MOVED_AWAY_KEPT;
+        }
+    };
     private final Set<String> starting = new HashSet<>();
     /** Ends the keeper reported before the job's start returned (a job that ends at once). */
     private final Map<String, Integer> earlyEnds = new HashMap<>();
@@ -487,21 +495,34 @@ public final class Supervisor implements AutoCloseable {
 
     /**
      * The job of {@code c} runs on {@code node} now: its copy here is killed, without an end
-     * (the keeper says G, not X); waiters here learn where it went; its record goes. Returns the
-     * signals sent to it while it was frozen, in order, for the caller to send on to {@code node}.
+     * (the keeper says G, not X); waiters here learn where it went; its record goes. Signals
+     * sent to it while it was frozen, and any sent here later (see {@link #movedAway}), go to
+     * {@code forward}, in order, for the caller to send on to {@code node}.
      */
-    public List<Integer> moved(Checkpoint c, String node) {
+    public void moved(Checkpoint c, String node, java.util.function.IntConsumer forward) {
         if (!(c.job() instanceof LocalJob l)) {
-            return List.of();
+            return;
         }
-        jobs.remove(l.gpid(), l); // signals from now on are asked of the node it runs on now
+        synchronized (movedAway) {
+            movedAway.put(l.gpid(), l);
+        }
+        jobs.remove(l.gpid(), l); // look-ups from now on are answered by the node it runs on now
         records.moved(l.gpid(), true);
-        l.moved(node);
+        l.moved(node, forward);
         Keeper k = keeper;
         if (k != null) {
             k.moved(l.gpid());
         }
-        return l.releaseSignals();
+    }
+
+    /**
+     * A job that moved from here lately, for a signal that was sent here as it went (the sender
+     * looked it up just before): {@link Job#signal} sends it on to where it runs now.
+     */
+    public Optional<Job> movedAway(String gpid) {
+        synchronized (movedAway) {
+            return Optional.ofNullable(movedAway.get(gpid));
+        }
     }
 
     /** The keeper let go of a job that moved (G). */
