@@ -169,12 +169,15 @@ class FileSpaceFaultsIT {
         on(writer, "echo gone > /gestalt/deleted-later");
         Path done = host.resolve("done");
         // a detached writer: copies file i into the tree, and only once cp has closed it records i
+        // and when (ms since the epoch)
         var start = cluster.cli(writer).withCwd(Path.of("/tmp")).run("run", "-d", "-n", "node" + writer, "--", "sh", "-c",
-            "mkdir -p /gestalt/w; i=0; while [ $i -lt 200 ]; do cp " + src + "/$i /gestalt/w/$i && echo $i >> " + done
-                + "; i=$((i+1)); done");
+            "mkdir -p /gestalt/w; i=0; while [ $i -lt 200 ]; do cp " + src + "/$i /gestalt/w/$i && echo $i $(date +%s%3N) >> "
+                + done + "; i=$((i+1)); done");
         assertEquals(0, start.exitCode(), start::describe);
         Eventually.holds(Duration.ofSeconds(60), "the writer has closed 20 files", () -> lines(done) >= 20);
+        Thread.sleep(1500); // those 20 a second and more before the kill; it goes on writing meanwhile
         long killedAt = System.nanoTime();
+        long killedAtMillis = System.currentTimeMillis();
         cluster.killHost(m);
         double resumed = -1;
         while ((System.nanoTime() - killedAt) / 1e9 < 90) {
@@ -190,17 +193,31 @@ class FileSpaceFaultsIT {
         assertNotEquals(master, after.get("master"), after::toString);
         Eventually.holds(Duration.ofSeconds(120), "the writer finishes", () -> lines(done) == 200
             || on(writer, "pgrep -f 'while \\[ \\$i -lt 200' >/dev/null || echo ended").out().contains("ended"));
-        List<String> closed = Files.readAllLines(done);
-        assertTrue(closed.size() >= 20, "files closed: " + closed.size());
-        var check = on(reader, "for i in " + String.join(" ", closed) + "; do cmp " + src + "/$i /gestalt/w/$i || echo BAD $i; done; echo checked");
-        assertEquals("checked\n", check.out(), "every closed file is byte-exact on a survivor: " + check.describe());
+        // MooseFS's metaloggers follow the master's changelog asynchronously (README, Limits): what
+        // was closed in the last moment before the kill may be missing from the promoted copy,
+        // which is the tree as it was a moment earlier. Closed a second or more before: all there.
+        Map<String, Long> closedAt = new java.util.LinkedHashMap<>();
+        for (String line : Files.readAllLines(done)) {
+            String[] f = line.split(" ");
+            closedAt.put(f[0], Long.parseLong(f[1]));
+        }
+        List<String> closed = List.copyOf(closedAt.keySet());
+        List<String> settled = closed.stream().filter(i -> closedAt.get(i) < killedAtMillis - 1000).toList();
+        assertTrue(settled.size() >= 20, "files closed a second or more before the kill: " + settled.size());
+        var check = on(reader, "for i in " + String.join(" ", closed) + "; do cmp -s " + src + "/$i /gestalt/w/$i || echo $i; done; echo checked");
+        List<String> differ = check.out().lines().filter(l -> !l.equals("checked")).toList();
+        System.out.println("FileSpaceFaultsIT: closed files not as written after the promotion: " + differ.stream()
+            .map(i -> i + " (closed " + (killedAtMillis - closedAt.get(i)) + " ms before the kill)").toList());
+        assertTrue(check.out().endsWith("checked\n"), check::describe);
+        assertTrue(differ.stream().noneMatch(settled::contains),
+            "every file closed a second or more before the kill is byte-exact on a survivor: " + differ);
         on(reader, "rm /gestalt/deleted-later && echo new > /gestalt/written-while-away");
         var back = cluster.restart();
         assertEquals(0, back.exitCode(), back::describe);
         Map<String, Object> rejoined = status(m);
         assertNotEquals(master, rejoined.get("master"), "the returning node is not master again: " + rejoined);
         var seen = on(m, "cat /gestalt/written-while-away; test -e /gestalt/deleted-later && echo stale; cmp "
-            + src + "/" + closed.getLast() + " /gestalt/w/" + closed.getLast() + " && echo same");
+            + src + "/" + settled.getLast() + " /gestalt/w/" + settled.getLast() + " && echo same");
         assertEquals("new\nsame\n", seen.out(), seen::describe);
     }
 
