@@ -2,7 +2,7 @@
  * A job's first two processes: its init and its program.
  *
  *   init     (the keeper's child; PID 1 of its own namespace with -p)
- *     - a new session; a terminal (-t) as its controlling terminal
+ *     - a new session (without a terminal: the program's session has it)
  *     - its own working directory is /
  *     - the job's umask and resource limits, then the caller's groups, gid and uid (-G -g -u):
  *       from here on nothing runs with more privilege than the caller has; -i clears the
@@ -17,14 +17,15 @@
  *       process group while the program runs (as a terminal's Ctrl-C or the shell's `kill %1`),
  *       and to every process left in the job after it ended; SIGKILL ends every process of the job
  *     - when the program ends: its status as a shell gives it to STATUS_FD (the keeper tells the
- *       daemon: `run` and `wait` return with it); with a terminal, gives the terminal up
- *       (TIOCNOTTY: SIGHUP and SIGCONT to its foreground group, as when a login's shell exits,
- *       and the terminal is no one's controlling terminal any more)
+ *       daemon: `run` and `wait` return with it); with a terminal, lets go of it (the kernel
+ *       hung it up as the program, its session's leader, ended: SIGHUP and SIGCONT to its
+ *       foreground group, as when a login's shell exits)
  *     - reaps every child, and the orphans that come to it (PID 1, or a subreaper); exits, with
  *       the program's status, once the program and every other process of the job have ended:
  *       what a job started in the background outlives its program, as in a shell
  *   program  (PID 2 of the namespace)
- *     - its own process group, in the terminal's foreground if it has one
+ *     - its own process group; with a terminal, its own session, the terminal its controlling
+ *       terminal (as sshd starts a shell)
  *     - every signal at its default action and none blocked (as a login gives)
  *     - enters the working directory, as the caller: "cd: DIR: REASON", exit 1, as bash
  *     - finds the command in the PATH of the job's environment (bash's search and messages:
@@ -605,12 +606,26 @@ static void exec_command(const struct job_spec *s) {
 
 /* In the program's process, forked by the init (which runs as the caller already). */
 static void run_program(const struct job_spec *s) {
-    if (setpgid(0, 0) < 0) {
+    if (s->tty) {
+        /* A session of its own, the terminal its controlling terminal (so in its foreground), as
+           sshd starts a login's shell. Moved by CRIU, the session's leader gets its terminal back;
+           were the init the leader, the program would come back without one (no job control). */
+        int fd = -1;
+        if (setsid() < 0 || (fd = open("/proc/self/fd/0", O_RDWR | O_NOCTTY)) < 0 || ioctl(fd, TIOCSCTTY, 0) < 0) {
+            refuse(FAILED, "cannot take the terminal: %s", strerror(errno));
+        }
+        /* opened anew, not shared with the init: CRIU reads a terminal's session through the
+           first process it finds holding it, which must be the session's */
+        for (int i = 0; i < 3; i++) {
+            if (dup2(fd, i) < 0) {
+                refuse(FAILED, "dup2: %s", strerror(errno));
+            }
+        }
+        if (fd > 2) {
+            close(fd);
+        }
+    } else if (setpgid(0, 0) < 0) {
         refuse(FAILED, "setpgid: %s", strerror(errno));
-    }
-    if (s->tty && tcgetpgrp(STDIN_FILENO) >= 0) {
-        /* Take the terminal's foreground, as a shell does for its job; SIGTTOU is blocked. */
-        tcsetpgrp(STDIN_FILENO, getpgrp());
     }
     if (!s->pidns) {
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* without a namespace, the init's death alone would leave it */
@@ -716,8 +731,7 @@ static void program_ended(const struct job_spec *s, int status) {
     (void) ignored;
     close(STATUS_FD);
     if (s->tty) {
-        ioctl(STDIN_FILENO, TIOCNOTTY); /* a session leader's: SIGHUP, SIGCONT to the foreground group */
-        let_go_of_stdio();
+        let_go_of_stdio(); /* the program led the terminal's session: its end hung the terminal up */
     }
 }
 
@@ -726,9 +740,6 @@ static void init(const struct job_spec *s) __attribute__((noreturn));
 static void init(const struct job_spec *s) {
     if (setsid() < 0) {
         refuse(FAILED, "setsid: %s", strerror(errno));
-    }
-    if (s->tty && ioctl(STDIN_FILENO, TIOCSCTTY, 1) < 0) {
-        refuse(FAILED, "TIOCSCTTY: %s", strerror(errno));
     }
     if (chdir("/") < 0) {
         refuse(FAILED, "chdir /: %s", strerror(errno));
@@ -769,7 +780,6 @@ static void init(const struct job_spec *s) {
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         sigdelset(&all, own[i]);
     }
-    signal(SIGTTOU, SIG_IGN); /* tcsetpgrp from a background group of the terminal */
     sigprocmask(SIG_SETMASK, &all, NULL);
     pid_t program = fork();
     if (program < 0) {
@@ -781,7 +791,7 @@ static void init(const struct job_spec *s) {
     }
     close(REPORT_FD); /* the program's copy closes at its execve */
     if (!s->tty) {
-        let_go_of_stdio(); /* a terminal stays the init's until the program ends (TIOCNOTTY) */
+        let_go_of_stdio(); /* a terminal stays open here until the program ends */
     }
     int killing = 0, status = 0, ended = 0;
     for (;;) {

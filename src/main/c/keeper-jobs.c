@@ -312,8 +312,11 @@ static int valid_name(const char *n) {
     return strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_:.-") == len;
 }
 
-/* The terminal of a job: master (the keeper's, non-blocking), slave (the job's), sized and owned. */
-static int open_terminal(struct job *j, const struct job_spec *s, int *slave, char *why, size_t whylen) {
+/*
+ * The terminal of a job: master (the keeper's, non-blocking), slave (the job's), sized, and owned
+ * by owner (-1: the keeper's).
+ */
+int job_open_terminal(struct job *j, int rows, int cols, uid_t owner, int *slave, char *why, size_t whylen) {
     char name[128];
     j->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (j->master < 0 || grantpt(j->master) < 0 || unlockpt(j->master) < 0
@@ -326,13 +329,33 @@ static int open_terminal(struct job *j, const struct job_spec *s, int *slave, ch
         snprintf(why, whylen, "cannot open %s: %s", name, strerror(errno));
         return -1;
     }
-    struct winsize ws = {.ws_row = (unsigned short) s->rows, .ws_col = (unsigned short) s->cols};
+    struct winsize ws = {.ws_row = (unsigned short) rows, .ws_col = (unsigned short) cols};
     ioctl(j->master, TIOCSWINSZ, &ws);
-    if (s->switch_ids && (fchown(*slave, s->uid, (gid_t) -1) < 0 || fchmod(*slave, 0620) < 0)) {
-        snprintf(why, whylen, "cannot give %s to uid %d: %s", name, (int) s->uid, strerror(errno));
+    if (owner != (uid_t) -1 && (fchown(*slave, owner, (gid_t) -1) < 0 || fchmod(*slave, 0620) < 0)) {
+        snprintf(why, whylen, "cannot give %s to uid %d: %s", name, (int) owner, strerror(errno));
         return -1;
     }
     set_nonblocking(j->master);
+    return 0;
+}
+
+/*
+ * The relays of a job's terminal (j->master open): its input from a pipe the daemon writes; its
+ * output to a pipe the daemon reads, or to its log file when detached (j->log_out open).
+ */
+int job_terminal_relays(struct job *j, int detached, char *why, size_t whylen) {
+    if (pipe2(j->in_relay, O_CLOEXEC) < 0 || (!detached && pipe2(j->out_relay, O_CLOEXEC) < 0)) {
+        snprintf(why, whylen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    set_nonblocking(j->in_relay[0]);
+    if (!detached) {
+        set_nonblocking(j->out_relay[1]);
+    } else {
+        close_fd(&j->log_err); /* a terminal has one output: stderr's log stays empty */
+    }
+    pump_start(&j->pumps[0], j->master, detached ? j->log_out : j->out_relay[1], 1);
+    pump_start(&j->pumps[1], j->in_relay[0], j->master, 0);
     return 0;
 }
 
@@ -346,23 +369,11 @@ static int open_stdio(struct job *j, const struct job_spec *s, int child[3], cha
         return -1;
     }
     if (s->tty) {
-        if (open_terminal(j, s, &child[0], why, whylen) < 0) {
+        if (job_open_terminal(j, s->rows, s->cols, s->switch_ids ? s->uid : (uid_t) -1, &child[0], why, whylen) < 0) {
             return -1;
         }
         child[1] = child[2] = child[0];
-        if (pipe2(j->in_relay, O_CLOEXEC) < 0 || (!s->detached && pipe2(j->out_relay, O_CLOEXEC) < 0)) {
-            snprintf(why, whylen, "pipe: %s", strerror(errno));
-            return -1;
-        }
-        set_nonblocking(j->in_relay[0]);
-        if (!s->detached) {
-            set_nonblocking(j->out_relay[1]);
-        } else {
-            close_fd(&j->log_err); /* a terminal has one output: stderr's log stays empty */
-        }
-        pump_start(&j->pumps[0], j->master, s->detached ? j->log_out : j->out_relay[1], 1);
-        pump_start(&j->pumps[1], j->in_relay[0], j->master, 0);
-        return 0;
+        return job_terminal_relays(j, s->detached, why, whylen);
     }
     if (s->detached) {
         child[1] = j->log_out, child[2] = j->log_err;

@@ -68,6 +68,10 @@ pid_t job_program_of(pid_t root);
 /* the first number in a small file (opened with these extra flags) when at least min, else -1 */
 pid_t pid_in_file(const char *path, int flags, pid_t min);
 void set_nonblocking(int fd);
+/* a terminal for j: j->master the keeper's, *slave the job's, sized, owned by owner ((uid_t) -1: as is) */
+int job_open_terminal(struct job *j, int rows, int cols, uid_t owner, int *slave, char *why, size_t whylen);
+/* the pipes and pumps between j's terminal and the daemon (or its log file, detached) */
+int job_terminal_relays(struct job *j, int detached, char *why, size_t whylen);
 /* "R GPID FLAGS UID GID IMAGES ARGC ARG...": restore a job checkpointed elsewhere (see keeper.c) */
 void job_restore(char **f, int nf);
 /* the restorer (CRIU) ended with this wait status: the job runs (S), or could not be restored (F) */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "job.h"
@@ -87,6 +88,77 @@ static void remove_logs(struct job *j) {
 }
 
 /*
+ * IMAGES/terminal, the terminal of a job that had one, as its node's daemon found it while the
+ * job was frozen: "ROWS COLS MODES", MODES as `stty -g` prints them (4 flags, then NCCS control
+ * characters, in hex, separated by ':'). 0, or -1 when it is missing or malformed.
+ */
+static int read_terminal(const char *images, int *rows, int *cols, struct termios *t) {
+    char path[4096], buf[1024];
+    snprintf(path, sizeof path, "%s/terminal", images);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) {
+        return -1;
+    }
+    buf[n] = 0;
+    char *p = buf, *end;
+    long r = strtol(p, &end, 10), c = end > p ? strtol(end, &p, 10) : -1;
+    if (p == end || r < 0 || r > 65535 || c < 0 || c > 65535 || *p != ' ') {
+        return -1;
+    }
+    *rows = (int) r, *cols = (int) c;
+    memset(t, 0, sizeof *t);
+    p++;
+    for (int i = 0; i < 4 + NCCS; i++) {
+        unsigned long v = strtoul(p, &end, 16);
+        if (end == p || (*end != (i + 1 < 4 + NCCS ? ':' : '\n') && !(i + 1 == 4 + NCCS && *end == 0))) {
+            return -1;
+        }
+        if (i == 0) {
+            t->c_iflag = (tcflag_t) v;
+        } else if (i == 1) {
+            t->c_oflag = (tcflag_t) v;
+        } else if (i == 2) {
+            t->c_cflag = (tcflag_t) v;
+        } else if (i == 3) {
+            t->c_lflag = (tcflag_t) v;
+        } else if (v > 255) {
+            return -1;
+        } else {
+            t->c_cc[i - 4] = (cc_t) v;
+        }
+        p = end + 1;
+    }
+    return 0;
+}
+
+/*
+ * A terminal job's new terminal: sized and set as the one it had (see read_terminal), owned by its
+ * user, relayed as a started one's; *slave is the job's end, which CRIU gives it in place of the
+ * old one.
+ */
+static int restore_terminal(struct job *j, const char *images, int detached, int *slave, char *why, size_t whylen) {
+    int rows, cols;
+    struct termios t;
+    if (read_terminal(images, &rows, &cols, &t) < 0) {
+        snprintf(why, whylen, "the checkpoint has no valid terminal settings");
+        return -1;
+    }
+    if (job_open_terminal(j, rows, cols, j->uid, slave, why, whylen) < 0) {
+        return -1;
+    }
+    if (tcsetattr(*slave, TCSANOW, &t) < 0) {
+        snprintf(why, whylen, "cannot set the terminal's modes: %s", strerror(errno));
+        return -1;
+    }
+    return job_terminal_relays(j, detached, why, whylen);
+}
+
+/*
  * The restorer: CRIU, exec'd by this child with the job's new descriptors at fixed numbers (3 the
  * status pipe's write end; 4, 5, 6 the program's stdin, stdout, stderr), the keeper's direct child
  * so that the init it restores (as its sibling, -S) is the keeper's child, as a started one is.
@@ -139,10 +211,6 @@ void job_restore(char **f, int nf) {
         return;
     }
     int tty = strchr(f[2], 't') != NULL, detached = strchr(f[2], 'd') != NULL;
-    if (tty) {
-        job_refuse_start(name, "a terminal job cannot be restored yet");
-        return;
-    }
     struct job *j = job_claim(name);
     if (!j) {
         snprintf(why, sizeof why, "the node's keeper holds %d jobs, its limit", MAX_JOBS);
@@ -151,10 +219,16 @@ void job_restore(char **f, int nf) {
     }
     j->uid = (uid_t) atol(f[3]);
     j->gid = (gid_t) atol(f[4]);
-    j->flags = F_PIDNS | (detached ? F_DETACHED : 0);
+    j->flags = F_PIDNS | (detached ? F_DETACHED : 0) | (tty ? F_TTY : 0);
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
     pid_t pid = -1;
-    if (detached) {
+    if (tty) { /* one terminal: CRIU gives its slave (as stdin's) wherever the old one was */
+        if (detached && (job_open_logs(j) < 0 || copy_log(f[5], "stdout", j->log_out) < 0)) {
+            snprintf(why, sizeof why, "cannot create the log files of %s: %s", j->name, strerror(errno));
+        } else {
+            restore_terminal(j, f[5], detached, &in[0], why, sizeof why);
+        }
+    } else if (detached) {
         if (job_open_logs(j) < 0 || copy_log(f[5], "stdout", j->log_out) < 0 || copy_log(f[5], "stderr", j->log_err) < 0) {
             snprintf(why, sizeof why, "cannot create the log files of %s: %s", j->name, strerror(errno));
         }
@@ -234,7 +308,9 @@ void job_restorer_ended(struct job *j, int status) {
     }
     j->state = RUNNING;
     j->program = j->reaped ? -1 : job_program_of(root);
-    reply(7, "S", j->name, num(j->root), num(j->program), num(j->in_w), num(j->out_r), num(j->err_r));
+    int fd0 = j->flags & F_TTY ? j->in_relay[1] : j->in_w;
+    int fd1 = j->flags & F_TTY ? j->out_relay[0] : j->out_r;
+    reply(7, "S", j->name, num(j->root), num(j->program), num(fd0), num(fd1), num(j->err_r));
     if (j->reaped) {
         job_read_status(j);
     }

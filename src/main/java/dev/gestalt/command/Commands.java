@@ -107,7 +107,7 @@ public final class Commands {
             the process (it is killed, not left with memory that is not its own). With
             --check, lists what would stop it from moving (established TCP connections,
             devices, a node that cannot take it), freezing nothing; exit 0 when nothing
-            would. Jobs with a terminal (run -t) cannot move yet.""",
+            would. A job with a terminal gets a new one on NODE, of the same size and modes.""",
             List.of(flag((char) 0, "check", "only say whether it could move, and what stops it"),
                 opt((char) 0, "method", "METHOD", "post-copy or stop-and-copy (default: post-copy from 16 MiB where both nodes can)"),
                 flag((char) 0, "json", "JSON for scripts")),

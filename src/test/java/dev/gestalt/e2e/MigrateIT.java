@@ -429,19 +429,5 @@ class MigrateIT {
         var ended = cluster.cli(1).run("migrate", gpid, "node2");
         assertEquals(1, ended.exitCode(), ended::describe);
         assertTrue(ended.stderr().contains("has exited"), ended::describe);
-        // a terminal (forced: the test's stdin is none) cannot move yet
-        var attached = cluster.cli(1).start("run", "-t", "-n", "node2", "--", "sleep", "301");
-        String[] attachedGpid = new String[1];
-        Eventually.holds(Duration.ofSeconds(30), "the terminal job runs", () -> {
-            attachedGpid[0] = TinyJson.rows(cluster.cli(1).run("ps", "--json").out()).stream()
-                .filter(p -> "sleep 301".equals(p.get("command")) && Boolean.FALSE.equals(p.get("detached")))
-                .map(p -> (String) p.get("gpid")).findFirst().orElse(null);
-            return attachedGpid[0] != null;
-        });
-        var terminal = cluster.cli(1).run("migrate", "--check", attachedGpid[0]);
-        assertEquals(1, terminal.exitCode(), terminal::describe);
-        assertTrue(terminal.out().contains("has a terminal: terminal jobs cannot move yet"), terminal::describe);
-        assertEquals(0, cluster.cli(1).run("kill", "-9", attachedGpid[0]).exitCode());
-        assertEquals(137, attached.await(Duration.ofSeconds(30)).exitCode());
     }
 }

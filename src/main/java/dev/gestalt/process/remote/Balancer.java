@@ -32,7 +32,8 @@ import java.util.logging.Logger;
  * went for {@value #RESIDENCY_MILLIS} ms, and a process is moved only once it is old enough for
  * the move to pay: its expected downtime (its memory over the transfer rate) must be under a
  * tenth of its age. Never moved automatically: processes placed by name ({@code run -n}), those
- * started with {@code --no-migrate}, terminal jobs, and what cannot move anyway.
+ * started with {@code --no-migrate}, terminal jobs (keys typed in the instant of a move could be
+ * lost: the user decides), and what cannot move anyway.
  */
 public final class Balancer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Balancer.class.getName());

@@ -160,7 +160,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
             long t0 = System.nanoTime();
             try {
                 LaunchSpec spec = new LaunchSpec(job.getGpid(), job.getArgvList(), Map.of(), Path.of(job.getCwd()),
-                    job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), false, 0, 0, job.getDetached(),
+                    job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), job.getTty(), 0, 0, job.getDetached(),
                     true, job.getPinned());
                 Supervisor.PageSource pages = null;
                 if (job.hasLazy() && job.getLazy().getPort() > 0) {

@@ -463,7 +463,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         LaunchSpec spec = j.spec();
         t.sender.sendFirst(ImageChunk.newBuilder().setJob(MovingJob.newBuilder().setGpid(spec.gpid())
             .addAllArgv(spec.argv()).setUid(spec.uid()).setGid(spec.gid()).setUser(spec.user())
-            .setDetached(spec.detached()).setPinned(spec.pinned()).setCwd(spec.cwd().toString()).setMoves(j.moves())
+            .setDetached(spec.detached()).setTty(spec.tty()).setPinned(spec.pinned()).setCwd(spec.cwd().toString()).setMoves(j.moves())
             .setHomeNode(ProcsService.homeOf(spec.gpid()))).build());
         return t;
     }

@@ -186,10 +186,10 @@ final class Keeper implements AutoCloseable {
      *
      * @throws LaunchException 255 with the reason when the restore failed
      */
-    Started restore(String gpid, boolean detached, int uid, int gid, Path images, List<String> restorer,
+    Started restore(String gpid, boolean detached, boolean tty, int uid, int gid, Path images, List<String> restorer,
                     long timeoutSeconds) throws LaunchException {
         List<String> f = new ArrayList<>(restorer.size() + 7);
-        f.addAll(List.of("R", gpid, detached ? "d" : "", Integer.toString(uid), Integer.toString(gid),
+        f.addAll(List.of("R", gpid, (detached ? "d" : "") + (tty ? "t" : ""), Integer.toString(uid), Integer.toString(gid),
             images.toAbsolutePath().toString(), Integer.toString(restorer.size())));
         f.addAll(restorer);
         try {

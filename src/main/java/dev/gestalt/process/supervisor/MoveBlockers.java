@@ -22,7 +22,11 @@ final class MoveBlockers {
 
     private MoveBlockers() {}
 
-    static List<String> of(long root) {
+    /**
+     * @param terminal the job's own terminal (its init's stdin), which moves with it (see
+     *                 JobTerminal), with {@code /dev/tty}; null when it has none
+     */
+    static List<String> of(long root, String terminal) {
         Set<String> out = new LinkedHashSet<>();
         Map<String, String> established = new HashMap<>();
         for (String table : List.of("tcp", "tcp6")) {
@@ -44,7 +48,8 @@ final class MoveBlockers {
                         if (conn != null) {
                             out.add("an established TCP connection " + conn + where);
                         }
-                    } else if (target.startsWith("/dev/") && !DEVICES.contains(target)) {
+                    } else if (target.startsWith("/dev/") && !DEVICES.contains(target)
+                            && !(terminal != null && (target.equals(terminal) || target.equals("/dev/tty")))) {
                         out.add("the device " + target + " is open" + where);
                     }
                     if (out.size() >= MAX) {

@@ -368,9 +368,6 @@ public final class Supervisor implements AutoCloseable {
         if (!j.spec().migratable()) {
             return j.gpid() + " was started with --no-migrate";
         }
-        if (j.spec().tty()) {
-            return j.gpid() + " has a terminal: terminal jobs cannot move yet";
-        }
         if (!j.spec().detached() && j.detached()) {
             return j.gpid() + " lost its client (hung up): it cannot move";
         }
@@ -413,7 +410,16 @@ public final class Supervisor implements AutoCloseable {
         if (why != null) {
             return List.of(why);
         }
-        return MoveBlockers.of(((LocalJob) j).rootPid());
+        long root = ((LocalJob) j).rootPid();
+        String terminal = null;
+        if (j.spec().tty()) {
+            try {
+                terminal = java.nio.file.Files.readSymbolicLink(Path.of("/proc", Long.toString(root), "fd", "0")).toString();
+            } catch (IOException e) {
+                return List.of(j.gpid() + " has ended");
+            }
+        }
+        return MoveBlockers.of(root, terminal);
     }
 
     /**
@@ -435,7 +441,13 @@ public final class Supervisor implements AutoCloseable {
         List<String> out;
         List<String> err;
         List<String> external = new ArrayList<>();
-        if (j.spec().detached()) { // its log files, which the keeper opened: external to CRIU, inherited at the restore
+        if (j.spec().tty()) { // its terminal, whose master the keeper holds: a new one there, in its place
+            String tty = JobTerminal.criuId(l.rootPid());
+            external.add(tty);
+            in = List.of(tty);
+            out = List.of();
+            err = List.of();
+        } else if (j.spec().detached()) { // its log files, which the keeper opened: external to CRIU, inherited at the restore
             Path logs = logDir(gpid);
             out = Criu.externalFiles(l.rootPid(), logs.resolve("stdout"));
             err = Criu.externalFiles(l.rootPid(), logs.resolve("stderr"));
@@ -457,8 +469,20 @@ public final class Supervisor implements AutoCloseable {
                 lazy = CriuLazy.dumpLazy(l.rootPid(), images, external, pageServer.address(), pageServer.tls());
             }
         } catch (IOException | RuntimeException ex) {
-            deliver(l, l.releaseSignals());
+            deliver(l, l.releaseSignals()); // CRIU let it run on
             throw ex;
+        }
+        if (j.spec().tty()) {
+            try {
+                JobTerminal.save(l.rootPid(), images); // frozen: its size and modes stay as they are now
+            } catch (IOException ex) {
+                if (lazy != null) {
+                    lazy.abort();
+                }
+                Criu.resume(l.rootPid());
+                deliver(l, l.releaseSignals());
+                throw ex;
+            }
         }
         return new Checkpoint(j, status, in, out, err, e != null ? e.startMillis() : System.currentTimeMillis(), lazy,
             lazy == null ? 0 : CriuLazy.lazyBytes(images));
@@ -550,9 +574,6 @@ public final class Supervisor implements AutoCloseable {
         if (!privileged) {
             throw new LaunchException(255, "the node does not run as root (CRIU needs root)");
         }
-        if (spec.tty()) {
-            throw new LaunchException(255, "jobs with a terminal cannot be restored yet");
-        }
         synchronized (earlyEnds) {
             if (jobs.containsKey(spec.gpid()) || !starting.add(spec.gpid())) {
                 throw new LaunchException(255, "gpid " + spec.gpid() + " is in use on this node");
@@ -580,7 +601,7 @@ public final class Supervisor implements AutoCloseable {
                 });
             }
             try {
-                s = k.restore(spec.gpid(), spec.detached(), spec.uid(), spec.gid(), images, restorer, timeoutSeconds);
+                s = k.restore(spec.gpid(), spec.detached(), spec.tty(), spec.uid(), spec.gid(), images, restorer, timeoutSeconds);
             } catch (LaunchException e) {
                 records.moved(spec.gpid(), true); // no record stays: it runs on where it was
                 String criu = lazyPages != null && lazyPages.isAlive() == false && lazyPages.exitValue() != 0

@@ -24,7 +24,7 @@ class MoveBlockersTest {
         try (var server = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
              var client = new Socket(server.getInetAddress(), server.getLocalPort());
              var accepted = server.accept()) {
-            var found = MoveBlockers.of(ProcessHandle.current().pid());
+            var found = MoveBlockers.of(ProcessHandle.current().pid(), null);
             String port = Integer.toString(server.getLocalPort());
             long named = found.stream().filter(b -> b.startsWith("an established TCP connection 127.0.0.1:")
                 && (b.contains(" -> 127.0.0.1:" + port + " (") || b.contains("127.0.0.1:" + port + " -> "))).count();
