@@ -128,6 +128,34 @@ public final class Commands {
             "Ends gestalt drain NODE: NODE takes new processes again (root only).",
             List.of(flag((char) 0, "json", "JSON for scripts")),
             false, false, false),
+        new CommandSpec("checkpoint", "[--leave-running] [--json] GPID", "save a running process to restart it later",
+            """
+            Freezes the detached process GPID (run -d) with CRIU and saves it as a
+            checkpoint named GPID.N, in the file space (copies on other nodes: a node's
+            death takes no checkpoint with it), encrypted and authenticated with a key the
+            cluster's nodes derive from its secret, readable by root alone (users reach
+            theirs through gestalt). Then stops the process (it ends as killed, 137), or
+            with --leave-running lets it run on. Prints the checkpoint's name. Exit 1
+            when it cannot be checkpointed (it runs on, unharmed, and the reason says why).""",
+            List.of(flag((char) 0, "leave-running", "let the process run on after the checkpoint"),
+                flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
+        new CommandSpec("checkpoints", "[--json] | rm NAME...", "list or remove checkpoints",
+            """
+            Lists the checkpoints you may restart (root: all of them), oldest first: name,
+            process, user, the node it ran on, when, size, whether the process was stopped,
+            command. rm NAME... removes checkpoints.""",
+            List.of(flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
+        new CommandSpec("restart", "[-n NODE] [--json] CHECKPOINT", "run a process again from a checkpoint",
+            """
+            Restores the process saved in CHECKPOINT on NODE (or where the placement policy
+            says), with its GPID, its memory and its log as they were then: logs, wait,
+            kill, attach and ps work on it as before. Output it wrote after the checkpoint
+            was taken is written again. Refused while a process with that GPID runs.""",
+            List.of(opt('n', "node", "NODE", "the node to restart it on"),
+                flag((char) 0, "json", "JSON for scripts")),
+            false, false, false),
         new CommandSpec("events", "[-f] [--json]", "what happened in the cluster: moves, drains, nodes",
             """
             Lists what happened in the cluster, every node's events merged by time:

@@ -58,6 +58,24 @@ public final class Validation {
                     throw new UsageException(n, "--method is post-copy or stop-and-copy, not '" + method + "'");
                 }
             }
+            case "checkpoint" -> {
+                if (pos.size() != 1) {
+                    throw new UsageException(n, pos.isEmpty() ? "missing GPID" : "give one GPID");
+                }
+            }
+            case "checkpoints" -> {
+                if (!pos.isEmpty() && !pos.getFirst().equals("rm")) {
+                    throw new UsageException(n, "unexpected operand '" + pos.getFirst() + "' (rm NAME... removes)");
+                }
+                if (pos.size() == 1) {
+                    throw new UsageException(n, "rm: missing NAME");
+                }
+            }
+            case "restart" -> {
+                if (pos.size() != 1) {
+                    throw new UsageException(n, pos.isEmpty() ? "missing CHECKPOINT" : "give one CHECKPOINT");
+                }
+            }
             case "events" -> {
                 if (!pos.isEmpty()) {
                     throw new UsageException(n, "unexpected operand '" + pos.getFirst() + "'");

@@ -26,6 +26,14 @@ public interface FileSpace extends AutoCloseable {
         return java.util.Optional.of(mount());
     }
 
+    /**
+     * A secret the cluster's nodes share through the file space's own consensus, once decided
+     * (Gestalt's checkpoint key is derived from it); empty for a file space Gestalt does not run.
+     */
+    default java.util.Optional<String> secret() {
+        return java.util.Optional.empty();
+    }
+
     /** This node's view of the file space, for {@code gestalt fs status}. */
     FsStatus status();
 

@@ -263,6 +263,12 @@ public final class MooseFsSpace implements FileSpace {
     }
 
     @Override
+    public java.util.Optional<String> secret() {
+        String s = election.state().secret();
+        return s.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(s);
+    }
+
+    @Override
     public FsStatus status() {
         return new MooseFsStatus(cfg, node, election.state(), membership, this::address, problem,
             mount.running() && mountPoint.mountedType().isPresent()).read();

@@ -4,6 +4,8 @@ import dev.gestalt.cluster.NodesCommand;
 import dev.gestalt.files.FileSpace;
 import dev.gestalt.files.FsCommand;
 import dev.gestalt.process.AttachCommand;
+import dev.gestalt.process.CheckpointCommand;
+import dev.gestalt.process.checkpoint.CheckpointStore;
 import dev.gestalt.process.KillCommand;
 import dev.gestalt.process.LogsCommand;
 import dev.gestalt.process.DrainCommand;
@@ -33,6 +35,7 @@ final class Handlers {
     static Map<String, CommandHandler> all(ProcessSpace space, Path spillDir, FileSpace files, WorkingDirectories folders) {
         var signaller = new Signaller(space);
         var run = new RunCommand(space, signaller, folders);
+        var checkpoints = new CheckpointStore(files::tree, files::secret);
         return Map.ofEntries(
             Map.entry("run", run),
             Map.entry("ps", new PsCommand(space)),
@@ -47,6 +50,9 @@ final class Handlers {
             Map.entry("migrate", new MigrateCommand(space)),
             Map.entry("drain", new DrainCommand(space, true)),
             Map.entry("undrain", new DrainCommand(space, false)),
+            Map.entry("checkpoint", new CheckpointCommand(space, checkpoints, CheckpointCommand.Kind.TAKE)),
+            Map.entry("checkpoints", new CheckpointCommand(space, checkpoints, CheckpointCommand.Kind.LIST)),
+            Map.entry("restart", new CheckpointCommand(space, checkpoints, CheckpointCommand.Kind.RESTART)),
             Map.entry("events", new EventsCommand(space)));
     }
 }

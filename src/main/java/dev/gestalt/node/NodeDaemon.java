@@ -6,6 +6,8 @@ import dev.gestalt.cluster.Membership;
 import dev.gestalt.cluster.MembershipConfig;
 import dev.gestalt.cluster.MembershipListener;
 import dev.gestalt.files.FileSpace;
+import dev.gestalt.process.checkpoint.CheckpointStore;
+import dev.gestalt.process.remote.CheckpointService;
 import dev.gestalt.files.FilesService;
 import dev.gestalt.cluster.Migration;
 import dev.gestalt.files.FolderPlacement;
@@ -68,7 +70,7 @@ public final class NodeDaemon implements AutoCloseable {
     private volatile Peers peers;
     private LocalServer local;
     private ExecService exec;
-    private FileSpace files;
+    private volatile FileSpace files;
     private final CompletableFuture<String> refused = new CompletableFuture<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Whether this node can move its processes: {@link MigrationCheck}, run once as the node starts. */
@@ -110,6 +112,12 @@ public final class NodeDaemon implements AutoCloseable {
         }
     }
 
+    /** The cluster's checkpoints, in the file space once this node has one. */
+    private CheckpointStore checkpointStore() {
+        return new CheckpointStore(() -> files == null ? java.util.Optional.empty() : files.tree(),
+            () -> files == null ? java.util.Optional.empty() : files.secret());
+    }
+
     private void startServices(NodeCredentials creds) throws Exception {
         draining = new Draining(config.stateDir(), () -> {
             Membership m = membership;
@@ -124,6 +132,8 @@ public final class NodeDaemon implements AutoCloseable {
         var spaceHolder = new ProcessSpace[1];
         var migrate = new MigrateService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
             config.remoteUids(), config.stateDir(), draining, exec, events, config.bind());
+        var checkpoints = new CheckpointService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
+            config.remoteUids(), config.stateDir(), draining, events, checkpointStore());
         if (config.balance()) {
             balancer = new Balancer(config.name(), supervisor, () -> spaceHolder[0], () -> migration, draining, migrate);
         }
@@ -136,6 +146,7 @@ public final class NodeDaemon implements AutoCloseable {
             .addService(ServerInterceptors.intercept(exec.definition(), peer))
             .addService(ServerInterceptors.intercept(procs, peer))
             .addService(ServerInterceptors.intercept(migrate, peer))
+            .addService(ServerInterceptors.intercept(checkpoints, peer))
             .addService(ServerInterceptors.intercept(new FilesService(), peer))
             // a service that throws a StatusRuntimeException (permission denied, no such process)
             // answers with that status, not UNKNOWN ("Application error"), which reads as "node lost"
@@ -146,6 +157,7 @@ public final class NodeDaemon implements AutoCloseable {
             .addService(ServerInterceptors.intercept(exec, GrpcTls.sameNodeInterceptor()))
             .addService(ServerInterceptors.intercept(procs, GrpcTls.sameNodeInterceptor()))
             .addService(ServerInterceptors.intercept(migrate, GrpcTls.sameNodeInterceptor()))
+            .addService(ServerInterceptors.intercept(checkpoints, GrpcTls.sameNodeInterceptor()))
             .intercept(TransmitStatusRuntimeExceptionInterceptor.instance())
             .build().start();
 

@@ -139,8 +139,30 @@ class PermissionsIT {
         assertEquals("111\n222\n0\n8\n", r.out(), client + " client (core in 512-byte blocks): " + r.describe());
     }
 
+    /** Another user's checkpoint is not listed to a user, and cannot be restarted or removed by them. */
+    @Test
+    void aUserCannotSeeRestartOrRemoveRootsCheckpoint() {
+        var taken = root().run("checkpoint", "--leave-running", rootsProcess);
+        assertEquals(0, taken.exitCode(), taken::describe);
+        String name = taken.out().strip();
+        try {
+            var list = asUser().run("checkpoints");
+            assertEquals(0, list.exitCode(), list::describe);
+            assertTrue(!list.out().contains(name), "not listed to another user: " + list.out());
+            assertTrue(root().run("checkpoints").out().contains(name), "listed to root");
+            for (var args : java.util.List.of(new String[] {"restart", name}, new String[] {"checkpoints", "rm", name})) {
+                var r = asUser().run(args);
+                assertEquals(1, r.exitCode(), r::describe);
+                assertTrue(r.stderr().contains("permission denied"), r::describe);
+            }
+            assertTrue(root().run("checkpoints").out().contains(name), "still there");
+        } finally {
+            assertEquals(0, root().run("checkpoints", "rm", name).exitCode());
+        }
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"kill", "wait", "logs", "attach"})
+    @ValueSource(strings = {"kill", "wait", "logs", "attach", "checkpoint"})
     void aUserCannotTouchRootsProcess(String command) {
         var r = asUser().run(command, rootsProcess);
         assertEquals(1, r.exitCode(), r::describe);

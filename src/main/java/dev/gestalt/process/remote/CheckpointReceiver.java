@@ -159,9 +159,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         } else {
             long t0 = System.nanoTime();
             try {
-                LaunchSpec spec = new LaunchSpec(job.getGpid(), job.getArgvList(), Map.of(), Path.of(job.getCwd()),
-                    job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), job.getTty(), 0, 0, job.getDetached(),
-                    true, job.getPinned());
+                LaunchSpec spec = specOf(job);
                 Supervisor.PageSource pages = null;
                 if (job.hasLazy() && job.getLazy().getPort() > 0) {
                     var l = job.getLazy();
@@ -187,6 +185,13 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
             done = true;
             out.onCompleted();
         }
+    }
+
+    /** The launch spec a restored process runs under (its environment, limits and groups are in its checkpoint). */
+    static LaunchSpec specOf(MovingJob job) {
+        return new LaunchSpec(job.getGpid(), job.getArgvList(), Map.of(), Path.of(job.getCwd()),
+            job.getUid(), job.getGid(), new int[0], job.getUser(), 022, List.of(), job.getTty(), 0, 0, job.getDetached(),
+            true, job.getPinned());
     }
 
     private void commit() {

@@ -460,12 +460,24 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         MigrateGrpc.newStub(space.get().channel(target)).withDeadlineAfter(RESTORE_SECONDS + PAGES_SECONDS, TimeUnit.SECONDS)
             .receive(observer);
         ready.join();
+        t.sender.sendFirst(ImageChunk.newBuilder().setJob(describe(j)).build());
+        return t;
+    }
+
+    /** What a process is, for the node that restores it (the names of its descriptors come with its checkpoint). */
+    static MovingJob describe(Job j) {
         LaunchSpec spec = j.spec();
-        t.sender.sendFirst(ImageChunk.newBuilder().setJob(MovingJob.newBuilder().setGpid(spec.gpid())
+        return MovingJob.newBuilder().setGpid(spec.gpid())
             .addAllArgv(spec.argv()).setUid(spec.uid()).setGid(spec.gid()).setUser(spec.user())
             .setDetached(spec.detached()).setTty(spec.tty()).setPinned(spec.pinned()).setCwd(spec.cwd().toString()).setMoves(j.moves())
-            .setHomeNode(ProcsService.homeOf(spec.gpid()))).build());
-        return t;
+            .setHomeNode(ProcsService.homeOf(spec.gpid())).build();
+    }
+
+    /** The names CRIU knows the descriptors of a checkpointed process by, to inherit new ones at its restore. */
+    static MovingJob.Builder descriptors(Supervisor.Checkpoint c) {
+        return MovingJob.newBuilder().setStartEpochMillis(c.startMillis()).setStatusPipe(c.statusPipe())
+            .setStdinId(c.stdinIds().isEmpty() ? "" : c.stdinIds().getFirst())
+            .addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds());
     }
 
     /** The checkpoint and the output of before the move, then the end (with the names CRIU knows its descriptors by). */
@@ -485,10 +497,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             sent[0] += sendFile(sender, "stdout", logs.path(LogStream.STDOUT));
             sent[0] += sendFile(sender, "stderr", logs.path(LogStream.STDERR));
         }
-        sender.send(ImageChunk.newBuilder().setEnd(true).setJob(MovingJob.newBuilder().setStartEpochMillis(c.startMillis())
-            .setStatusPipe(c.statusPipe()).setStdinId(c.stdinIds().isEmpty() ? "" : c.stdinIds().getFirst())
-            .addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds()).setLazy(lazy == null ? LazyPages.getDefaultInstance() : lazy))
-            .build());
+        sender.send(ImageChunk.newBuilder().setEnd(true).setJob(descriptors(c)
+            .setLazy(lazy == null ? LazyPages.getDefaultInstance() : lazy)).build());
     }
 
     /**
@@ -555,7 +565,11 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
 
     /** The home node of a moved process learns where it runs now (MOSIX's home-node record). */
     private void relocate(String gpid, String target) {
-        ProcessSpace s = space.get();
+        relocate(space.get(), gpid, target);
+    }
+
+    /** Tells the home node of {@code gpid} that it runs on {@code target} now (moved, or restarted there). */
+    static void relocate(ProcessSpace s, String gpid, String target) {
         Gpid id = Gpid.parse(gpid);
         if (id.home() == s.selfId()) {
             s.placed(gpid, target);

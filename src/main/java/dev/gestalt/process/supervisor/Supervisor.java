@@ -513,6 +513,31 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
+    /**
+     * A job frozen by {@link #checkpoint} ends here, killed while still frozen (SIGKILL: 137), its
+     * checkpoint holding it now; signals sent to it meanwhile go with it.
+     */
+    public void stop(Checkpoint c) {
+        if (c.lazy() != null) {
+            c.lazy().abort();
+        }
+        if (c.job() instanceof LocalJob l) {
+            l.releaseSignals();
+            l.signal(Signals.SIGKILL);
+        }
+    }
+
+    /**
+     * The ended job {@code gpid} runs again on another node (restarted from a checkpoint): its
+     * record here goes, and its logs a minute later. Nothing for a job that runs here.
+     */
+    public void forgetEnded(String gpid) {
+        Job j = jobs.get(gpid);
+        if (j != null && j.end().isDone() && jobs.remove(gpid, j)) {
+            records.moved(gpid, j.spec().detached());
+        }
+    }
+
     private static void deliver(LocalJob l, List<Integer> signals) {
         signals.forEach(l::signal);
     }

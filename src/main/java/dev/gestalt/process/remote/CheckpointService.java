@@ -1,0 +1,219 @@
+package dev.gestalt.process.remote;
+
+import dev.gestalt.process.EventLog;
+import dev.gestalt.process.Gpid;
+import dev.gestalt.process.ProcessSpace;
+import dev.gestalt.process.checkpoint.CheckpointStore;
+import dev.gestalt.cluster.Migration;
+import dev.gestalt.process.supervisor.Job;
+import dev.gestalt.process.supervisor.LaunchException;
+import dev.gestalt.process.supervisor.LogStream;
+import dev.gestalt.process.supervisor.Supervisor;
+import dev.gestalt.rpc.proto.CheckpointMeta;
+import dev.gestalt.rpc.proto.CheckpointsGrpc;
+import dev.gestalt.rpc.proto.ForgetRequest;
+import dev.gestalt.rpc.proto.ForgetReply;
+import dev.gestalt.rpc.proto.MovingJob;
+import dev.gestalt.rpc.proto.RestartReply;
+import dev.gestalt.rpc.proto.RestartRequest;
+import dev.gestalt.rpc.proto.TakeReply;
+import dev.gestalt.rpc.proto.TakeRequest;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.logging.Logger;
+
+/**
+ * Checkpoint/restart (see {@link CheckpointStore}). The node a process runs on checkpoints it:
+ * freezes it (CRIU), seals its images and its log into the file space, then lets it run on or
+ * kills it. Any node restarts a checkpoint: unseals it into a folder of root's, restores the
+ * process with its GPID (stopped until the kernel confirms it runs as the uid the checkpoint
+ * names, as a move does), and tells its home node where it runs. A checkpoint is restored as
+ * root, so a node restarts one made elsewhere only when its {@code remote_uids} lets other nodes
+ * start processes as root, as for a move.
+ */
+public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase {
+    private static final Logger LOG = Logger.getLogger(CheckpointService.class.getName());
+
+    private final String nodeName;
+    private final Supervisor supervisor;
+    private final Supplier<ProcessSpace> space;
+    private final Supplier<Migration> self;
+    private final RemoteStartPolicy remoteStarts;
+    private final CheckpointFolders folders;
+    private final Draining draining;
+    private final EventLog events;
+    private final CheckpointStore store;
+
+    public CheckpointService(String nodeName, Supervisor supervisor, Supplier<ProcessSpace> space, Supplier<Migration> self,
+                             RemoteStartPolicy remoteStarts, Path stateDir, Draining draining, EventLog events,
+                             CheckpointStore store) {
+        this.nodeName = nodeName;
+        this.supervisor = supervisor;
+        this.space = space;
+        this.self = self;
+        this.remoteStarts = remoteStarts;
+        this.folders = new CheckpointFolders(stateDir);
+        this.draining = draining;
+        this.events = events;
+        this.store = store;
+    }
+
+    @Override
+    public void take(TakeRequest req, StreamObserver<TakeReply> out) {
+        Job j = supervisor.find(req.getGpid()).orElseThrow(() -> Permissions.notFound(req.getGpid()));
+        Permissions.check(req.getCaller(), j);
+        out.onNext(take(j, req.getLeaveRunning()));
+        out.onCompleted();
+    }
+
+    private TakeReply take(Job j, boolean leaveRunning) {
+        String gpid = j.gpid();
+        if (!j.spec().detached()) {
+            return TakeReply.newBuilder().setError(gpid + " is attached to its client (gestalt run): only a detached"
+                + " process (run -d) can be checkpointed for now").build();
+        }
+        String why = supervisor.cannotMove(j);
+        Migration m = self.get();
+        if (why == null && !m.available()) {
+            why = nodeName + " cannot checkpoint processes: " + m.detail();
+        }
+        if (why != null) {
+            return TakeReply.newBuilder().setError(why).build();
+        }
+        Path images = null;
+        try {
+            images = folders.create("ckpt-" + gpid);
+            String name = store.nextName(gpid);
+            long t0 = System.nanoTime();
+            Supervisor.Checkpoint c = supervisor.checkpoint(gpid, images, null);
+            long bytes;
+            try {
+                CheckpointMeta meta = CheckpointMeta.newBuilder().setName(name)
+                    .setJob(MigrateService.describe(j).toBuilder().mergeFrom(MigrateService.descriptors(c).build()))
+                    .setCreatedEpochMillis(System.currentTimeMillis()).setNode(nodeName).setStopped(!leaveRunning).build();
+                var logs = j.logs();
+                bytes = store.write(meta, images, Map.of("stdout", logs.path(LogStream.STDOUT), "stderr", logs.path(LogStream.STDERR)));
+            } catch (IOException | RuntimeException e) {
+                supervisor.resume(c);
+                throw e;
+            }
+            long frozen = MigrateService.millis(t0, System.nanoTime());
+            if (leaveRunning) {
+                supervisor.resume(c);
+            } else {
+                supervisor.stop(c);
+            }
+            events.record("checkpoint", gpid, "checkpoint " + name + " of " + gpid + " on " + nodeName + " ("
+                + bytes / 1_000_000 + " MB)" + (leaveRunning ? "" : "; the process was stopped"));
+            return TakeReply.newBuilder().setName(name).setBytes(bytes).setFrozenMillis(frozen).build();
+        } catch (IOException | RuntimeException e) {
+            if (images != null) {
+                folders.keepLog(images, "dump.log");
+            }
+            return TakeReply.newBuilder().setError("the checkpoint of " + gpid + " failed: " + e.getMessage()
+                + "; it goes on running").build();
+        } finally {
+            CheckpointFolders.delete(images);
+        }
+    }
+
+    @Override
+    public void restart(RestartRequest req, StreamObserver<RestartReply> out) {
+        out.onNext(restart(req));
+        out.onCompleted();
+    }
+
+    private RestartReply restart(RestartRequest req) {
+        CheckpointMeta meta;
+        try {
+            meta = store.meta(req.getName());
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw io.grpc.Status.NOT_FOUND.withDescription("no checkpoint named " + req.getName()).asRuntimeException();
+        } catch (IOException e) {
+            return RestartReply.newBuilder().setError("checkpoint " + req.getName() + ": " + e.getMessage()).build();
+        }
+        MovingJob job = meta.getJob();
+        if (req.getCaller().getUid() != 0 && req.getCaller().getUid() != job.getUid()) {
+            throw Permissions.denied("checkpoint " + req.getName());
+        }
+        String refused = refusal(meta);
+        if (refused != null) {
+            return RestartReply.newBuilder().setError(refused).build();
+        }
+        supervisor.forgetEnded(job.getGpid()); // its end here, if it ended here, is history: it runs again
+        Path images = null;
+        try {
+            images = folders.create("restart-" + job.getGpid());
+            store.unpack(req.getName(), images);
+            long t0 = System.nanoTime();
+            Supervisor.Restored r = supervisor.restore(CheckpointReceiver.specOf(job), job.getStartEpochMillis(), job.getMoves(),
+                images, job.getStatusPipe(), job.getStdinId().isEmpty() ? List.of() : List.of(job.getStdinId()),
+                job.getStdoutIdsList(), job.getStderrIdsList(), null, MigrateService.RESTORE_SECONDS);
+            r.commit();
+            long millis = MigrateService.millis(t0, System.nanoTime());
+            ProcessSpace s = space.get();
+            MigrateService.relocate(s, job.getGpid(), nodeName);
+            for (String other : s.members()) { // wherever it ran last (and ended) says so no more
+                if (!other.equals(nodeName)) {
+                    Thread.ofVirtual().start(() -> forget(s, other, job.getGpid())); // a node that does not answer delays nothing
+                }
+            }
+            events.record("restart", job.getGpid(), job.getGpid() + " restarted on " + nodeName + " from checkpoint "
+                + req.getName() + " (taken on " + meta.getNode() + ")");
+            return RestartReply.newBuilder().setGpid(job.getGpid()).setNode(nodeName).setRestoreMillis(millis).build();
+        } catch (IOException | LaunchException | RuntimeException e) {
+            if (images != null) {
+                folders.keepLog(images, "restore.log");
+            }
+            return RestartReply.newBuilder().setError("the restart of " + req.getName() + " on " + nodeName + " failed: "
+                + e.getMessage()).build();
+        } finally {
+            CheckpointFolders.delete(images);
+        }
+    }
+
+    /** Why this node does not restart the checkpoint {@code meta}, or null. */
+    private String refusal(CheckpointMeta meta) {
+        MovingJob job = meta.getJob();
+        if (!Gpid.looksLike(job.getGpid())) {
+            return "checkpoint " + meta.getName() + " is damaged";
+        }
+        if (!meta.getNode().equals(nodeName) && !remoteStarts.allows(0)) {
+            return nodeName + " restarts no checkpoint of another node: it is restored as root, and remote_uids = "
+                + remoteStarts + " refuses remote root (gestalt init --remote-root allows it)";
+        }
+        if (!meta.getNode().equals(nodeName) && !remoteStarts.allows(job.getUid() & 0xFFFF_FFFFL)) {
+            return nodeName + " does not run processes of other nodes as uid " + job.getUid() + " (remote_uids = " + remoteStarts + ")";
+        }
+        if (draining.on()) {
+            return draining.refusal(nodeName);
+        }
+        Migration m = self.get();
+        if (!m.available()) {
+            return nodeName + " cannot restart processes: " + m.detail();
+        }
+        return null;
+    }
+
+    /** Tells {@code node} that {@code gpid}, which ended there, runs again elsewhere. */
+    private static void forget(ProcessSpace s, String node, String gpid) {
+        try {
+            CheckpointsGrpc.newBlockingStub(s.channel(node)).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .forget(ForgetRequest.newBuilder().setGpid(gpid).build());
+        } catch (Exception e) {
+            LOG.warning("cannot tell " + node + " that " + gpid + " runs again elsewhere: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void forget(ForgetRequest req, StreamObserver<ForgetReply> out) {
+        supervisor.forgetEnded(req.getGpid());
+        out.onNext(ForgetReply.getDefaultInstance());
+        out.onCompleted();
+    }
+}

@@ -1,0 +1,135 @@
+package dev.gestalt.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gestalt.testkit.Eventually;
+import dev.gestalt.testkit.LocalClusterFixture;
+import dev.gestalt.testkit.Procs;
+import dev.gestalt.testkit.TinyJson;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Checkpoint/restart (issue 9 item 5), real CRIU, real file space: a checkpoint taken on one
+ * node restarts on another with the process's GPID, memory and log as they were then; the
+ * sealed file holds none of the process's memory in clear; what cannot be done says so.
+ */
+@Tag("e2e")
+@Timeout(value = 4, unit = TimeUnit.MINUTES)
+class CheckpointIT {
+
+    @RegisterExtension
+    static final LocalClusterFixture cluster = LocalClusterFixture.shared(3);
+
+    /** A detached counter on node1 that holds a token built in memory (not in its argv). */
+    private static String counter() {
+        var r = cluster.cli(1).run("run", "-d", "-n", "node1", "--", "python3", "-c",
+            "import time\ntoken = 'CKPT-' + 'q7x' * 8\ni = 0\nwhile True:\n    print(i, flush=True); i += 1; time.sleep(0.05)");
+        assertEquals(0, r.exitCode(), r::describe);
+        return r.out().strip();
+    }
+
+    private static List<Integer> numbers(String gpid) {
+        return cluster.cli(2).run("logs", gpid).out().lines().map(Integer::parseInt).toList();
+    }
+
+    private static Map<String, Object> listed(String name) {
+        var r = cluster.cli(3).run("checkpoints", "--json");
+        assertEquals(0, r.exitCode(), r::describe);
+        return TinyJson.rows(r.out()).stream().filter(m -> name.equals(m.get("name"))).findFirst().orElse(null);
+    }
+
+    private static Map<String, Object> psRow(String gpid) {
+        return TinyJson.rows(cluster.cli(2).run("ps", "--json").out()).stream().filter(m -> gpid.equals(m.get("gpid")))
+            .findFirst().orElseThrow(() -> new AssertionError(gpid + " not in ps"));
+    }
+
+    @Test
+    void aCheckpointRestartsOnAnotherNodeWithItsGpidMemoryAndLog() {
+        String gpid = counter();
+        Eventually.holds(Duration.ofSeconds(30), "it counts", () -> numbers(gpid).size() > 20);
+        var kept = cluster.cli(2).run("checkpoint", "--leave-running", gpid);
+        assertEquals(0, kept.exitCode(), kept::describe);
+        String running = kept.out().strip();
+        assertEquals(gpid + ".1", running);
+        int atFirst = numbers(gpid).size();
+        Eventually.holds(Duration.ofSeconds(30), "it runs on", () -> numbers(gpid).size() > atFirst + 20);
+        Map<String, Object> row = listed(running);
+        assertEquals(gpid, row.get("gpid"));
+        assertEquals("node1", row.get("node"));
+        assertEquals(Boolean.FALSE, row.get("stopped"));
+
+        var stopped = cluster.cli(1).run("checkpoint", gpid);
+        assertEquals(0, stopped.exitCode(), stopped::describe);
+        String last = stopped.out().strip();
+        assertEquals(gpid + ".2", last);
+        assertEquals(137, cluster.cli(3).run("wait", gpid).exitCode(), "stopped by its checkpoint");
+        int atStop = numbers(gpid).size();
+
+        var again = cluster.cli(3).run("restart", "-n", "node3", last);
+        assertEquals(0, again.exitCode(), again::describe);
+        assertEquals(gpid, again.out().strip());
+        assertEquals("node3", psRow(gpid).get("node"));
+        Eventually.holds(Duration.ofSeconds(30), "it counts on from where it was", () -> numbers(gpid).size() > atStop + 20);
+        List<Integer> seen = numbers(gpid);
+        for (int i = 0; i < seen.size(); i++) {
+            assertEquals(i, seen.get(i), "its log: every number once, in order, across the stop and the restart");
+        }
+        assertEquals(1, TinyJson.rows(cluster.cli(2).run("ps", "--json").out()).stream()
+            .filter(m -> gpid.equals(m.get("gpid"))).count(), "one row: its ended run on node1 is history");
+
+        var twice = cluster.cli(2).run("restart", running);
+        assertEquals(1, twice.exitCode(), twice::describe);
+        assertTrue(twice.stderr().contains(gpid + " runs on node3"), twice::describe);
+
+        // the sealed files, on the chunkservers' disks, hold nothing of its memory in clear
+        var clear = Procs.exec(60, "grep", "-rl", "CKPT-q7xq7xq7x", cluster.dir().toString());
+        assertEquals("", clear.stdout(), "a checkpoint is encrypted at rest");
+
+        assertEquals(0, cluster.cli(1).run("kill", gpid).exitCode());
+        assertEquals(143, cluster.cli(1).run("wait", gpid).exitCode(), "killed where it runs again");
+        var rm = cluster.cli(2).run("checkpoints", "rm", running, last);
+        assertEquals(0, rm.exitCode(), rm::describe);
+        assertEquals(null, listed(running));
+        var gone = cluster.cli(2).run("restart", running);
+        assertEquals(1, gone.exitCode(), gone::describe);
+        assertTrue(gone.stderr().contains("no checkpoint named " + running), gone::describe);
+    }
+
+    @Test
+    void whatCannotBeCheckpointedSaysWhyAndRunsOn() {
+        var attached = cluster.cli(1).start("run", "-n", "node2", "--", "sleep", "302");
+        String[] gpid = new String[1];
+        Eventually.holds(Duration.ofSeconds(30), "it runs", () -> {
+            gpid[0] = TinyJson.rows(cluster.cli(1).run("ps", "--json").out()).stream()
+                .filter(p -> "sleep 302".equals(p.get("command"))).map(p -> (String) p.get("gpid")).findFirst().orElse(null);
+            return gpid[0] != null;
+        });
+        var refused = cluster.cli(1).run("checkpoint", gpid[0]);
+        assertEquals(1, refused.exitCode(), refused::describe);
+        assertTrue(refused.stderr().contains("attached to its client"), refused::describe);
+        assertTrue(attached.isAlive(), "it runs on");
+        assertEquals(0, cluster.cli(1).run("kill", "-9", gpid[0]).exitCode());
+        assertEquals(137, attached.await(Duration.ofSeconds(30)).exitCode());
+
+        var pinned = cluster.cli(1).run("run", "-d", "--no-migrate", "--", "sleep", "303");
+        var no = cluster.cli(1).run("checkpoint", pinned.out().strip());
+        assertEquals(1, no.exitCode(), no::describe);
+        assertTrue(no.stderr().contains("--no-migrate"), no::describe);
+        assertEquals(0, cluster.cli(1).run("kill", "-9", pinned.out().strip()).exitCode());
+
+        assertEquals(2, cluster.cli(1).run("checkpoint").exitCode(), "usage: no GPID");
+        assertEquals(2, cluster.cli(1).run("restart").exitCode(), "usage: no CHECKPOINT");
+        assertEquals(2, cluster.cli(1).run("checkpoints", "frobnicate").exitCode(), "usage: checkpoints rm NAME...");
+        var unknown = cluster.cli(1).run("restart", "1-424242.1");
+        assertEquals(1, unknown.exitCode(), unknown::describe);
+        assertTrue(unknown.stderr().contains("no checkpoint named 1-424242.1"), unknown::describe);
+    }
+}
