@@ -42,9 +42,12 @@ class MigrateFaultsIT {
     }
 
     /** On node1: 400 MB touched, then numbered lines 50 ms apart until it is killed. */
+    /** Marks this class's programs apart from any other test's (the cluster is shared). */
+    private static final String TAG = "faults" + Long.toString(System.nanoTime(), 36);
+
     private static String bigCounter() {
         var r = cluster.cli(1).run("run", "-d", "-n", "node1", "--", "python3", "-c",
-            "import sys, time\nb = bytearray(400 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
+            "import sys, time # " + TAG + "\nb = bytearray(400 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
                 + "i = 0\nwhile True:\n    i += 1; print('line', i, flush=True); time.sleep(0.05)");
         assertEquals(0, r.exitCode(), r::describe);
         String gpid = r.out().strip();
@@ -79,7 +82,7 @@ class MigrateFaultsIT {
 
     /** How many copies of the test's program run on this machine (all nodes). */
     private static long copies() {
-        return dev.gestalt.testkit.Procs.exec(10, "pgrep", "-f", "^[^ ]*python3 -c import sys, time").stdout().strip().lines().count();
+        return dev.gestalt.testkit.Procs.exec(10, "pgrep", "-f", "^[^ ]*python3 -c import sys, time # " + TAG).stdout().strip().lines().count();
     }
 
     /** The target's whole host (daemon, keeper, engines) is killed during the transfer. */
