@@ -185,6 +185,15 @@ public final class CheckpointCommand implements CommandHandler {
             }
         } catch (GestaltException.NotFound e) {
             // it ended and its record went: free to run again
+        } catch (GestaltException.NodeLost e) {
+            String where = ProcessQueries.locate(space, List.of(gpid)).nodes().get(gpid);
+            if (where == null || space.member(where) != null) {
+                // its node is still in the cluster, only not answering: it may run there yet
+                s.err("gestalt restart: " + e.getMessage() + ": " + gpid + " may still run there; restart it once "
+                    + (where == null ? "its node" : where) + " has left the cluster (gestalt nodes), or end it\n");
+                return 1;
+            }
+            // its node left the cluster: what ran there ended with it
         }
         String node;
         if (a.has("node")) {

@@ -37,7 +37,7 @@ class CheckpointIT {
     }
 
     private static List<Integer> numbers(String gpid) {
-        return cluster.cli(2).run("logs", gpid).out().lines().map(Integer::parseInt).toList();
+        return cluster.cli(1).run("logs", gpid).out().lines().map(Integer::parseInt).toList();
     }
 
     private static Map<String, Object> listed(String name) {
@@ -47,7 +47,7 @@ class CheckpointIT {
     }
 
     private static Map<String, Object> psRow(String gpid) {
-        return TinyJson.rows(cluster.cli(2).run("ps", "--json").out()).stream().filter(m -> gpid.equals(m.get("gpid")))
+        return TinyJson.rows(cluster.cli(1).run("ps", "--json").out()).stream().filter(m -> gpid.equals(m.get("gpid")))
             .findFirst().orElseThrow(() -> new AssertionError(gpid + " not in ps"));
     }
 
@@ -101,6 +101,51 @@ class CheckpointIT {
         var gone = cluster.cli(2).run("restart", running);
         assertEquals(1, gone.exitCode(), gone::describe);
         assertTrue(gone.stderr().contains("no checkpoint named " + running), gone::describe);
+    }
+
+    /**
+     * The node a process and its checkpoint were made on dies with everything on it (daemon,
+     * chunkserver, the process): the checkpoint lives on in the file space's other copies and
+     * restarts on a survivor. (A node other than the file space's master: a master's death has
+     * its own test, FileSpaceFaultsIT, and the last moment's changes may be lost with it.)
+     */
+    @Test
+    void aCheckpointOutlivesTheNodeItWasTakenOn() {
+        @SuppressWarnings("unchecked")
+        var fs = (Map<String, Object>) TinyJson.parse(cluster.cli(1).run("fs", "status", "--json").out());
+        String master = (String) fs.get("master");
+        int dies = master.equals("node3") ? 2 : 3;
+        int survivor = 6 - dies - Integer.parseInt(master.substring(4));
+        var r = cluster.cli(1).run("run", "-d", "-n", "node" + dies, "--", "python3", "-c",
+            "import time\ni = 0\nwhile True:\n    print(i, flush=True); i += 1; time.sleep(0.05)");
+        assertEquals(0, r.exitCode(), r::describe);
+        String gpid = r.out().strip();
+        Eventually.holds(Duration.ofSeconds(30), "it counts", () -> numbers(gpid).size() > 10);
+        var taken = cluster.cli(1).run("checkpoint", gpid);
+        assertEquals(0, taken.exitCode(), taken::describe);
+        String name = taken.out().strip();
+        int atStop = numbers(gpid).size();
+        cluster.killHost(dies);
+        try {
+            // refused while its node is in the view but silent (it may still run there), then taken
+            Eventually.holds(Duration.ofSeconds(90), "restarted on a survivor from the file space's other copy", () -> {
+                var again = cluster.cli(survivor).run("restart", "-n", "node" + survivor, name);
+                assertTrue(again.exitCode() == 0 || again.stderr().contains("may still run there"), again::describe);
+                return again.exitCode() == 0;
+            });
+            assertEquals("node" + survivor, psRow(gpid).get("node"));
+            Eventually.holds(Duration.ofSeconds(30), "it counts on",
+                () -> cluster.cli(survivor).run("logs", gpid).out().lines().count() > atStop + 10);
+            List<Integer> seen = cluster.cli(survivor).run("logs", gpid).out().lines().map(Integer::parseInt).toList();
+            for (int i = 0; i < seen.size(); i++) {
+                assertEquals(i, seen.get(i), "its log, from its checkpoint, once and in order");
+            }
+            assertEquals(0, cluster.cli(survivor).run("kill", "-9", gpid).exitCode());
+            assertEquals(0, cluster.cli(survivor).run("checkpoints", "rm", name).exitCode());
+        } finally {
+            var up = cluster.restart();
+            assertEquals(0, up.exitCode(), up::describe);
+        }
     }
 
     @Test
