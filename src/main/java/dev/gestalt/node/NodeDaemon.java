@@ -8,6 +8,7 @@ import dev.gestalt.cluster.MembershipListener;
 import dev.gestalt.files.FileSpace;
 import dev.gestalt.process.checkpoint.CheckpointStore;
 import dev.gestalt.process.remote.CheckpointService;
+import dev.gestalt.process.remote.StaleCopies;
 import dev.gestalt.files.FilesService;
 import dev.gestalt.cluster.Migration;
 import dev.gestalt.files.FolderPlacement;
@@ -77,6 +78,7 @@ public final class NodeDaemon implements AutoCloseable {
     private volatile Migration migration = Migration.UNKNOWN;
     private Draining draining;
     private volatile Balancer balancer;
+    private volatile StaleCopies staleCopies;
 
     public NodeDaemon(NodeConfig config) {
         this.config = config;
@@ -134,6 +136,7 @@ public final class NodeDaemon implements AutoCloseable {
             config.remoteUids(), config.stateDir(), draining, exec, events, config.bind());
         var checkpoints = new CheckpointService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
             config.remoteUids(), config.stateDir(), draining, events, checkpointStore());
+        staleCopies = new StaleCopies(config.name(), supervisor, () -> spaceHolder[0], migrate, events);
         if (config.balance()) {
             balancer = new Balancer(config.name(), supervisor, () -> spaceHolder[0], () -> migration, draining, migrate);
         }
@@ -209,6 +212,7 @@ public final class NodeDaemon implements AutoCloseable {
         local = new LocalServer(config.socket(), config.name(), Posix.geteuid(),
             Handlers.all(space, config.stateDir().resolve("spill"), files, folders));
         local.start();
+        staleCopies.start();
         if (balancer != null) {
             balancer.start();
         }
@@ -248,6 +252,11 @@ public final class NodeDaemon implements AutoCloseable {
         quietly(() -> {
             if (balancer != null) {
                 balancer.close();
+            }
+        });
+        quietly(() -> {
+            if (staleCopies != null) {
+                staleCopies.close();
             }
         });
         quietly(() -> local.close());

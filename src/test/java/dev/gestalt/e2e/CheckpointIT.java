@@ -148,6 +148,47 @@ class CheckpointIT {
         }
     }
 
+    /**
+     * A node frozen long enough to leave the cluster comes back with a process that was restarted
+     * elsewhere meanwhile: its stale copy is ended (StaleCopies), one copy runs, the restarted one.
+     */
+    @Test
+    void aFrozenNodeComingBackEndsItsStaleCopy() {
+        @SuppressWarnings("unchecked")
+        var fs = (Map<String, Object>) TinyJson.parse(cluster.cli(1).run("fs", "status", "--json").out());
+        String master = (String) fs.get("master");
+        int frozen = master.equals("node3") ? 2 : 3; // neither the home node (node1) nor the file space's master
+        int other = 6 - frozen - 1;
+        String tag = "stale" + System.nanoTime();
+        var r = cluster.cli(1).run("run", "-d", "-n", "node" + frozen, "--", "python3", "-c",
+            "import time # " + tag + "\ni = 0\nwhile True:\n    print(i, flush=True); i += 1; time.sleep(0.05)");
+        assertEquals(0, r.exitCode(), r::describe);
+        String gpid = r.out().strip();
+        Eventually.holds(Duration.ofSeconds(30), "it counts", () -> numbers(gpid).size() > 10);
+        var taken = cluster.cli(1).run("checkpoint", "--leave-running", gpid);
+        assertEquals(0, taken.exitCode(), taken::describe);
+        String name = taken.out().strip();
+        java.util.function.Supplier<Long> copies = () -> Procs.exec(10, "pgrep", "-f", "^[^ ]*python3 -c import time # " + tag)
+            .stdout().strip().lines().count();
+        cluster.freeze(frozen);
+        try {
+            Eventually.holds(Duration.ofSeconds(90), "restarted once its node left the cluster", () -> {
+                var again = cluster.cli(1).run("restart", "-n", "node" + other, name);
+                assertTrue(again.exitCode() == 0 || again.stderr().contains("may still run there"), again::describe);
+                return again.exitCode() == 0;
+            });
+            assertEquals(2, copies.get(), "the frozen node's copy still runs, and the restarted one");
+        } finally {
+            cluster.thaw(frozen);
+        }
+        Eventually.holds(Duration.ofSeconds(90), "the frozen node, back, ends its stale copy", () -> copies.get() == 1);
+        assertEquals("node" + other, psRow(gpid).get("node"));
+        assertTrue(cluster.cli(1).run("events").out().contains("its stale copy on node" + frozen), "said in events");
+        assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
+        assertEquals(137, cluster.cli(1).run("wait", gpid).exitCode());
+        assertEquals(0, cluster.cli(1).run("checkpoints", "rm", name).exitCode());
+    }
+
     @Test
     void whatCannotBeCheckpointedSaysWhyAndRunsOn() {
         var attached = cluster.cli(1).start("run", "-n", "node2", "--", "sleep", "302");

@@ -248,8 +248,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 handOver(attached, c, target);
             }
             String gpid = req.getGpid();
-            int uid = j.spec().uid();
-            supervisor.moved(c, target, sig -> forwarding.execute(() -> forward(sig, gpid, uid, target)));
+            supervisor.moved(c, target, forwarder(gpid, j.spec().uid(), target));
             relocate(gpid, target);
             long transferMillis = Math.max(0, millis(dumped, restored) - r.getRestoreMillis());
             out.onNext(progress("transfer", mb(sent[0]) + " in " + transferMillis + " ms"
@@ -586,6 +585,11 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             LOG.warning("cannot tell " + home + " that " + gpid + " moved to " + target + ": " + e.getMessage()
                 + " (a look-up will list the cluster)");
         }
+    }
+
+    /** Sends the signals of {@code gpid}, which went from here to {@code target}, on to it, in order (see {@link #forward}). */
+    java.util.function.IntConsumer forwarder(String gpid, int uid, String target) {
+        return sig -> forwarding.execute(() -> forward(sig, gpid, uid, target));
     }
 
     /**

@@ -549,9 +549,13 @@ public final class Supervisor implements AutoCloseable {
      * {@code forward}, in order, for the caller to send on to {@code node}.
      */
     public void moved(Checkpoint c, String node, java.util.function.IntConsumer forward) {
-        if (!(c.job() instanceof LocalJob l)) {
-            return;
+        if (c.job() instanceof LocalJob l) {
+            goneTo(l, node, forward);
         }
+    }
+
+    /** {@link #moved}, {@link #superseded}: the copy here is killed (G, not X) and forgotten; signals go on. */
+    private void goneTo(LocalJob l, String node, java.util.function.IntConsumer forward) {
         synchronized (movedAway) {
             movedAway.put(l.gpid(), l);
         }
@@ -562,6 +566,20 @@ public final class Supervisor implements AutoCloseable {
         if (k != null) {
             k.moved(l.gpid());
         }
+    }
+
+    /**
+     * The copy of {@code gpid} here is stale: the process runs on {@code node} (restarted there
+     * from a checkpoint while this node was frozen or cut off). Killed without an end (the keeper
+     * says G, as for a move: its end is the other copy's), its record goes; signals sent here go
+     * on to {@code node}. Returns whether there was such a copy.
+     */
+    public boolean superseded(String gpid, String node, java.util.function.IntConsumer forward) {
+        if (!(jobs.get(gpid) instanceof LocalJob l) || l.end().isDone()) {
+            return false;
+        }
+        goneTo(l, node, forward);
+        return true;
     }
 
     /**
