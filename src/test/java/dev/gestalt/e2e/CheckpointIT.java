@@ -183,7 +183,8 @@ class CheckpointIT {
         }
         Eventually.holds(Duration.ofSeconds(90), "the frozen node, back, ends its stale copy", () -> copies.get() == 1);
         assertEquals("node" + other, psRow(gpid).get("node"));
-        assertTrue(cluster.cli(1).run("events").out().contains("its stale copy on node" + frozen), "said in events");
+        Eventually.holds(Duration.ofSeconds(30), "said in events",
+            () -> cluster.cli(1).run("events", "--json").out().contains("its stale copy on node" + frozen));
         assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
         assertEquals(137, cluster.cli(1).run("wait", gpid).exitCode());
         assertEquals(0, cluster.cli(1).run("checkpoints", "rm", name).exitCode());

@@ -17,7 +17,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -103,10 +102,10 @@ public final class CheckpointStore {
     }
 
     /**
-     * Seals {@code meta} and the files of {@code images} (regular files, by name), with {@code
-     * extra} files under the names given, into the checkpoint {@code meta.name}. Returns its size.
+     * Seals {@code meta} and the files of {@code images} (regular files, by name; not CRIU's
+     * logs) into the checkpoint {@code meta.name}. Returns its size.
      */
-    public long write(CheckpointMeta meta, Path images, Map<String, Path> extra) throws IOException {
+    public long write(CheckpointMeta meta, Path images) throws IOException {
         Path d = dir();
         Path target = d.resolve(meta.getName() + SUFFIX);
         Path tmp = d.resolve("." + meta.getName() + ".part-" + ProcessHandle.current().pid());
@@ -123,9 +122,6 @@ public final class CheckpointStore {
                 }
                 for (Path f : files) {
                     put(out, f.getFileName().toString(), f);
-                }
-                for (var e : extra.entrySet()) {
-                    put(out, e.getKey(), e.getValue());
                 }
                 out.writeUTF(""); // the end
             }

@@ -22,7 +22,6 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
@@ -91,22 +90,35 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             String name = store.nextName(gpid);
             long t0 = System.nanoTime();
             Supervisor.Checkpoint c = supervisor.checkpoint(gpid, images, null);
-            long bytes;
-            try {
-                CheckpointMeta meta = CheckpointMeta.newBuilder().setName(name)
+            CheckpointMeta meta;
+            try { // its log as it is now, frozen: the log it goes on from when restarted
+                var logs = j.logs();
+                java.nio.file.Files.copy(logs.path(LogStream.STDOUT), images.resolve("stdout"));
+                java.nio.file.Files.copy(logs.path(LogStream.STDERR), images.resolve("stderr"));
+                meta = CheckpointMeta.newBuilder().setName(name)
                     .setJob(MigrateService.describe(j).toBuilder().mergeFrom(MigrateService.descriptors(c).build()))
                     .setCreatedEpochMillis(System.currentTimeMillis()).setNode(nodeName).setStopped(!leaveRunning).build();
-                var logs = j.logs();
-                bytes = store.write(meta, images, Map.of("stdout", logs.path(LogStream.STDOUT), "stderr", logs.path(LogStream.STDERR)));
             } catch (IOException | RuntimeException e) {
                 supervisor.resume(c);
                 throw e;
             }
-            long frozen = MigrateService.millis(t0, System.nanoTime());
-            if (leaveRunning) {
+            long frozen = 0;
+            if (leaveRunning) { // it runs on while its checkpoint is sealed into the file space
                 supervisor.resume(c);
-            } else {
+                frozen = MigrateService.millis(t0, System.nanoTime());
+            }
+            long bytes;
+            try {
+                bytes = store.write(meta, images);
+            } catch (IOException | RuntimeException e) {
+                if (!leaveRunning) {
+                    supervisor.resume(c); // not saved: it must not be stopped
+                }
+                throw e;
+            }
+            if (!leaveRunning) {
                 supervisor.stop(c);
+                frozen = MigrateService.millis(t0, System.nanoTime());
             }
             events.record("checkpoint", gpid, "checkpoint " + name + " of " + gpid + " on " + nodeName + " ("
                 + bytes / 1_000_000 + " MB)" + (leaveRunning ? "" : "; the process was stopped"));
