@@ -101,6 +101,33 @@ class ProcViewIT {
         assertEquals(expected, logs.out(), logs::describe);
     }
 
+    /**
+     * Moved, then checkpointed and restarted on another node, a job still sees itself as a local
+     * process does: what it starts after that reads its own /proc (issue 11, after migration
+     * and checkpoint/restart).
+     */
+    @Test
+    void afterAMoveAndARestartFromACheckpointToo() throws Exception {
+        String expected = local();
+        Path flag = dir.resolve("go-" + System.nanoTime());
+        var start = cluster.cli(1).run("run", "-d", "-n", "node2", "--", "sh", "-c",
+            "while [ ! -e " + flag + " ]; do sleep 0.1; done; " + probe());
+        assertEquals(0, start.exitCode(), start::describe);
+        String gpid = start.out().strip();
+        var moved = cluster.cli(1).run("migrate", gpid, "node3");
+        assertEquals(0, moved.exitCode(), moved::describe);
+        var taken = cluster.cli(1).run("checkpoint", gpid);
+        assertEquals(0, taken.exitCode(), taken::describe);
+        assertEquals(137, cluster.cli(1).run("wait", gpid).exitCode(), "stopped by its checkpoint");
+        var again = cluster.cli(1).run("restart", "-n", "node1", taken.out().strip());
+        assertEquals(0, again.exitCode(), again::describe);
+        Files.writeString(flag, "");
+        assertEquals(0, cluster.cli(1).run("wait", gpid).exitCode());
+        var logs = cluster.cli(1).run("logs", gpid);
+        assertEquals(expected, logs.out(), logs::describe);
+        assertEquals(0, cluster.cli(1).run("checkpoints", "rm", taken.out().strip()).exitCode());
+    }
+
     @Test
     void withATerminalToo() throws Exception {
         String expected = local().replace("\n", "\r\n");
