@@ -28,7 +28,7 @@ public final class Commands {
     }
 
     public static final List<CommandSpec> ALL = List.of(
-        new CommandSpec("run", "[-n NODE] [-t|-T] [-d] [--cpus N] [--mem SIZE] [--explain] [--no-migrate] [--] CMD [ARG...]",
+        new CommandSpec("run", "[-n NODE] [-t|-T] [-d] [--cpus N] [--mem SIZE] [--explain] [--no-migrate] [--checkpoint-every DURATION] [--] CMD [ARG...]",
             "run a command on the least-loaded node",
             """
             Runs CMD on the node the placement policy picks (or on NODE with -n), with
@@ -44,7 +44,9 @@ public final class Commands {
                 opt((char) 0, "cpus", "N", "only nodes with at least N CPUs"),
                 opt((char) 0, "mem", "SIZE", "only nodes with at least SIZE free memory (e.g. 512M, 2G)"),
                 flag((char) 0, "explain", "say why the node was chosen (on stderr)"),
-                flag((char) 0, "no-migrate", "never move it to another node (gestalt migrate)")),
+                flag((char) 0, "no-migrate", "never move it to another node (gestalt migrate)"),
+                opt((char) 0, "checkpoint-every", "DURATION",
+                    "with -d: checkpoint it every DURATION (10s at least: 30s, 10m, 1h), keeping the last two")),
             true, false, false),
         new CommandSpec("ps", "[-a] [-e] [-u USER] [-n NODE] [--json]", "list the processes of the cluster",
             """

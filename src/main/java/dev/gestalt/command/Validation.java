@@ -22,6 +22,21 @@ public final class Validation {
                     // allowed: a detached process with a terminal, to attach later
                 }
                 a.intValue("cpus", 0, 0, 1_000_000);
+                if (a.has("checkpoint-every")) {
+                    if (!a.has("detach")) {
+                        throw new UsageException(n, "--checkpoint-every needs -d (only detached processes are checkpointed)");
+                    }
+                    double every;
+                    try {
+                        every = ForallGrammar.seconds(a.get("checkpoint-every"));
+                    } catch (UsageException e) {
+                        throw new UsageException(n, "--checkpoint-every takes a duration, e.g. 30s, 10m, 1h: "
+                            + a.get("checkpoint-every"));
+                    }
+                    if (every < 10) {
+                        throw new UsageException(n, "--checkpoint-every is 10s at least");
+                    }
+                }
                 if (a.has("mem")) {
                     Sizes.parse(n, a.get("mem"));
                 }

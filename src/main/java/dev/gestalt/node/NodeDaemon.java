@@ -8,6 +8,7 @@ import dev.gestalt.cluster.MembershipListener;
 import dev.gestalt.files.FileSpace;
 import dev.gestalt.process.checkpoint.CheckpointStore;
 import dev.gestalt.process.remote.CheckpointService;
+import dev.gestalt.process.remote.CheckpointTimer;
 import dev.gestalt.process.remote.StaleCopies;
 import dev.gestalt.files.FilesService;
 import dev.gestalt.cluster.Migration;
@@ -79,6 +80,7 @@ public final class NodeDaemon implements AutoCloseable {
     private Draining draining;
     private volatile Balancer balancer;
     private volatile StaleCopies staleCopies;
+    private volatile CheckpointTimer checkpointTimer;
 
     public NodeDaemon(NodeConfig config) {
         this.config = config;
@@ -127,7 +129,8 @@ public final class NodeDaemon implements AutoCloseable {
                 m.gossipNow();
             }
         });
-        exec = new ExecService(config.name(), supervisor, config.remoteUids(), FolderPlacement::absent, draining);
+        checkpointTimer = new CheckpointTimer();
+        exec = new ExecService(config.name(), supervisor, config.remoteUids(), FolderPlacement::absent, draining, checkpointTimer);
         var placements = new Placements();
         var events = new EventLog(config.name(), config.stateDir().resolve("events"));
         var procs = new ProcsService(config.name(), config.id(), supervisor, placements, events);
@@ -135,7 +138,7 @@ public final class NodeDaemon implements AutoCloseable {
         var migrate = new MigrateService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
             config.remoteUids(), config.stateDir(), draining, exec, events, config.bind());
         var checkpoints = new CheckpointService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
-            config.remoteUids(), config.stateDir(), draining, events, checkpointStore());
+            config.remoteUids(), config.stateDir(), draining, events, checkpointStore(), checkpointTimer);
         staleCopies = new StaleCopies(config.name(), supervisor, () -> spaceHolder[0], migrate, events);
         if (config.balance()) {
             balancer = new Balancer(config.name(), supervisor, () -> spaceHolder[0], () -> migration, draining, migrate);
@@ -257,6 +260,9 @@ public final class NodeDaemon implements AutoCloseable {
         quietly(() -> {
             if (staleCopies != null) {
                 staleCopies.close();
+            }
+            if (checkpointTimer != null) {
+                checkpointTimer.close();
             }
         });
         quietly(() -> local.close());

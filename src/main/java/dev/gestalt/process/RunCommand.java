@@ -71,6 +71,10 @@ public final class RunCommand implements CommandHandler {
         if (a.has("no-migrate") || a.has("node")) {
             spec = spec.toBuilder().setNoMigrate(a.has("no-migrate")).setPinned(a.has("node")).build();
         }
+        if (a.has("checkpoint-every")) {
+            spec = spec.toBuilder().setCheckpointEverySeconds(
+                (long) Math.ceil(dev.gestalt.command.ForallGrammar.seconds(a.get("checkpoint-every")))).build();
+        }
         int code = execute(s, placement.node(), farCheck ? spec.toBuilder().setCheckCwd(true).build() : spec, detached);
         if (code != CWD_ABSENT) {
             return code;

@@ -190,6 +190,42 @@ class CheckpointIT {
         assertEquals(0, cluster.cli(1).run("checkpoints", "rm", name).exitCode());
     }
 
+    /** run --checkpoint-every: checkpointed that often where it runs, the last two kept, and on after a move. */
+    @Test
+    void aProcessCheckpointedEveryTenSecondsKeepsItsLastTwoWhereverItRuns() {
+        var r = cluster.cli(1).run("run", "-d", "-n", "node1", "--checkpoint-every", "10s", "--", "python3", "-c",
+            "import time\ni = 0\nwhile True:\n    print(i, flush=True); i += 1; time.sleep(0.05)");
+        assertEquals(0, r.exitCode(), r::describe);
+        String gpid = r.out().strip();
+        java.util.function.Supplier<List<Map<String, Object>>> mine = () -> TinyJson.rows(
+            cluster.cli(2).run("checkpoints", "--json").out()).stream().filter(m -> gpid.equals(m.get("gpid"))).toList();
+        Eventually.holds(Duration.ofSeconds(60), "a third one taken, the first removed", () -> {
+            var names = mine.get().stream().map(m -> (String) m.get("name")).toList();
+            assertTrue(names.size() <= 2, "the last two kept: " + names);
+            return names.contains(gpid + ".3");
+        });
+        assertTrue(mine.get().stream().allMatch(m -> "node1".equals(m.get("node")) && Boolean.FALSE.equals(m.get("stopped"))),
+            mine.get()::toString);
+        var moved = cluster.cli(1).run("migrate", gpid, "node3");
+        assertEquals(0, moved.exitCode(), moved::describe);
+        Eventually.holds(Duration.ofSeconds(40), "checkpointed on node3 now", () ->
+            mine.get().stream().anyMatch(m -> "node3".equals(m.get("node"))));
+        assertTrue(mine.get().size() <= 2, mine.get()::toString);
+        assertTrue(numbers(gpid).size() > 100, "it ran on all along");
+        assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
+        assertEquals(137, cluster.cli(1).run("wait", gpid).exitCode());
+        for (var m : mine.get()) {
+            assertEquals(0, cluster.cli(1).run("checkpoints", "rm", (String) m.get("name")).exitCode());
+        }
+        var attached = cluster.cli(1).run("run", "--checkpoint-every", "10s", "--", "true");
+        assertEquals(2, attached.exitCode(), attached::describe);
+        assertTrue(attached.stderr().contains("--checkpoint-every needs -d"), attached::describe);
+        assertEquals(2, cluster.cli(1).run("run", "-d", "--checkpoint-every", "5s", "--", "true").exitCode(), "10s at least");
+        var bad = cluster.cli(1).run("run", "-d", "--checkpoint-every", "often", "--", "true");
+        assertEquals(2, bad.exitCode(), bad::describe);
+        assertTrue(bad.stderr().contains("--checkpoint-every takes a duration"), bad::describe);
+    }
+
     @Test
     void whatCannotBeCheckpointedSaysWhyAndRunsOn() {
         var attached = cluster.cli(1).start("run", "-n", "node2", "--", "sleep", "302");

@@ -191,6 +191,11 @@ public final class CheckpointStore {
 
     /** Every checkpoint, oldest first; those that cannot be read are listed by {@code damaged}. */
     public List<Entry> list(List<String> damaged) throws IOException {
+        return list(damaged, null);
+    }
+
+    /** {@link #list(List)}, of one process's checkpoints only ({@code gpid}; null: all). */
+    public List<Entry> list(List<String> damaged, String gpid) throws IOException {
         List<Entry> out = new ArrayList<>();
         try (var files = Files.list(dir())) {
             for (Path f : files.sorted().toList()) {
@@ -199,6 +204,9 @@ public final class CheckpointStore {
                     continue;
                 }
                 String name = n.substring(0, n.length() - SUFFIX.length());
+                if (gpid != null && !name.startsWith(gpid + ".")) {
+                    continue;
+                }
                 try {
                     out.add(new Entry(meta(name), Files.size(f)));
                 } catch (IOException e) {

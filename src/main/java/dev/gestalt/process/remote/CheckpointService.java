@@ -47,10 +47,15 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
     private final Draining draining;
     private final EventLog events;
     private final CheckpointStore store;
+    private final CheckpointTimer timer;
+    /** Periodic checkpoints kept per process (older ones are removed). */
+    static final int PERIODIC_KEPT = 2;
 
     public CheckpointService(String nodeName, Supervisor supervisor, Supplier<ProcessSpace> space, Supplier<Migration> self,
                              RemoteStartPolicy remoteStarts, Path stateDir, Draining draining, EventLog events,
-                             CheckpointStore store) {
+                             CheckpointStore store, CheckpointTimer timer) {
+        this.timer = timer;
+        timer.taker(this::periodic);
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.space = space;
@@ -66,11 +71,38 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
     public void take(TakeRequest req, StreamObserver<TakeReply> out) {
         Job j = supervisor.find(req.getGpid()).orElseThrow(() -> Permissions.notFound(req.getGpid()));
         Permissions.check(req.getCaller(), j);
-        out.onNext(take(j, req.getLeaveRunning()));
+        out.onNext(take(j, req.getLeaveRunning(), false));
         out.onCompleted();
     }
 
-    private TakeReply take(Job j, boolean leaveRunning) {
+    /**
+     * run --checkpoint-every: one more checkpoint of {@code gpid}, leaving it running, and only
+     * the last {@value #PERIODIC_KEPT} periodic ones kept. False when it no longer runs here.
+     */
+    private boolean periodic(String gpid) {
+        Job j = supervisor.find(gpid).orElse(null);
+        if (j == null || j.end().isDone()) {
+            return false;
+        }
+        TakeReply r = take(j, true, true);
+        if (!r.getError().isEmpty()) {
+            LOG.warning("periodic checkpoint: " + r.getError());
+            return true;
+        }
+        try {
+            List<String> damaged = new java.util.ArrayList<>();
+            List<CheckpointStore.Entry> mine = store.list(damaged, gpid).stream()
+                .filter(e -> e.meta().getPeriodic() && e.meta().getJob().getGpid().equals(gpid)).toList();
+            for (int i = 0; i < mine.size() - PERIODIC_KEPT; i++) {
+                store.remove(mine.get(i).meta().getName());
+            }
+        } catch (IOException e) {
+            LOG.warning("periodic checkpoints of " + gpid + ": the older ones could not be removed: " + e.getMessage());
+        }
+        return true;
+    }
+
+    private TakeReply take(Job j, boolean leaveRunning, boolean periodic) {
         String gpid = j.gpid();
         if (!j.spec().detached()) {
             return TakeReply.newBuilder().setError(gpid + " is attached to its client (gestalt run): only a detached"
@@ -96,8 +128,10 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
                 java.nio.file.Files.copy(logs.path(LogStream.STDOUT), images.resolve("stdout"));
                 java.nio.file.Files.copy(logs.path(LogStream.STDERR), images.resolve("stderr"));
                 meta = CheckpointMeta.newBuilder().setName(name)
-                    .setJob(MigrateService.describe(j).toBuilder().mergeFrom(MigrateService.descriptors(c).build()))
-                    .setCreatedEpochMillis(System.currentTimeMillis()).setNode(nodeName).setStopped(!leaveRunning).build();
+                    .setJob(MigrateService.describe(j).toBuilder().mergeFrom(MigrateService.descriptors(c).build())
+                        .setCheckpointEverySeconds(timer.seconds(gpid)))
+                    .setCreatedEpochMillis(System.currentTimeMillis()).setNode(nodeName).setStopped(!leaveRunning)
+                    .setPeriodic(periodic).build();
             } catch (IOException | RuntimeException e) {
                 supervisor.resume(c);
                 throw e;
@@ -167,6 +201,9 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
                 images, job.getStatusPipe(), job.getStdinId().isEmpty() ? List.of() : List.of(job.getStdinId()),
                 job.getStdoutIdsList(), job.getStderrIdsList(), null, MigrateService.RESTORE_SECONDS);
             r.commit();
+            if (job.getDetached()) {
+                timer.every(job.getGpid(), job.getCheckpointEverySeconds()); // its period goes on here
+            }
             long millis = MigrateService.millis(t0, System.nanoTime());
             ProcessSpace s = space.get();
             MigrateService.relocate(s, job.getGpid(), nodeName);

@@ -74,17 +74,23 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
     /** Input kept while a process moved: written without asking the stream for more (it was asked for already). */
     private record Prepaid(Object item) {}
 
+    /** The processes checkpointed periodically, this node's and those that come (see CheckpointReceiver). */
+    final CheckpointTimer checkpoints;
+
     public ExecService(String nodeName, Supervisor supervisor) {
-        this(nodeName, supervisor, RemoteStartPolicy.NONROOT, WorkingDirectories.Here.EVERYWHERE, Draining.NEVER);
+        this(nodeName, supervisor, RemoteStartPolicy.NONROOT, WorkingDirectories.Here.EVERYWHERE, Draining.NEVER,
+            CheckpointTimer.NONE);
     }
 
     /**
      * @param remoteStarts which uids other nodes may start processes as here
      * @param folders whether this node has a working directory, for a start that asks ({@code check_cwd})
      * @param draining whether the node is drained: it then starts nothing for other nodes
+     * @param checkpoints the processes checkpointed periodically (run --checkpoint-every)
      */
     public ExecService(String nodeName, Supervisor supervisor, RemoteStartPolicy remoteStarts, WorkingDirectories.Here folders,
-                       Draining draining) {
+                       Draining draining, CheckpointTimer checkpoints) {
+        this.checkpoints = checkpoints;
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.attach = new AttachHandler(supervisor);
@@ -276,6 +282,9 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
             try {
                 Job j = supervisor.start(toLaunchSpec(spec));
                 job = j;
+                if (j.detached()) {
+                    checkpoints.every(spec.getGpid(), spec.getCheckpointEverySeconds());
+                }
                 forgetWhenDone(j);
                 if (!j.detached()) {
                     j.exit().whenComplete((c, t) -> stdin.add(STDIN_STOP));

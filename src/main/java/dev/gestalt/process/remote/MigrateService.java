@@ -459,7 +459,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         MigrateGrpc.newStub(space.get().channel(target)).withDeadlineAfter(RESTORE_SECONDS + PAGES_SECONDS, TimeUnit.SECONDS)
             .receive(observer);
         ready.join();
-        t.sender.sendFirst(ImageChunk.newBuilder().setJob(describe(j)).build());
+        t.sender.sendFirst(ImageChunk.newBuilder().setJob(describe(j).toBuilder()
+            .setCheckpointEverySeconds(exec.checkpoints.seconds(j.gpid()))).build());
         return t;
     }
 
