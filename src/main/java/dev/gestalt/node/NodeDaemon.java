@@ -8,6 +8,7 @@ import dev.gestalt.cluster.MembershipListener;
 import dev.gestalt.files.FileSpace;
 import dev.gestalt.process.checkpoint.CheckpointStore;
 import dev.gestalt.process.remote.CheckpointService;
+import dev.gestalt.process.remote.AutoRestart;
 import dev.gestalt.process.remote.CheckpointTimer;
 import dev.gestalt.process.remote.StaleCopies;
 import dev.gestalt.files.FilesService;
@@ -81,6 +82,7 @@ public final class NodeDaemon implements AutoCloseable {
     private volatile Balancer balancer;
     private volatile StaleCopies staleCopies;
     private volatile CheckpointTimer checkpointTimer;
+    private volatile AutoRestart autoRestart;
 
     public NodeDaemon(NodeConfig config) {
         this.config = config;
@@ -140,6 +142,7 @@ public final class NodeDaemon implements AutoCloseable {
         var checkpoints = new CheckpointService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
             config.remoteUids(), config.stateDir(), draining, events, checkpointStore(), checkpointTimer);
         staleCopies = new StaleCopies(config.name(), supervisor, () -> spaceHolder[0], migrate, events);
+        autoRestart = new AutoRestart(config.name(), () -> spaceHolder[0], checkpointStore(), events);
         if (config.balance()) {
             balancer = new Balancer(config.name(), supervisor, () -> spaceHolder[0], () -> migration, draining, migrate);
         }
@@ -216,6 +219,7 @@ public final class NodeDaemon implements AutoCloseable {
             Handlers.all(space, config.stateDir().resolve("spill"), files, folders));
         local.start();
         staleCopies.start();
+        autoRestart.start();
         if (balancer != null) {
             balancer.start();
         }
@@ -263,6 +267,9 @@ public final class NodeDaemon implements AutoCloseable {
             }
             if (checkpointTimer != null) {
                 checkpointTimer.close();
+            }
+            if (autoRestart != null) {
+                autoRestart.close();
             }
         });
         quietly(() -> local.close());

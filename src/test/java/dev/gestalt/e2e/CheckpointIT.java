@@ -214,9 +214,8 @@ class CheckpointIT {
         assertTrue(numbers(gpid).size() > 100, "it ran on all along");
         assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
         assertEquals(137, cluster.cli(1).run("wait", gpid).exitCode());
-        for (var m : mine.get()) {
-            assertEquals(0, cluster.cli(1).run("checkpoints", "rm", (String) m.get("name")).exitCode());
-        }
+        Eventually.holds(Duration.ofSeconds(30), "its periodic checkpoints go when it ends: nothing restarts it",
+            () -> mine.get().isEmpty());
         var attached = cluster.cli(1).run("run", "--checkpoint-every", "10s", "--", "true");
         assertEquals(2, attached.exitCode(), attached::describe);
         assertTrue(attached.stderr().contains("--checkpoint-every needs -d"), attached::describe);
@@ -224,6 +223,43 @@ class CheckpointIT {
         var bad = cluster.cli(1).run("run", "-d", "--checkpoint-every", "often", "--", "true");
         assertEquals(2, bad.exitCode(), bad::describe);
         assertTrue(bad.stderr().contains("--checkpoint-every takes a duration"), bad::describe);
+    }
+
+    /**
+     * A process with periodic checkpoints whose node dies (its whole host) is restarted by its
+     * home node from its last checkpoint on a live node, with its GPID and its log up to then.
+     */
+    @Test
+    void aNodesDeathRestartsItsPeriodicallyCheckpointedProcessElsewhere() {
+        @SuppressWarnings("unchecked")
+        var fs = (Map<String, Object>) TinyJson.parse(cluster.cli(1).run("fs", "status", "--json").out());
+        String master = (String) fs.get("master");
+        int dies = master.equals("node3") ? 2 : 3; // neither its home (node1) nor the file space's master
+        var r = cluster.cli(1).run("run", "-d", "-n", "node" + dies, "--checkpoint-every", "10s", "--", "python3", "-c",
+            "import time\ni = 0\nwhile True:\n    print(i, flush=True); i += 1; time.sleep(0.05)");
+        assertEquals(0, r.exitCode(), r::describe);
+        String gpid = r.out().strip();
+        Eventually.holds(Duration.ofSeconds(40), "checkpointed once", () -> TinyJson.rows(
+            cluster.cli(1).run("checkpoints", "--json").out()).stream().anyMatch(m -> gpid.equals(m.get("gpid"))));
+        cluster.killHost(dies);
+        try {
+            Eventually.holds(Duration.ofSeconds(90), "restarted on a live node by its home node", () -> {
+                var row = TinyJson.rows(cluster.cli(1).run("ps", "--json").out()).stream()
+                    .filter(m -> gpid.equals(m.get("gpid"))).findFirst().orElse(null);
+                return row != null && !("node" + dies).equals(row.get("node")) && !String.valueOf(row.get("state")).startsWith("exit");
+            });
+            int restartedAt = numbers(gpid).size();
+            Eventually.holds(Duration.ofSeconds(30), "it counts on", () -> numbers(gpid).size() > restartedAt + 10);
+            List<Integer> seen = numbers(gpid);
+            for (int i = 0; i < seen.size(); i++) {
+                assertEquals(i, seen.get(i), "its log: from its last checkpoint on, once and in order");
+            }
+            assertTrue(cluster.cli(1).run("events", "--json").out().contains(gpid + " restarted on"), "said in events");
+            assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
+        } finally {
+            var up = cluster.restart();
+            assertEquals(0, up.exitCode(), up::describe);
+        }
     }
 
     @Test

@@ -205,7 +205,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
             if (!j.detached()) {
                 attached.awaitHome(j, job.getHomeNode()); // its home node opens its stream again, here
             } else {
-                attached.checkpoints.every(job.getGpid(), job.getCheckpointEverySeconds()); // goes on here
+                attached.checkpoints.every(j, job.getCheckpointEverySeconds()); // goes on here
             }
             LOG.info("restored " + job.getGpid() + " (moved here, uid " + job.getUid() + ")");
             out.onNext(Restored.newBuilder().setOk(true).setCommitted(true).build());

@@ -55,7 +55,7 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
                              RemoteStartPolicy remoteStarts, Path stateDir, Draining draining, EventLog events,
                              CheckpointStore store, CheckpointTimer timer) {
         this.timer = timer;
-        timer.taker(this::periodic);
+        timer.taker(this::periodic, this::removePeriodic);
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.space = space;
@@ -85,6 +85,10 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             return false;
         }
         TakeReply r = take(j, true, true);
+        if (j.end().isDone()) { // it ended as it was taken: nothing to restart it from
+            removePeriodic(gpid);
+            return false;
+        }
         if (!r.getError().isEmpty()) {
             LOG.warning("periodic checkpoint: " + r.getError());
             return true;
@@ -100,6 +104,19 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             LOG.warning("periodic checkpoints of " + gpid + ": the older ones could not be removed: " + e.getMessage());
         }
         return true;
+    }
+
+    /** A process checkpointed periodically ended: its periodic checkpoints go (nothing to restart it from). */
+    private void removePeriodic(String gpid) {
+        try {
+            for (var e : store.list(new java.util.ArrayList<>(), gpid)) {
+                if (e.meta().getPeriodic() && e.meta().getJob().getGpid().equals(gpid)) {
+                    store.remove(e.meta().getName());
+                }
+            }
+        } catch (IOException e) {
+            LOG.warning("the periodic checkpoints of " + gpid + ", which ended, could not be removed: " + e.getMessage());
+        }
     }
 
     private TakeReply take(Job j, boolean leaveRunning, boolean periodic) {
@@ -200,9 +217,9 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             Supervisor.Restored r = supervisor.restore(CheckpointReceiver.specOf(job), job.getStartEpochMillis(), job.getMoves(),
                 images, job.getStatusPipe(), job.getStdinId().isEmpty() ? List.of() : List.of(job.getStdinId()),
                 job.getStdoutIdsList(), job.getStderrIdsList(), null, MigrateService.RESTORE_SECONDS);
-            r.commit();
+            Job restored = r.commit();
             if (job.getDetached()) {
-                timer.every(job.getGpid(), job.getCheckpointEverySeconds()); // its period goes on here
+                timer.every(restored, job.getCheckpointEverySeconds()); // its period goes on here
             }
             long millis = MigrateService.millis(t0, System.nanoTime());
             ProcessSpace s = space.get();

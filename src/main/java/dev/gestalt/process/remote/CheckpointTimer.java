@@ -23,15 +23,27 @@ public final class CheckpointTimer implements AutoCloseable {
         Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("checkpoint-every").factory());
     /** Checkpoints a process; false when it no longer runs here. */
     private volatile Predicate<String> take = gpid -> false;
+    /** A process checkpointed periodically ended here: its periodic checkpoints go. */
+    private volatile java.util.function.Consumer<String> ended = gpid -> { };
 
-    /** What takes a checkpoint (see {@link CheckpointService}). */
-    void taker(Predicate<String> take) {
+    /** What takes a checkpoint, and what removes those of a process that ended (see {@link CheckpointService}). */
+    void taker(Predicate<String> take, java.util.function.Consumer<String> ended) {
         this.take = take;
+        this.ended = ended;
     }
 
-    /** Checkpoints {@code gpid} every {@code seconds} while it runs here (nothing when 0). */
-    public void every(String gpid, long seconds) {
+    /**
+     * Checkpoints the job {@code j} every {@code seconds} while it runs here (nothing when 0);
+     * once it ends here (not when it moves: a moved copy has no end), its periodic checkpoints go:
+     * it is not to be restarted from them when a node dies.
+     */
+    public void every(dev.gestalt.process.supervisor.Job j, long seconds) {
+        String gpid = j.gpid();
         if (seconds > 0 && every.putIfAbsent(gpid, seconds) == null) {
+            j.end().thenRun(() -> {
+                every.remove(gpid);
+                Thread.ofVirtual().start(() -> ended.accept(gpid));
+            });
             next(gpid, seconds);
         }
     }

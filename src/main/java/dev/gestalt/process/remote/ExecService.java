@@ -283,7 +283,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
                 Job j = supervisor.start(toLaunchSpec(spec));
                 job = j;
                 if (j.detached()) {
-                    checkpoints.every(spec.getGpid(), spec.getCheckpointEverySeconds());
+                    checkpoints.every(j, spec.getCheckpointEverySeconds());
                 }
                 forgetWhenDone(j);
                 if (!j.detached()) {
