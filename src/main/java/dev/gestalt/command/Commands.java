@@ -306,8 +306,9 @@ public final class Commands {
 
             Commands:
             """);
+        int width = ALL.stream().mapToInt(c -> c.name().length()).max().orElse(9);
         for (CommandSpec c : ALL) {
-            sb.append(String.format("  %-9s %s%n", c.name(), c.summary()));
+            sb.append(String.format("  %-" + width + "s %s%n", c.name(), c.summary()));
         }
         sb.append("\nRun 'gestalt COMMAND --help' for a command's options.\n").append(ENVIRONMENT);
         return sb.toString();

@@ -47,6 +47,17 @@ class MigrateTerminalIT {
         return gpid[0];
     }
 
+    private static boolean waitFor(TestTerminal t, String text, Duration bound) throws InterruptedException {
+        long end = System.nanoTime() + bound.toNanos();
+        while (System.nanoTime() < end) {
+            if (t.screen.toString().contains(text)) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return false;
+    }
+
     @Test
     void anInteractiveShellMovesUnderItsRunClient() throws Exception {
         try (var t = new TestTerminal(cluster.cli(1), "run", "-n", "node1", "--", "bash", "--norc", "--noprofile", "-i")) {
@@ -68,6 +79,8 @@ class MigrateTerminalIT {
             t.await("status-130 moved-42");
             t.await("30 100");
             t.await("intr = ^G");
+            t.type("echo self-$(cat /proc/$$/comm)-$(readlink /proc/$$/exe)\r"); // its own /proc, after the move
+            t.await("self-bash-" + java.nio.file.Path.of("/bin/bash").toRealPath());
             t.type("exit 7\r");
             assertEquals(7, t.exit(), "its exit code reaches run: " + t.screen);
         }
@@ -85,8 +98,16 @@ class MigrateTerminalIT {
             var moved = cluster.cli(1).run("migrate", gpid, "node1");
             assertEquals(0, moved.exitCode(), moved::describe);
             assertTrue(t.process.isAlive(), "attach stays with it: " + t.screen);
-            t.type("echo two-$y on $(tty)\r");
-            t.await("two-42 on /dev/pts/");
+            // keys typed into attach in the instant it follows the process to its new node can be
+            // lost (README, "A terminal moves with it"): typed again until the shell answers
+            Eventually.holds(Duration.ofSeconds(40), "the shell answers on its new node", () -> {
+                try {
+                    t.type("echo two-$y on $(tty)\r");
+                    return waitFor(t, "two-42 on /dev/pts/", Duration.ofSeconds(3));
+                } catch (java.io.IOException | InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            });
             t.type("\u001d"); // Ctrl-]: attach leaves; the job runs on
             assertEquals(0, t.exit(), t.screen.toString());
         }

@@ -111,7 +111,7 @@ class ProcViewIT {
         String expected = local();
         Path flag = dir.resolve("go-" + System.nanoTime());
         var start = cluster.cli(1).run("run", "-d", "-n", "node2", "--", "sh", "-c",
-            "while [ ! -e " + flag + " ]; do sleep 0.1; done; " + probe());
+            "while [ ! -e " + flag + " ]; do sleep 0.1; done; " + probe() + "; echo ps:; ps -e -o pid=,comm=");
         assertEquals(0, start.exitCode(), start::describe);
         String gpid = start.out().strip();
         var moved = cluster.cli(1).run("migrate", gpid, "node3");
@@ -124,7 +124,11 @@ class ProcViewIT {
         Files.writeString(flag, "");
         assertEquals(0, cluster.cli(1).run("wait", gpid).exitCode());
         var logs = cluster.cli(1).run("logs", gpid);
-        assertEquals(expected, logs.out(), logs::describe);
+        assertTrue(logs.out().startsWith(expected + "ps:\n"), "as locally: " + logs.describe());
+        List<String> ps = logs.out().substring(expected.length() + 4).lines().map(String::strip).toList();
+        assertEquals(List.of("1", "2"), ps.stream().limit(2).map(l -> l.split("\\s+")[0]).toList(),
+            "ps in the job: its init PID 1, its program PID 2, as before it moved: " + logs.out());
+        assertTrue(ps.size() <= 4, "only the job's processes (init, sh, ps): " + logs.out());
         assertEquals(0, cluster.cli(1).run("checkpoints", "rm", taken.out().strip()).exitCode());
     }
 
