@@ -236,7 +236,7 @@ class CheckpointIT {
         String master = (String) fs.get("master");
         int dies = master.equals("node3") ? 2 : 3; // neither its home (node1) nor the file space's master
         var r = cluster.cli(1).run("run", "-d", "-n", "node" + dies, "--checkpoint-every", "10s", "--", "python3", "-c",
-            "import time\ni = 0\nwhile True:\n    print(i, flush=True); i += 1; time.sleep(0.05)");
+            "import sys, time\ni = 0\nwhile i < 800:\n    print(i, flush=True); i += 1; time.sleep(0.05)\nsys.exit(7)");
         assertEquals(0, r.exitCode(), r::describe);
         String gpid = r.out().strip();
         Eventually.holds(Duration.ofSeconds(40), "checkpointed once", () -> TinyJson.rows(
@@ -250,12 +250,14 @@ class CheckpointIT {
             });
             int restartedAt = numbers(gpid).size();
             Eventually.holds(Duration.ofSeconds(30), "it counts on", () -> numbers(gpid).size() > restartedAt + 10);
+            assertTrue(cluster.cli(1).run("events", "--json").out().contains(gpid + " restarted on"), "said in events");
+            var waited = cluster.cli(1).withTimeout(Duration.ofSeconds(90)).run("wait", gpid);
+            assertEquals(7, waited.exitCode(), "it finishes where it was restarted, with its code: " + waited.describe());
             List<Integer> seen = numbers(gpid);
+            assertEquals(800, seen.size(), "its log: every number, up to its end");
             for (int i = 0; i < seen.size(); i++) {
                 assertEquals(i, seen.get(i), "its log: from its last checkpoint on, once and in order");
             }
-            assertTrue(cluster.cli(1).run("events", "--json").out().contains(gpid + " restarted on"), "said in events");
-            assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
         } finally {
             var up = cluster.restart();
             assertEquals(0, up.exitCode(), up::describe);
