@@ -173,19 +173,26 @@ void job_hang_up(struct job *j, int quiet) {
     }
 }
 
-/* The first number in a small file (a pid), or -1; min is the smallest pid that makes sense. */
-pid_t pid_in_file(const char *path, int flags, pid_t min) {
-    char buf[64];
+ssize_t read_small_file(const char *path, int flags, char *buf, size_t size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
     if (fd < 0) {
         return -1;
     }
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, buf, size - 1);
     close(fd);
     if (n <= 0) {
         return -1;
     }
     buf[n] = 0;
+    return n;
+}
+
+/* The first number in a small file (a pid), or -1; min is the smallest pid that makes sense. */
+pid_t pid_in_file(const char *path, int flags, pid_t min) {
+    char buf[64];
+    if (read_small_file(path, flags, buf, sizeof buf) < 0) {
+        return -1;
+    }
     long pid = strtol(buf, NULL, 10);
     return pid >= min ? (pid_t) pid : -1;
 }

@@ -65,6 +65,8 @@ struct job *job_claim(const char *name);
 int job_open_logs(struct job *j);
 /* the program's pid: the init's one child after the program's execve */
 pid_t job_program_of(pid_t root);
+/* a small file's text, NUL-terminated, into buf (at most size - 1 bytes; opened with these extra flags); its length, or -1 */
+ssize_t read_small_file(const char *path, int flags, char *buf, size_t size);
 /* the first number in a small file (opened with these extra flags) when at least min, else -1 */
 pid_t pid_in_file(const char *path, int flags, pid_t min);
 void set_nonblocking(int fd);

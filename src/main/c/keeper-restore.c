@@ -95,16 +95,9 @@ static void remove_logs(struct job *j) {
 static int read_terminal(const char *images, int *rows, int *cols, struct termios *t) {
     char path[4096], buf[1024];
     snprintf(path, sizeof path, "%s/terminal", images);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
+    if (read_small_file(path, O_NOFOLLOW, buf, sizeof buf) < 0) {
         return -1;
     }
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) {
-        return -1;
-    }
-    buf[n] = 0;
     char *p = buf, *end;
     long r = strtol(p, &end, 10), c = end > p ? strtol(end, &p, 10) : -1;
     if (p == end || r < 0 || r > 65535 || c < 0 || c > 65535 || *p != ' ') {
