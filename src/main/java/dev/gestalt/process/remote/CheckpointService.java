@@ -142,8 +142,9 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             CheckpointMeta meta;
             try { // its log as it is now, frozen: the log it goes on from when restarted
                 var logs = j.logs();
-                java.nio.file.Files.copy(logs.path(LogStream.STDOUT), images.resolve("stdout"));
-                java.nio.file.Files.copy(logs.path(LogStream.STDERR), images.resolve("stderr"));
+                // as they are: a link there is copied as a link, which the sealing leaves out
+                java.nio.file.Files.copy(logs.path(LogStream.STDOUT), images.resolve("stdout"), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                java.nio.file.Files.copy(logs.path(LogStream.STDERR), images.resolve("stderr"), java.nio.file.LinkOption.NOFOLLOW_LINKS);
                 meta = CheckpointMeta.newBuilder().setName(name)
                     .setJob(MigrateService.describe(j).toBuilder().mergeFrom(MigrateService.descriptors(c).build())
                         .setCheckpointEverySeconds(timer.seconds(gpid)))
