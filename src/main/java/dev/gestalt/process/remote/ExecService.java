@@ -217,12 +217,12 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         @Override
         public void onNext(ExecIn in) {
             switch (in.getKindCase()) {
-                // A platform thread: after the start it pumps the job's stdout (see start)
+                // A platform thread (IoThreads): after the start it pumps the job's stdout (see serve)
                 // the call's context (who the calling node is: RemoteStartPolicy) goes with the start
-                case START -> Thread.ofPlatform().daemon().name("exec-" + in.getStart().getGpid())
-                    .start(io.grpc.Context.current().wrap(() -> start(in.getStart())));
-                case RESUME -> Thread.ofPlatform().daemon().name("exec-" + in.getResume().getGpid())
-                    .start(io.grpc.Context.current().wrap(() -> resume(in.getResume())));
+                case START -> IoThreads.start("exec-" + in.getStart().getGpid(),
+                    io.grpc.Context.current().wrap(() -> start(in.getStart())));
+                case RESUME -> IoThreads.start("exec-" + in.getResume().getGpid(),
+                    io.grpc.Context.current().wrap(() -> resume(in.getResume())));
                 case STDIN, STDIN_EOF -> {
                     Job j = job;
                     Object item = in.getKindCase() == ExecIn.KindCase.STDIN ? in.getStdin() : STDIN_EOF;
@@ -323,9 +323,8 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
 
         /** An attached job's output to the stream until its end, then its code (or, if it moved, where). */
         private void serve(Job j) throws Exception {
-            // Platform threads (this one pumps stdout): a virtual thread blocked in a pipe read pins its carrier and
-            // makes the scheduler compensate with another one, on every read.
-            Thread err = Thread.ofPlatform().daemon().name("stderr-" + j.gpid()).start(() -> pump(j, j.stderr(), false));
+            // Platform threads (IoThreads; this one pumps stdout)
+            CompletableFuture<Void> err = IoThreads.start("stderr-" + j.gpid(), () -> pump(j, j.stderr(), false));
             pump(j, j.stdout(), true);
             if (broken || (j.detached() && !j.exit().isDone())) {
                 return; // hung up (the stream broke): it goes on detached, and nobody waits for its end here
@@ -333,7 +332,7 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
             // the program ended and its output reached its end of file (whatever it started
             // closed it too), as `CMD | cat` and ssh return; or it moved, and its copy here is gone
             CompletableFuture.anyOf(j.exit(), j.movedTo()).get();
-            err.join();
+            err.get();
             Moved m = moved;
             if (m != null && j.movedTo().isDone()) {
                 exitSent = true;

@@ -17,6 +17,13 @@ final class OutputPump {
     /** A read this large filled a default (64 KiB) pipe: bulk data (see Job#bulkIo). */
     static final int BULK = 64 * 1024;
 
+    /**
+     * The first buffer: most short jobs print less (or nothing), and a chunk-sized one for each of
+     * their two streams (256 KiB) was most of what the daemon allocated per job. The first read
+     * that fills it moves on to chunk-sized ones.
+     */
+    static final int FIRST = 8 * 1024;
+
     /** Where each chunk goes: typically a FlowSender, which waits while the stream is not ready. */
     interface Sink {
         void send(ByteString chunk) throws IOException;
@@ -29,10 +36,10 @@ final class OutputPump {
      * @param onBulk run at each read of {@link #BULK} bytes or more (null: nothing)
      */
     static void run(InputStream in, int chunk, Sink sink, Runnable onBulk) {
-        byte[] buf = new byte[chunk];
+        byte[] buf = new byte[Math.min(chunk, FIRST)];
         try (in) {
             int n;
-            while ((n = in.read(buf, 0, chunk)) >= 0) {
+            while ((n = in.read(buf, 0, buf.length)) >= 0) {
                 if (n == 0) {
                     continue;
                 }
@@ -40,7 +47,7 @@ final class OutputPump {
                     onBulk.run();
                 }
                 ByteString b;
-                if (n >= chunk / 8) {
+                if (n >= chunk / 8 || n == buf.length) { // a large read, or the first buffer filled: more comes
                     b = UnsafeByteOperations.unsafeWrap(buf, 0, n);
                     buf = new byte[chunk];
                 } else {

@@ -252,18 +252,11 @@ public final class RemoteExec {
     /** One stream to the node the process runs on (a new one each time it moves). */
     private final class Observer implements ClientResponseObserver<ExecIn, ExecOut> {
         /**
-         * The stream's callbacks, on one platform thread of its own: the output handler blocks on the
-         * client's socket, and a thread that stays up while output flows costs one wake-up per
-         * message at most, where a task per message on the shared executor costs a new thread each.
+         * The stream's callbacks, one at a time and in order (gRPC serialises them over the executor
+         * it is given), on kept platform threads (IoThreads): the output handler blocks on the
+         * client's socket.
          */
-        final java.util.concurrent.ExecutorService callbacks = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
-            java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
-            Thread.ofPlatform().daemon().name("remote-exec").factory(),
-            // The stream's last callback shuts this down, and gRPC may still hand it a late close of
-            // the same stream: drop it. Rejected, it is thrown into the transport's thread, which fails
-            // every stream of the connection to that node with UNKNOWN ("node lost": seen with
-            // forall's short tasks, a dozen tasks at once).
-            new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
+        final java.util.concurrent.Executor callbacks = IoThreads.executor();
         volatile ClientCallStreamObserver<ExecIn> call;
         volatile FlowSender<ExecIn> sender;
         /** The process moved: this stream's end is not the process's. */
@@ -310,7 +303,6 @@ public final class RemoteExec {
 
         @Override
         public void onError(Throwable t) {
-            callbacks.shutdown(); // the last callback of the stream: this one runs to its end
             sender.fail("stream failed");
             if (moved) {
                 return; // the stream to where it runs now goes on
@@ -337,7 +329,6 @@ public final class RemoteExec {
 
         @Override
         public void onCompleted() {
-            callbacks.shutdown(); // the last callback of the stream: this one runs to its end
             sender.fail("completed");
             if (moved) {
                 return;
