@@ -109,4 +109,46 @@ class MigrateTerminalIT {
         assertEquals(0, cluster.cli(2).run("kill", "-9", gpid).exitCode());
         assertEquals(137, cluster.cli(2).run("wait", gpid).exitCode());
     }
+
+    /**
+     * An attach client left connected follows a detached terminal job to its new node, with keys
+     * typed all through the move: its input goes on on the new node (before, a key that met the
+     * old stream as it ended stopped the client's input for good: cc9 and cc10 saw "nothing
+     * more"). Keys typed in the instant of the move itself may be lost (README).
+     */
+    @Test
+    void aDetachedTerminalMovesUnderItsAttachClientTypingOn() throws Exception {
+        var started = cluster.cli(1).run("run", "-d", "-t", "-n", "node2", "--", "bash", "--norc", "--noprofile", "-i");
+        assertEquals(0, started.exitCode(), started::describe);
+        String gpid = started.out().strip();
+        try (var t = new TestTerminal(cluster.cli(3), "attach", gpid)) {
+            Thread.sleep(1500); // attach shows output from now on: there is no prompt to wait for
+            t.type("y=$((6*7)); echo one-$y\r");
+            t.await("one-42");
+            var typing = new java.util.concurrent.atomic.AtomicBoolean(true);
+            var typer = Thread.ofVirtual().start(() -> {
+                try {
+                    while (typing.get()) {
+                        t.type(" "); // spaces on the shell's line, through the whole move
+                        Thread.sleep(5);
+                    }
+                } catch (java.io.IOException | InterruptedException e) {
+                    // the terminal closed: the assertions below say so
+                }
+            });
+            var moved = cluster.cli(1).run("migrate", gpid, "node1");
+            Thread.sleep(1000); // and on, while the client follows it
+            typing.set(false);
+            typer.join();
+            assertEquals(0, moved.exitCode(), moved::describe);
+            assertTrue(t.process.isAlive(), "attach stays with it: " + t.screen);
+            t.type("\u0015echo two-$y on $(tty)\r"); // Ctrl-U: the spaces go
+            t.await("two-42 on /dev/pts/");
+            t.type("\u001d"); // Ctrl-]: attach leaves; the job runs on
+            assertEquals(0, t.exit(), t.screen.toString());
+        }
+        assertEquals("node1", psRow(gpid).get("node"));
+        assertEquals(0, cluster.cli(2).run("kill", "-9", gpid).exitCode());
+        assertEquals(137, cluster.cli(2).run("wait", gpid).exitCode());
+    }
 }

@@ -329,4 +329,89 @@ class PermissionsIT {
         }
         assertEquals(0, root().run("kill", "-9", hungUpGpid).exitCode());
     }
+
+    /**
+     * A detached job's log folder is its user's, so the user can replace a log with a link, here to
+     * a file only root may read: `logs`, which the node answers as root, shows nothing of it.
+     */
+    @Test
+    void aLogReplacedByALinkShowsNothingOfWhatItPointsTo() throws Exception {
+        Path rootOnly = rootOnlyFile();
+        var d = asUser().run("run", "-d", "-n", "node2", "--", "sh", "-c", "echo public; exec sleep 322");
+        assertEquals(0, d.exitCode(), d::describe);
+        String gpid = d.out().strip();
+        try {
+            dev.gestalt.testkit.Eventually.holds(java.time.Duration.ofSeconds(60), "its output reaches its log",
+                () -> asUser().run("logs", gpid).out().contains("public"));
+            var swap = Procs.exec(30, "setpriv", "--reuid=" + uid, "--regid=" + gid, "--init-groups", "sh", "-c",
+                "rm -f \"$1\" && ln -s \"$2\" \"$1\"", "sh", log("node2", gpid).toString(), rootOnly.toString());
+            assertEquals(0, swap.exitCode(), swap.stderr());
+            var logs = asUser().run("logs", gpid);
+            assertTrue(!logs.out().contains(java.nio.file.Files.readString(rootOnly).strip()),
+                "logs followed the link as root: " + logs.describe());
+        } finally {
+            root().run("kill", "-9", gpid);
+            java.nio.file.Files.deleteIfExists(rootOnly);
+        }
+    }
+
+    /**
+     * The same link met by a move and a checkpoint, which read the log as root too (shown with
+     * root's job: CRIU cannot read another user's limits where the daemon lacks CAP_SYS_RESOURCE,
+     * as here, so a user's job does not move here at all). The move fails and leaves the job
+     * running where it was; the checkpoint leaves the link out; after a restart on another node,
+     * the linked file's content is in no log and on no disk of the cluster.
+     */
+    @Test
+    void aMoveOrACheckpointCarriesNothingOfWhereALinkedLogPoints() throws Exception {
+        Path rootOnly = rootOnlyFile();
+        String secret = java.nio.file.Files.readString(rootOnly).strip();
+        var d = root().run("run", "-d", "-n", "node2", "--", "sh", "-c", "echo public; exec sleep 324");
+        assertEquals(0, d.exitCode(), d::describe);
+        String gpid = d.out().strip();
+        String checkpoint = null;
+        try {
+            dev.gestalt.testkit.Eventually.holds(java.time.Duration.ofSeconds(60), "its output reaches its log",
+                () -> root().run("logs", gpid).out().contains("public"));
+            Path log = log("node2", gpid);
+            java.nio.file.Files.delete(log);
+            java.nio.file.Files.createSymbolicLink(log, rootOnly);
+
+            var moved = root().run("migrate", gpid, "node3");
+            assertTrue(moved.exitCode() != 0, "a move that would carry the link fails: " + moved.describe());
+            var row = dev.gestalt.testkit.TinyJson.rows(root().run("ps", "--json").out()).stream()
+                .filter(m -> gpid.equals(m.get("gpid"))).findFirst().orElseThrow();
+            assertEquals("node2", row.get("node"), "it runs on where it was: " + row);
+            assertTrue(!"exited".equals(row.get("state")), "and still runs: " + row);
+
+            var taken = root().run("checkpoint", gpid);
+            assertEquals(0, taken.exitCode(), taken::describe);
+            checkpoint = taken.out().strip();
+            var again = root().run("restart", "-n", "node3", checkpoint);
+            assertEquals(0, again.exitCode(), again::describe);
+            var after = root().run("logs", gpid);
+            assertTrue(!after.out().contains(secret), "the restarted job's log: " + after.describe());
+            var grep = Procs.exec(60, "grep", "-r", "-l", "-a", "--no-messages", secret, cluster.dir().toString());
+            assertEquals("", grep.stdout().strip(), "files of the cluster that hold the linked file's content");
+        } finally {
+            root().run("kill", "-9", gpid);
+            if (checkpoint != null) {
+                root().run("checkpoints", "rm", checkpoint);
+            }
+            java.nio.file.Files.deleteIfExists(rootOnly);
+        }
+    }
+
+    /** A file only root may read, with a line no log holds by chance. */
+    private static Path rootOnlyFile() throws java.io.IOException {
+        Path f = java.nio.file.Files.createTempFile("gst-root-only-", "");
+        java.nio.file.Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        java.nio.file.Files.writeString(f, "root-only-" + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36) + "\n");
+        return f;
+    }
+
+    /** A detached job's stdout log on a node. */
+    private static Path log(String node, String gpid) {
+        return cluster.dir().resolve(node).resolve("state").resolve("logs").resolve(gpid).resolve("stdout");
+    }
 }

@@ -17,6 +17,7 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -128,14 +129,37 @@ public final class RemoteExec {
         sendInput(ExecIn.newBuilder().setStdinEof(true).build());
     }
 
-    /** Input, on the stream of the moment: it waits while the process moves. */
+    /**
+     * Input, on the stream of the moment: it waits while the process moves. An attachment's input
+     * is not paused before a move (a run's is): what is sent as its stream ends there, after the
+     * process moved, goes to the stream that follows it instead of ending the client's input.
+     */
     private void sendInput(ExecIn in) throws IOException {
         input.lock();
         try {
-            while (inputPaused) {
-                inputOpen.awaitUninterruptibly();
+            while (true) {
+                while (inputPaused) {
+                    inputOpen.awaitUninterruptibly();
+                }
+                Observer o = stream;
+                try {
+                    o.sender.send(in);
+                    return;
+                } catch (IOException e) {
+                    if (!o.moved) {
+                        throw e;
+                    }
+                    while (stream == o && !ended.get()) { // moved() opens the next one, then says so
+                        inputOpen.await(100, TimeUnit.MILLISECONDS);
+                    }
+                    if (ended.get()) {
+                        throw e;
+                    }
+                }
             }
-            stream.sender.send(in);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while the process moved");
         } finally {
             input.unlock();
         }

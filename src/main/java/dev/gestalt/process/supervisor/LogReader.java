@@ -6,9 +6,11 @@ import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -36,18 +38,24 @@ public final class LogReader {
         return dir.resolve(stream.fileName());
     }
 
-    /** How many bytes the log holds now. */
+    /** How many bytes the log holds now (none, when it is not a plain file: see {@link #read}). */
     public long size(LogStream stream) throws IOException {
         try {
-            return Files.size(path(stream));
+            var attrs = Files.readAttributes(path(stream), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return attrs.isRegularFile() ? attrs.size() : 0;
         } catch (NoSuchFileException e) {
             return 0;
         }
     }
 
-    /** Up to {@code max} bytes from {@code offset}, without waiting; empty when none are there yet. */
+    /**
+     * Up to {@code max} bytes from {@code offset}, without waiting; empty when none are there yet.
+     * The daemon reads as root in a folder that belongs to the job's user, who may have replaced
+     * the log with a link: a link is never followed (ELOOP), so it cannot show the user a file
+     * only root may read.
+     */
     public byte[] read(LogStream stream, long offset, int max) throws IOException {
-        try (FileChannel ch = FileChannel.open(path(stream), StandardOpenOption.READ)) {
+        try (FileChannel ch = FileChannel.open(path(stream), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             long available = ch.size() - offset;
             if (available <= 0) {
                 return new byte[0];
