@@ -109,9 +109,29 @@ class ProcViewIT {
     @Test
     void afterAMoveAndARestartFromACheckpointToo() throws Exception {
         String expected = local();
+        String log = afterAMoveAndARestart("-T", probe() + "; " + INSIDE + "; kill $!");
+        assertTrue(log.startsWith(expected + "ps:\n"), "as locally: " + log);
+        assertOwnView(log.substring(expected.length()));
+    }
+
+    /** The same for a detached job with a terminal: moved, checkpointed and restarted, on a new terminal each time. */
+    @Test
+    void withATerminalAfterAMoveAndARestartToo() throws Exception {
+        String expected = local().replace("\n", "\r\n");
+        String log = afterAMoveAndARestart("-t", probe() + "; echo tty=$(tty); echo fd0=$(readlink /proc/self/fd/0)");
+        assertTrue(log.contains(expected), "same as locally: " + log);
+        var tty = java.util.regex.Pattern.compile("tty=(/dev/pts/\\d+)\r\nfd0=(\\S+)\r\n").matcher(log);
+        assertTrue(tty.find() && tty.group(1).equals(tty.group(2)), "the terminal is the job's own: " + log);
+    }
+
+    /**
+     * Runs {@code script} detached on node2 ({@code terminal}: -t or -T) once it has moved to node3,
+     * been checkpointed and restarted on node1; its log.
+     */
+    private static String afterAMoveAndARestart(String terminal, String script) throws Exception {
         Path flag = dir.resolve("go-" + System.nanoTime());
-        var start = cluster.cli(1).run("run", "-d", "-n", "node2", "--", "sh", "-c",
-            "while [ ! -e " + flag + " ]; do sleep 0.1; done; " + probe() + "; echo ps:; ps -e -o pid=,comm=");
+        var start = cluster.cli(1).run("run", "-d", terminal, "-n", "node2", "--", "sh", "-c",
+            "while [ ! -e " + flag + " ]; do sleep 0.1; done; " + script);
         assertEquals(0, start.exitCode(), start::describe);
         String gpid = start.out().strip();
         var moved = cluster.cli(1).run("migrate", gpid, "node3");
@@ -123,13 +143,8 @@ class ProcViewIT {
         assertEquals(0, again.exitCode(), again::describe);
         Files.writeString(flag, "");
         assertEquals(0, cluster.cli(1).run("wait", gpid).exitCode());
-        var logs = cluster.cli(1).run("logs", gpid);
-        assertTrue(logs.out().startsWith(expected + "ps:\n"), "as locally: " + logs.describe());
-        List<String> ps = logs.out().substring(expected.length() + 4).lines().map(String::strip).toList();
-        assertEquals(List.of("1", "2"), ps.stream().limit(2).map(l -> l.split("\\s+")[0]).toList(),
-            "ps in the job: its init PID 1, its program PID 2, as before it moved: " + logs.out());
-        assertTrue(ps.size() <= 4, "only the job's processes (init, sh, ps): " + logs.out());
         assertEquals(0, cluster.cli(1).run("checkpoints", "rm", taken.out().strip()).exitCode());
+        return cluster.cli(1).run("logs", gpid).out();
     }
 
     @Test
@@ -145,22 +160,33 @@ class ProcViewIT {
         }
     }
 
+    /**
+     * ps, pgrep and top in a job, with a sleep of its own in the background (the shell ends it
+     * after: `kill $!`).
+     */
+    private static final String INSIDE = "sleep 391 >/dev/null 2>&1 & until pgrep -x sleep >/dev/null; do sleep 0.1; done; "
+        + "echo ps:; ps -e -o pid=,comm=; echo pgrep: $(pgrep -x sleep); top -bn1 | grep '^Tasks'";
+
+    /** What {@link #INSIDE} printed shows the job's own processes only, its init PID 1 and its program PID 2. */
+    private static void assertOwnView(String out) {
+        List<String> lines = out.lines().toList();
+        int from = lines.indexOf("ps:");
+        assertTrue(from >= 0, "ps ran: " + out);
+        List<String> ps = lines.subList(from + 1, lines.size()).stream().takeWhile(l -> !l.startsWith("pgrep:")).map(String::strip).toList();
+        assertEquals(List.of("1", "2"), ps.stream().limit(2).map(l -> l.split("\\s+")[0]).toList(),
+            "the job's init is PID 1, its program PID 2: " + out);
+        assertTrue(ps.size() <= 6, "only the job's processes (init, sh, its background, ps): " + out);
+        var pgrep = java.util.regex.Pattern.compile("pgrep: (\\d+)\\n").matcher(out);
+        assertTrue(pgrep.find() && ps.contains(pgrep.group(1) + " sleep"), "pgrep finds the job's sleep by its PID in the job: " + out);
+        var tasks = java.util.regex.Pattern.compile("Tasks: +(\\d+) total").matcher(out);
+        assertTrue(tasks.find() && Integer.parseInt(tasks.group(1)) <= 6, "top counts the job's tasks: " + out);
+    }
+
     @Test
     void psPgrepAndTopInsideAJobShowTheJobsOwnProcesses() {
         Cli cli = cluster.cli(1);
-        var r = cli.run("run", "-n", "node2", "--", "sh", "-c",
-            "sleep 391 >/dev/null 2>&1 & until pgrep -x sleep >/dev/null; do sleep 0.1; done; "
-                + "echo ps:; ps -e -o pid=,comm=; echo pgrep: $(pgrep -x sleep); top -bn1 | grep '^Tasks'");
+        var r = cli.run("run", "-n", "node2", "--", "sh", "-c", INSIDE + "; kill $!");
         assertEquals(0, r.exitCode(), r::describe);
-        List<String> lines = r.out().lines().toList();
-        int from = lines.indexOf("ps:");
-        List<String> ps = lines.subList(from + 1, lines.size()).stream().takeWhile(l -> !l.startsWith("pgrep:")).map(String::strip).toList();
-        assertEquals(List.of("1", "2"), ps.stream().limit(2).map(l -> l.split("\\s+")[0]).toList(),
-            "the job's init is PID 1, its program PID 2: " + r.out());
-        assertTrue(ps.size() <= 6, "only the job's processes (init, sh, its background, ps): " + r.out());
-        assertTrue(r.out().matches("(?s).*pgrep: \\d+\\n.*"), "pgrep finds the job's sleep by its PID in the job: " + r.out());
-        var tasks = java.util.regex.Pattern.compile("Tasks: +(\\d+) total").matcher(r.out());
-        assertTrue(tasks.find() && Integer.parseInt(tasks.group(1)) <= 6, "top counts the job's tasks: " + r.out());
-        Procs.pgrep("^sleep 391$").forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy));
+        assertOwnView(r.out());
     }
 }
