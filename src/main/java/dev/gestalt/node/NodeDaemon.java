@@ -131,7 +131,8 @@ public final class NodeDaemon implements AutoCloseable {
                 m.gossipNow();
             }
         });
-        checkpointTimer = new CheckpointTimer();
+        checkpointTimer = new CheckpointTimer(supervisor::checkpointEvery);
+        checkpointTimer.resume(supervisor.jobs(), supervisor::checkpointEvery); // the jobs it re-adopted
         exec = new ExecService(config.name(), supervisor, config.remoteUids(), FolderPlacement::absent, draining, checkpointTimer);
         var placements = new Placements();
         var events = new EventLog(config.name(), config.stateDir().resolve("events"));

@@ -25,6 +25,18 @@ public final class CheckpointTimer implements AutoCloseable {
     private volatile Predicate<String> take = gpid -> false;
     /** A process checkpointed periodically ended here: its periodic checkpoints go. */
     private volatile java.util.function.Consumer<String> ended = gpid -> { };
+    /** Where the period of each is kept, so that a restarted daemon goes on (see {@link #resume}). */
+    private final java.util.function.ObjLongConsumer<String> remember;
+
+    /** A timer that remembers nothing (tests). */
+    public CheckpointTimer() {
+        this((gpid, seconds) -> { });
+    }
+
+    /** @param remember records each process's period (the node's job records) */
+    public CheckpointTimer(java.util.function.ObjLongConsumer<String> remember) {
+        this.remember = remember;
+    }
 
     /** What takes a checkpoint, and what removes those of a process that ended (see {@link CheckpointService}). */
     void taker(Predicate<String> take, java.util.function.Consumer<String> ended) {
@@ -40,11 +52,25 @@ public final class CheckpointTimer implements AutoCloseable {
     public void every(dev.gestalt.process.supervisor.Job j, long seconds) {
         String gpid = j.gpid();
         if (seconds > 0 && every.putIfAbsent(gpid, seconds) == null) {
+            remember.accept(gpid, seconds);
             j.end().thenRun(() -> {
                 every.remove(gpid);
                 Thread.ofVirtual().start(() -> ended.accept(gpid));
             });
             next(gpid, seconds);
+        }
+    }
+
+    /**
+     * A daemon started again under running jobs: each that was checkpointed periodically is again,
+     * as recorded ({@code period}: seconds, 0 for none), its next checkpoint a period from now.
+     */
+    public void resume(java.util.Collection<dev.gestalt.process.supervisor.Job> running,
+                       java.util.function.ToLongFunction<String> period) {
+        for (var j : running) {
+            if (!j.end().isDone()) {
+                every(j, period.applyAsLong(j.gpid()));
+            }
         }
     }
 

@@ -23,7 +23,8 @@ import java.util.logging.Logger;
  * The node's record of its jobs, so that they outlive a restart of the daemon: who started
  * what and when, and how and when it ended. One line per event appended to
  * {@code STATE/jobs/journal} (folder 0700, file 0600, the daemon's own): a start ({@code S}), a
- * hang-up ({@code D}: the job goes on detached), an end ({@code E}). Appending costs a write(2)
+ * hang-up ({@code D}: the job goes on detached), a period of checkpoints ({@code P}: run
+ * --checkpoint-every), a move away ({@code M}), an end ({@code E}). Appending costs a write(2)
  * per event; reading it back rebuilds the table; {@link #compact} rewrites it with only what is
  * still wanted. Not fsync'd: a record is lost only with the machine, and its jobs with it.
  */
@@ -52,6 +53,8 @@ final class JobJournal implements AutoCloseable {
 
     private final Path file;
     private final Map<String, Entry> entries = new LinkedHashMap<>();
+    /** How often (seconds) each job here that has them is checkpointed: a restarted daemon goes on. */
+    private final Map<String, Long> periods = new java.util.HashMap<>();
     private FileChannel out;
     private int lines;
 
@@ -97,9 +100,27 @@ final class JobJournal implements AutoCloseable {
 
     /** The job moved to another node: no record of it is kept here (its new node records it). */
     synchronized void moved(String gpid) {
+        periods.remove(gpid);
         if (entries.remove(gpid) != null) {
             append(List.of("M", gpid));
         }
+    }
+
+    /**
+     * The job is checkpointed every {@code seconds} here. Recorded even before its start is (a job
+     * restored here is recorded at the move's commit); what no running job's record goes with is
+     * dropped at the next compaction.
+     */
+    synchronized void checkpointEvery(String gpid, long seconds) {
+        if (seconds > 0 && !Long.valueOf(seconds).equals(periods.put(gpid, seconds))) {
+            append(List.of("P", gpid, Long.toString(seconds)));
+        }
+    }
+
+    /** How often the job is checkpointed here (seconds); 0 when it is not. */
+    synchronized long checkpointEvery(String gpid) {
+        Entry e = entries.get(gpid);
+        return e == null || e.ended() ? 0 : periods.getOrDefault(gpid, 0L);
     }
 
     synchronized void hungUp(String gpid) {
@@ -112,6 +133,7 @@ final class JobJournal implements AutoCloseable {
 
     synchronized void ended(String gpid, long millis, int code) {
         Entry e = entries.get(gpid);
+        periods.remove(gpid);
         if (e != null && !e.ended()) {
             entries.put(gpid, e.end(millis, code));
             append(List.of("E", gpid, Long.toString(millis), Integer.toString(code)));
@@ -142,11 +164,16 @@ final class JobJournal implements AutoCloseable {
         for (Entry e : dropped) {
             entries.remove(e.gpid());
         }
+        periods.keySet().removeIf(gpid -> entries.get(gpid) == null || entries.get(gpid).ended());
         Path tmp = file.resolveSibling("journal.tmp");
         Files.deleteIfExists(tmp);
         try (FileChannel w = open(tmp)) {
             for (Entry e : entries.values()) {
                 write(w, startFields(e));
+                Long period = periods.get(e.gpid());
+                if (period != null) {
+                    write(w, List.of("P", e.gpid(), Long.toString(period)));
+                }
                 if (e.ended()) {
                     write(w, List.of("E", e.gpid(), Long.toString(e.endMillis()), Integer.toString(e.code())));
                 }
@@ -205,8 +232,15 @@ final class JobJournal implements AutoCloseable {
                         f[5].contains("p")));
                 }
                 case "D" -> entries.computeIfPresent(f[1], (k, e) -> e.hungUp());
-                case "M" -> entries.remove(f[1]);
-                case "E" -> entries.computeIfPresent(f[1], (k, e) -> e.end(Long.parseLong(f[2]), Integer.parseInt(f[3])));
+                case "P" -> periods.put(f[1], Long.parseLong(f[2]));
+                case "M" -> {
+                    entries.remove(f[1]);
+                    periods.remove(f[1]);
+                }
+                case "E" -> {
+                    entries.computeIfPresent(f[1], (k, e) -> e.end(Long.parseLong(f[2]), Integer.parseInt(f[3])));
+                    periods.remove(f[1]);
+                }
                 default -> throw new IllegalArgumentException("unknown record");
             }
         } catch (RuntimeException e) {

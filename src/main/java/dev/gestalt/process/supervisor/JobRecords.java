@@ -95,6 +95,14 @@ final class JobRecords implements AutoCloseable {
         journal.hungUp(gpid);
     }
 
+    void checkpointEvery(String gpid, long seconds) {
+        journal.checkpointEvery(gpid, seconds);
+    }
+
+    long checkpointEvery(String gpid) {
+        return journal.checkpointEvery(gpid);
+    }
+
     /** Records the end now; returns when that was (epoch millis). */
     long ended(String gpid, int code) {
         long now = System.currentTimeMillis();

@@ -816,6 +816,16 @@ public final class Supervisor implements AutoCloseable {
         return out;
     }
 
+    /** Records that {@code gpid} is checkpointed every {@code seconds} here (run --checkpoint-every): a restarted daemon goes on. */
+    public void checkpointEvery(String gpid, long seconds) {
+        records.checkpointEvery(gpid, seconds);
+    }
+
+    /** How often the running job {@code gpid} is checkpointed here, as recorded (seconds); 0 when it is not. */
+    public long checkpointEvery(String gpid) {
+        return records.checkpointEvery(gpid);
+    }
+
     /** Every ended job on record (for the node's configured history), as {@code ps --all} lists them. */
     public List<Job> history() {
         return records.history();

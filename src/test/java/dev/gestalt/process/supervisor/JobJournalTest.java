@@ -51,4 +51,33 @@ class JobJournalTest {
             assertFalse(again.get("2-5").ended());
         }
     }
+
+    @Test
+    void aPeriodOfCheckpointsOutlivesTheDaemonAndGoesWithItsJob(@TempDir Path state) throws Exception {
+        try (var j = new JobJournal(state)) {
+            j.checkpointEvery("3-1", 30); // a restored job: its period comes before its start's record
+            j.started(spec("3-1", true), 1000);
+            j.started(spec("3-2", true), 2000);
+            j.checkpointEvery("3-2", 60);
+            j.started(spec("3-3", true), 3000);
+            j.checkpointEvery("3-3", 10);
+            j.started(spec("3-4", true), 4000);
+            j.checkpointEvery("3-4", 20);
+            j.moved("3-3");
+            j.ended("3-4", 5000, 0);
+            assertEquals(0, j.checkpointEvery("3-9"), "none for a job without one");
+        }
+        try (var again = new JobJournal(state)) { // as a restarted daemon reads it
+            assertEquals(30, again.checkpointEvery("3-1"));
+            assertEquals(60, again.checkpointEvery("3-2"));
+            assertEquals(0, again.checkpointEvery("3-3"), "it moved away: its new node checkpoints it");
+            assertEquals(0, again.checkpointEvery("3-4"), "it ended");
+            again.compact(e -> true, 10);
+        }
+        try (var compacted = new JobJournal(state)) {
+            assertEquals(30, compacted.checkpointEvery("3-1"), "kept through a compaction");
+            assertEquals(60, compacted.checkpointEvery("3-2"));
+            assertEquals(0, compacted.checkpointEvery("3-4"));
+        }
+    }
 }
