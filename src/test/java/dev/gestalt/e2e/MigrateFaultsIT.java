@@ -104,7 +104,8 @@ class MigrateFaultsIT {
         var move = moveToNode3(gpid);
         cluster.kill9(3);
         var result = move.await(Duration.ofSeconds(120));
-        assertEquals(1, copies(), "one copy runs (node1's), no other");
+        assertEquals(1, copies(), () -> "one copy runs (node1's), no other: " + dev.gestalt.testkit.Procs.exec(10, "sh", "-c",
+            "for p in $(pgrep -f '^[^ ]*python3 -c import sys, time # " + TAG + "'); do ps -o pid,ppid,stat -p $p | tail -1; done").stdout());
         var up = cluster.restart();
         assertEquals(0, up.exitCode(), up::describe);
         assertEquals(1, copies(), "one copy runs (node1's), none adopted by node3's daemon as it came back");

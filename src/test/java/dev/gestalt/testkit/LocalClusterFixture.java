@@ -303,17 +303,26 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         if (netns == null || netns.equals(netns(ProcessHandle.current().pid()))) {
             throw new IllegalStateException(nodeName(node) + " has no network namespace of its own (not a root cluster?)");
         }
-        List<Long> victims = new ArrayList<>();
-        try (var s = Files.list(Path.of("/proc"))) {
-            s.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
-                .map(Long::parseLong).filter(p -> netns.equals(netns(p))).forEach(victims::add);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        // A real host dies at once; here its processes are listed, then killed: one forked meanwhile
+        // (a process CRIU is restoring there) would live on. So again until a listing finds none.
+        java.util.Set<Long> victims = new java.util.LinkedHashSet<>();
+        for (int round = 0; round < 50; round++) {
+            List<Long> found = new ArrayList<>();
+            try (var s = Files.list(Path.of("/proc"))) {
+                s.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
+                    .map(Long::parseLong).filter(p -> netns.equals(netns(p))).forEach(found::add);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            if (found.isEmpty() && round > 0) {
+                break;
+            }
+            victims.addAll(found);
+            // SIGKILL; one that ended since it was listed (a short-lived helper: criu, a shell) is no failure
+            found.forEach(p -> ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly));
+            Eventually.holds(Duration.ofSeconds(30), "every process of " + nodeName(node) + "'s host dies after SIGKILL",
+                () -> found.stream().noneMatch(Procs::alive));
         }
-        // SIGKILL; one that ended since it was listed (a short-lived helper: criu, a shell) is no failure
-        victims.forEach(p -> ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly));
-        Eventually.holds(Duration.ofSeconds(30), "every process of " + nodeName(node) + "'s host dies after SIGKILL",
-            () -> victims.stream().noneMatch(Procs::alive));
         return victims.size();
     }
 

@@ -240,7 +240,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             }
             if (!commit(target, t, req.getGpid())) {
                 supervisor.resume(c);
-                failMove(req, out, target + " did not confirm that " + req.getGpid() + " runs there; it goes on running on " + nodeName);
+                failMove(req, out, target + " did not confirm that " + req.getGpid() + " runs there; " + req.getGpid()
+                    + " goes on running on " + nodeName); // each failure ends alike: scripts look for it
                 return false;
             }
             long restored = System.nanoTime();
