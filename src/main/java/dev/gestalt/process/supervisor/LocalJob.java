@@ -269,20 +269,58 @@ final class LocalJob implements Job {
 
     @Override
     public InputStream stdout() {
-        FileChannel c = out;
-        if (detached || c == null) {
-            return logs.follow(LogStream.STDOUT, 0);
+        FileChannel c;
+        boolean letGone;
+        synchronized (this) { // see letGo
+            read[1] = true;
+            c = out;
+            letGone = detached;
+        }
+        if (letGone || c == null) {
+            return afterLetGo(unread[1], logs.follow(LogStream.STDOUT, 0));
         }
         return Channels.newInputStream(c);
     }
 
     @Override
     public InputStream stderr() {
-        FileChannel c = err;
-        if (detached) {
-            return logs.follow(LogStream.STDERR, 0);
+        FileChannel c;
+        boolean letGone;
+        synchronized (this) { // see letGo
+            read[2] = true;
+            c = err;
+            letGone = detached;
+        }
+        if (letGone) {
+            return afterLetGo(unread[2], logs.follow(LogStream.STDERR, 0));
         }
         return c == null ? InputStream.nullInputStream() : Channels.newInputStream(c);
+    }
+
+    private static InputStream afterLetGo(byte[] unread, InputStream log) {
+        return unread.length == 0 ? log : new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(unread), log);
+    }
+
+    /**
+     * What {@link #letGo} found in an output pipe nobody had started to read yet (a stream taken up
+     * again after a move), for the reader that comes: closing the pipe would lose it.
+     */
+    private final byte[][] unread = {new byte[0], new byte[0], new byte[0]};
+    /** Whether a reader took stdout, stderr (then it reads the pipe itself: nothing is taken from under it). */
+    private final boolean[] read = new boolean[3];
+
+    /** The bytes waiting in output pipe {@code i}, which nothing reads (FIONREAD: no wait). */
+    private byte[] unreadOutput(int i, FileChannel c) {
+        if (c == null || read[i] || keeperFds[i] < 0) {
+            return new byte[0];
+        }
+        // read-write: an open for reading alone would wait for a writer
+        try (var pipe = new java.io.RandomAccessFile(keeper.fd(keeperFds[i]).toFile(), "rw")) {
+            var r = new java.io.FileInputStream(pipe.getFD());
+            return r.readNBytes(r.available());
+        } catch (IOException e) {
+            return new byte[0];
+        }
     }
 
     @Override
@@ -354,7 +392,11 @@ final class LocalJob implements Job {
         if (detached || end.isDone() || spec.tty() || out == null || !hungUp.compareAndSet(false, true)) {
             return;
         }
-        detached = true;
+        synchronized (this) { // a reader that comes later gets what waits in the pipes first
+            unread[1] = unreadOutput(1, out);
+            unread[2] = unreadOutput(2, err);
+            detached = true;
+        }
         closeStreams(false);
         keeper.detach(gpid());
     }
