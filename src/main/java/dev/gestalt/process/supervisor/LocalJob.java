@@ -269,30 +269,28 @@ final class LocalJob implements Job {
 
     @Override
     public InputStream stdout() {
-        FileChannel c;
-        boolean letGone;
-        synchronized (this) { // see letGo
-            read[1] = true;
-            c = out;
-            letGone = detached;
-        }
-        if (letGone || c == null) {
-            return afterLetGo(unread[1], logs.follow(LogStream.STDOUT, 0));
-        }
-        return Channels.newInputStream(c);
+        return output(1, LogStream.STDOUT);
     }
 
     @Override
     public InputStream stderr() {
+        return output(2, LogStream.STDERR);
+    }
+
+    /**
+     * Output {@code i} (1, 2): its pipe; once the job went on detached (or, for stdout, when it has
+     * no pipe), what letGo kept of the pipe, then its log.
+     */
+    private InputStream output(int i, LogStream stream) {
         FileChannel c;
         boolean letGone;
         synchronized (this) { // see letGo
-            read[2] = true;
-            c = err;
+            read[i] = true;
+            c = i == 1 ? out : err;
             letGone = detached;
         }
-        if (letGone) {
-            return afterLetGo(unread[2], logs.follow(LogStream.STDERR, 0));
+        if (letGone || (c == null && i == 1)) {
+            return afterLetGo(unread[i], logs.follow(stream, 0));
         }
         return c == null ? InputStream.nullInputStream() : Channels.newInputStream(c);
     }
