@@ -18,7 +18,8 @@
 enum { FREE = 0, STARTING, RUNNING, ENDED, RESTORING };
 /* F_CLOSING: an attached terminal whose program ended, closed once its output is copied */
 /* F_MOVED: restored on another node; its end here is no end of the job (G, not X) */
-enum { F_TTY = 1, F_DETACHED = 2, F_PIDNS = 4, F_ABANDONED = 8, F_CLOSING = 16, F_MOVED = 32 };
+/* F_UNCOMMITTED: restored here, stopped, and not yet committed by the daemon (C): killed if the daemon goes */
+enum { F_TTY = 1, F_DETACHED = 2, F_PIDNS = 4, F_ABANDONED = 8, F_CLOSING = 16, F_MOVED = 32, F_UNCOMMITTED = 64 };
 
 /* Bytes from one descriptor to another: a terminal's output or input, or output to a log file. */
 struct pump {

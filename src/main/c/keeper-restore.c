@@ -300,6 +300,7 @@ void job_restorer_ended(struct job *j, int status) {
         j->code = shell_status(st);
     }
     j->state = RUNNING;
+    j->flags |= F_UNCOMMITTED; /* stopped (criu restore --leave-stopped) until the daemon's C */
     j->program = j->reaped ? -1 : job_program_of(root);
     int fd0 = j->flags & F_TTY ? j->in_relay[1] : j->in_w;
     int fd1 = j->flags & F_TTY ? j->out_relay[0] : j->out_r;

@@ -31,7 +31,9 @@
  *                                   status pipe's write end as fd 3 and the program's stdin, stdout,
  *                                   stderr as 4, 5, 6; the restored init (CRIU's sibling, -S) is its
  *                                   child, its pid read from IMAGES/restored.pid: S as for a start,
- *                                   or F when CRIU failed
+ *                                   or F when CRIU failed. The restored tree is stopped until C; if
+ *                                   the daemon goes before, it is killed (M) with no end reported
+ *   C GPID                          commit a restored job: it runs here now (the daemon resumes it)
  *   M GPID                          the job was restored on another node: SIGKILL here, and G, not X
  *   E GPID                          end of input: the keeper closes its copy of stdin's write end
  *   K GPID SIG                      signal the job (through its init; any signal)
@@ -252,6 +254,11 @@ static void request(char **f, int nf) {
             job_moved(j);
         }
         break;
+    case 'C':
+        if (j) {
+            j->flags &= ~F_UNCOMMITTED; /* the daemon resumes it next */
+        }
+        break;
     case 'E':
         if (j) {
             close_fd(&j->in_w);
@@ -308,6 +315,8 @@ static void drop_daemon(void) {
         } else if (j->state == STARTING) {
             j->flags |= F_ABANDONED;
             job_signal(j, SIGKILL);
+        } else if (j->state == RUNNING && (j->flags & F_UNCOMMITTED)) {
+            job_moved(j); /* restored, stopped, never committed: its source resumes its own copy */
         } else if (j->state == RUNNING) {
             job_hang_up(j, 0);
         } else if (j->state == ENDED) {

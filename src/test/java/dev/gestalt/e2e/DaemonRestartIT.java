@@ -187,4 +187,30 @@ class DaemonRestartIT {
         assertEquals(0, home().run("kill", "-9", gpid).exitCode());
         assertEquals(137, home().run("wait", gpid).exitCode());
     }
+
+    /**
+     * A process checkpointed every 10 s is checkpointed on after its node's daemon was killed and
+     * started again (the period is in the node's job records: before, the restarted daemon forgot
+     * it, and the process ran on with no checkpoint).
+     */
+    @Test
+    void periodicCheckpointsGoOnAfterTheDaemonsRestart() {
+        var d = home().run("run", "-d", "-n", "node3", "--checkpoint-every", "10s", "--", "sh", "-c",
+            "while :; do sleep 1; done; : gst-restart-p");
+        assertEquals(0, d.exitCode(), d::describe);
+        String gpid = d.out().strip();
+        java.util.function.Supplier<List<Map<String, Object>>> mine = () -> dev.gestalt.testkit.TinyJson.rows(
+            home().run("checkpoints", "--json").out()).stream().filter(m -> gpid.equals(m.get("gpid"))).toList();
+        try {
+            cluster.kill9(3); // before its first checkpoint
+            var up = cluster.restart();
+            assertEquals(0, up.exitCode(), up::describe);
+            Eventually.holds(Duration.ofSeconds(60), gpid + " is checkpointed by the restarted daemon",
+                () -> !mine.get().isEmpty());
+            assertEquals("node3", mine.get().getFirst().get("node"), mine.get()::toString);
+        } finally {
+            home().run("kill", "-9", gpid);
+        }
+        Eventually.holds(Duration.ofSeconds(30), "its periodic checkpoints go when it ends", () -> mine.get().isEmpty());
+    }
 }

@@ -80,6 +80,13 @@ class MigrateFaultsIT {
         }
     }
 
+    /** Each copy, its init and the init's parent (a keeper); and any CRIU restore still running. */
+    private static String copiesAndParents() {
+        return dev.gestalt.testkit.Procs.exec(10, "sh", "-c", "for p in $(pgrep -f '^[^ ]*python3 -c import sys, time # " + TAG
+            + "'); do i=$(ps -o ppid= -p $p); k=$(ps -o ppid= -p $i); ps -o pid=,ppid=,stat=,comm= -p $p,$i,$k; echo; done;"
+            + " pgrep -a -f ' restore -D ' | cut -c1-300").stdout();
+    }
+
     /** How many copies of the test's program run on this machine (all nodes). */
     private static long copies() {
         return dev.gestalt.testkit.Procs.exec(10, "pgrep", "-f", "^[^ ]*python3 -c import sys, time # " + TAG).stdout().strip().lines().count();
@@ -104,8 +111,7 @@ class MigrateFaultsIT {
         var move = moveToNode3(gpid);
         cluster.kill9(3);
         var result = move.await(Duration.ofSeconds(120));
-        assertEquals(1, copies(), () -> "one copy runs (node1's), no other: " + dev.gestalt.testkit.Procs.exec(10, "sh", "-c",
-            "for p in $(pgrep -f '^[^ ]*python3 -c import sys, time # " + TAG + "'); do ps -o pid,ppid,stat -p $p | tail -1; done").stdout());
+        assertEquals(1, copies(), () -> "one copy runs (node1's), no other: " + copiesAndParents());
         var up = cluster.restart();
         assertEquals(0, up.exitCode(), up::describe);
         assertEquals(1, copies(), "one copy runs (node1's), none adopted by node3's daemon as it came back");

@@ -51,6 +51,9 @@ final class LocalHosts {
         # the host's named network namespaces are not the node's business; copies of their
         # mounts here would keep 'ip netns del' on the host from removing them
         umount -l /run/netns 2>/dev/null || for f in /run/netns/*; do umount -l "$f" 2>/dev/null; done || true
+        # shared, as systemd makes a host's /: what the node mounts later (its /gestalt, again after
+        # a restart of its daemon) reaches the jobs already running, whose mounts are its slaves
+        mount --make-rshared /
         cd "$wd" 2>/dev/null || cd /
         exec "$@"
         """;

@@ -9,6 +9,7 @@ import dev.gestalt.process.placement.PlacementRequest;
 import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchSpec;
 import dev.gestalt.process.supervisor.LogStream;
+import dev.gestalt.process.supervisor.SignalForward;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.security.MoveKeys;
 import dev.gestalt.rpc.FlowSender;
@@ -77,12 +78,11 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private final EventLog events;
     /** This node's address: where its page server listens for a post-copy move. */
     private final String address;
-    /** GPIDs being moved from this node now: one move at a time each. */
     /** Sends on the signals of processes that moved from here one at a time, in order; 1024 may wait. */
     private final java.util.concurrent.ThreadPoolExecutor forwarding = new java.util.concurrent.ThreadPoolExecutor(
         1, 1, 30, TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(1024),
-        Thread.ofVirtual().name("signal-forward").factory(),
-        (r, e) -> LOG.warning("a signal to a process that moved from here is lost: 1024 are waiting to be sent on"));
+        Thread.ofVirtual().name("signal-forward").factory());
+    /** GPIDs being moved from this node now: one move at a time each. */
     private final java.util.Set<String> moving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public MigrateService(String nodeName, Supervisor supervisor, Supplier<ProcessSpace> space, Supplier<Migration> self,
@@ -590,8 +590,15 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     }
 
     /** Sends the signals of {@code gpid}, which went from here to {@code target}, on to it, in order (see {@link #forward}). */
-    java.util.function.IntConsumer forwarder(String gpid, int uid, String target) {
-        return sig -> forwarding.execute(() -> forward(sig, gpid, uid, target));
+    SignalForward forwarder(String gpid, int uid, String target) {
+        return sig -> {
+            try {
+                return forwarding.submit(() -> forward(sig, gpid, uid, target));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                LOG.warning("signal " + sig + " to " + gpid + ", which moved from here, is lost: 1024 are waiting to be sent on");
+                return CompletableFuture.completedFuture(null);
+            }
+        };
     }
 
     /**

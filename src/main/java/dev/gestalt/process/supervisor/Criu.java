@@ -62,7 +62,8 @@ final class Criu {
     static List<String> restoreCommand(Path images, List<List<String>> ids, boolean lazy) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(unshare(), "--mount", "--propagation", "slave", "--",
             binary().toString(), "restore", "-D", images.toString(), "-o", "restore.log", "-d", "-S",
-            "--pidfile", images.resolve("restored.pid").toString(), "--root", "/", "--ext-mount-map", "auto"));
+            "--pidfile", images.resolve("restored.pid").toString(), "--root", "/", "--ext-mount-map", "auto",
+            "--leave-stopped")); // it runs only once checked and committed (Restored#commit): not before
         if (lazy) {
             cmd.add("--lazy-pages"); // its memory comes from the lazy-pages daemon, which waits in images
         }

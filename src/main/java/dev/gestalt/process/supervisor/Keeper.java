@@ -252,6 +252,14 @@ final class Keeper implements AutoCloseable {
         sendQuietly("E", gpid);
     }
 
+    /**
+     * A restored job runs here from now on: until this, the keeper kills it (stopped, as CRIU left
+     * it) if this daemon goes, since its source then resumes its own copy.
+     */
+    void commit(String gpid) {
+        sendQuietly("C", gpid);
+    }
+
     /** The job's client is gone: SIGHUP, and its further output to its log files. */
     void hangUp(String gpid) {
         sendQuietly("D", gpid);

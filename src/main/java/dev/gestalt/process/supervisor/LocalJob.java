@@ -50,7 +50,7 @@ final class LocalJob implements Job {
     /** Signals that came while the job was frozen for a move (see {@link #holdSignals}); null when not frozen. */
     private List<Integer> held;
     /** Once it moved: where signals sent to it here go on to, in order (see {@link #moved}). */
-    private java.util.function.IntConsumer forward;
+    private SignalForward forward;
     private final AtomicBoolean bulk = new AtomicBoolean();
     private final AtomicBoolean hungUp = new AtomicBoolean();
     /** The daemon's ends of the job's stdio; null when it has none (closed, or detached). */
@@ -143,13 +143,19 @@ final class LocalJob implements Job {
      * held while it was frozen, then any sent to this copy later (a sender that found it here
      * just before it went), go to {@code forward}, in the order they came.
      */
-    void moved(String node, java.util.function.IntConsumer forward) {
-        synchronized (this) {
+    void moved(String node, SignalForward forward) {
+        java.util.concurrent.Future<?> last = null;
+        synchronized (this) { // queued in order under the lock, waited for outside it
             if (held != null) {
-                held.forEach(forward::accept);
+                for (int sig : held) {
+                    last = forward.send(sig);
+                }
                 held = null;
             }
             this.forward = forward;
+        }
+        if (last != null) {
+            SignalForward.await(last); // delivered there before the home node sends there itself
         }
         movedTo.complete(node);
         release();
@@ -328,15 +334,17 @@ final class LocalJob implements Job {
             // running, as `cat` in `CMD | cat` dies of the same Ctrl-C
             exit.thenRun(this::letGo);
         }
+        java.util.concurrent.Future<?> sent;
         synchronized (this) {
             if (held != null) {
                 held.add(sig);
                 return;
             }
-            if (forward != null) {
-                forward.accept(sig);
-                return;
-            }
+            sent = forward == null ? null : forward.send(sig);
+        }
+        if (sent != null) {
+            SignalForward.await(sent); // answered once it is there: a later signal cannot overtake it
+            return;
         }
         if (!end.isDone()) {
             keeper.signal(gpid(), sig);
@@ -390,13 +398,43 @@ final class LocalJob implements Job {
         if (detached || end.isDone() || spec.tty() || out == null || !hungUp.compareAndSet(false, true)) {
             return;
         }
-        synchronized (this) { // a reader that comes later gets what waits in the pipes first
-            unread[1] = unreadOutput(1, out);
-            unread[2] = unreadOutput(2, err);
-            detached = true;
+        Thread.ofVirtual().name("let-go-" + gpid()).start(() -> { // it may wait for a reader: not on the keeper's thread
+            synchronized (this) { // a reader that comes later gets what waits in the pipes first
+                unread[1] = unreadOutput(1, out);
+                unread[2] = unreadOutput(2, err);
+                detached = true;
+            }
+            readOut(1);
+            readOut(2);
+            closeStreams(false);
+            keeper.detach(gpid());
+        });
+    }
+
+    /** How long {@link #readOut} waits for a reader to take what its pipe holds (then it is closed anyway). */
+    private static final long READ_OUT_MILLIS = 2000;
+
+    /**
+     * Waits until the reader that took output pipe {@code i} has read what the program left in it
+     * (FIONREAD 0), at most {@link #READ_OUT_MILLIS}: closing the pipe under a reader that was
+     * about to read it (a stream just taken up again after a move, a busy machine) would lose the
+     * program's last words.
+     */
+    private void readOut(int i) {
+        if (!read[i] || keeperFds[i] < 0) {
+            return;
         }
-        closeStreams(false);
-        keeper.detach(gpid());
+        try (var pipe = new java.io.RandomAccessFile(keeper.fd(keeperFds[i]).toFile(), "rw")) { // see unreadOutput
+            var waiting = new java.io.FileInputStream(pipe.getFD());
+            long until = System.nanoTime() + READ_OUT_MILLIS * 1_000_000;
+            while (waiting.available() > 0 && System.nanoTime() < until) {
+                Thread.sleep(2);
+            }
+        } catch (IOException e) {
+            // the pipe is gone: nothing waits in it
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override

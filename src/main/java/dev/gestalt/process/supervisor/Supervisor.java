@@ -548,14 +548,14 @@ public final class Supervisor implements AutoCloseable {
      * sent to it while it was frozen, and any sent here later (see {@link #movedAway}), go to
      * {@code forward}, in order, for the caller to send on to {@code node}.
      */
-    public void moved(Checkpoint c, String node, java.util.function.IntConsumer forward) {
+    public void moved(Checkpoint c, String node, SignalForward forward) {
         if (c.job() instanceof LocalJob l) {
             goneTo(l, node, forward);
         }
     }
 
     /** {@link #moved}, {@link #superseded}: the copy here is killed (G, not X) and forgotten; signals go on. */
-    private void goneTo(LocalJob l, String node, java.util.function.IntConsumer forward) {
+    private void goneTo(LocalJob l, String node, SignalForward forward) {
         synchronized (movedAway) {
             movedAway.put(l.gpid(), l);
         }
@@ -574,7 +574,7 @@ public final class Supervisor implements AutoCloseable {
      * says G, as for a move: its end is the other copy's), its record goes; signals sent here go
      * on to {@code node}. Returns whether there was such a copy.
      */
-    public boolean superseded(String gpid, String node, java.util.function.IntConsumer forward) {
+    public boolean superseded(String gpid, String node, SignalForward forward) {
         if (!(jobs.get(gpid) instanceof LocalJob l) || l.end().isDone()) {
             return false;
         }
@@ -739,6 +739,7 @@ public final class Supervisor implements AutoCloseable {
             if (settled.compareAndSet(false, true)) {
                 records.restored(job.spec(), startMillis);
                 register(job, keeper);
+                keeper.commit(job.gpid()); // the keeper no longer kills it if this daemon goes
                 Criu.resume(job.rootPid());
             }
             return job;
