@@ -34,6 +34,8 @@ public final class CheckpointStore {
     private static final String SUFFIX = ".ckpt";
     /** The most a checkpoint may unpack to (what a process's memory and log could be). */
     private static final long MAX_UNPACKED = 64L << 30;
+    /** Room left free beside a checkpoint written or unpacked: a full disk helps nobody. */
+    static final long MARGIN = 64L << 20;
 
     private final Supplier<Optional<Path>> tree;
     private final Supplier<Optional<String>> secret;
@@ -107,6 +109,11 @@ public final class CheckpointStore {
      */
     public long write(CheckpointMeta meta, Path images) throws IOException {
         Path d = dir();
+        long need;
+        try (var list = Files.list(images)) {
+            need = list.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).mapToLong(p -> p.toFile().length()).sum();
+        }
+        roomFor(d, need, "the file space");
         Path target = d.resolve(meta.getName() + SUFFIX);
         Path tmp = d.resolve("." + meta.getName() + ".part-" + ProcessHandle.current().pid());
         try {
@@ -158,6 +165,7 @@ public final class CheckpointStore {
     /** Unpacks {@code name} into {@code into} (an empty folder of root's); its description. */
     public CheckpointMeta unpack(String name, Path into) throws IOException {
         Path f = file(name);
+        roomFor(into, Files.size(f), "this node's state folder"); // about its size unpacked
         try (var sealed = new Sealed.Reader(new BufferedInputStream(Files.newInputStream(f, LinkOption.NOFOLLOW_LINKS)), key());
              var in = new DataInputStream(sealed)) {
             CheckpointMeta meta = CheckpointMeta.parseFrom(sealed.first());
@@ -216,6 +224,27 @@ public final class CheckpointStore {
         }
         out.sort(Comparator.comparingLong(e -> e.meta().getCreatedEpochMillis()));
         return out;
+    }
+
+    /** How many checkpoints taken by hand (not periodic ones) of user {@code uid}'s processes are kept. */
+    public long keptBy(int uid) throws IOException {
+        return list(new ArrayList<>()).stream().filter(e -> !e.meta().getPeriodic() && e.meta().getJob().getUid() == uid).count();
+    }
+
+    /**
+     * Refuses, before a byte is written, a checkpoint of {@code bytes} that would leave less than
+     * {@link #MARGIN} free where it goes (the process it would be made of, or restored into, is left as it is).
+     */
+    static void roomFor(Path where, long bytes, String what) throws IOException {
+        long free = Files.getFileStore(where).getUsableSpace();
+        if (free < bytes + MARGIN) {
+            throw new IOException(what + " has " + mb(free) + " free; the checkpoint needs " + mb(bytes)
+                + " (and " + mb(MARGIN) + " left free)");
+        }
+    }
+
+    private static String mb(long bytes) {
+        return (bytes >> 20) + " MiB";
     }
 
     public void remove(String name) throws IOException {

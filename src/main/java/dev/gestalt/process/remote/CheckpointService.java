@@ -50,6 +50,11 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
     private final CheckpointTimer timer;
     /** Periodic checkpoints kept per process (older ones are removed). */
     static final int PERIODIC_KEPT = 2;
+    /**
+     * Checkpoints a user other than root may keep (besides periodic ones, which are bounded per
+     * process): they are written by root, so no quota of the user's counts them.
+     */
+    static final int PER_USER = 32;
 
     public CheckpointService(String nodeName, Supervisor supervisor, Supplier<ProcessSpace> space, Supplier<Migration> self,
                              RemoteStartPolicy remoteStarts, Path stateDir, Draining draining, EventLog events,
@@ -106,6 +111,20 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
         return true;
     }
 
+    /** Why user {@code uid} may take no more checkpoints ({@link #PER_USER}), or null. */
+    private String overQuota(int uid) {
+        if (uid == 0) {
+            return null;
+        }
+        try {
+            long kept = store.keptBy(uid);
+            return kept < PER_USER ? null : "uid " + uid + " keeps " + kept + " checkpoints, the most a user may"
+                + " (remove some: gestalt checkpoints rm NAME...)";
+        } catch (IOException e) {
+            return null; // the store says why when it is written to
+        }
+    }
+
     /** A process checkpointed periodically ended: its periodic checkpoints go (nothing to restart it from). */
     private void removePeriodic(String gpid) {
         try {
@@ -129,6 +148,9 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
         Migration m = self.get();
         if (why == null && !m.available()) {
             why = nodeName + " cannot checkpoint processes: " + m.detail();
+        }
+        if (why == null && !periodic) {
+            why = overQuota(j.spec().uid());
         }
         if (why != null) {
             return TakeReply.newBuilder().setError(why).build();
