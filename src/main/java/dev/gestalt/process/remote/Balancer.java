@@ -155,7 +155,7 @@ public final class Balancer implements AutoCloseable {
             ProcSnapshot st = j.stats();
             long age = st == null || st.startTime() == null ? 0 : now - st.startTime().toEpochMilli();
             double downtimeMillis = 300 + (st == null ? 0 : st.rssBytes()) / BYTES_PER_SECOND * 1000;
-            if (age < MIN_AGE_MILLIS || downtimeMillis * 10 > age || !supervisor.moveBlockers(j).isEmpty()) {
+            if (age < MIN_AGE_MILLIS || downtimeMillis * 10 > age || !supervisor.moves().moveBlockers(j).isEmpty()) {
                 continue;
             }
             best = j;

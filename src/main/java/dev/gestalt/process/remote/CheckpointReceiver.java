@@ -5,6 +5,7 @@ import dev.gestalt.process.Gpid;
 import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchException;
 import dev.gestalt.process.supervisor.LaunchSpec;
+import dev.gestalt.process.supervisor.Moves;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.rpc.proto.ImageChunk;
 import dev.gestalt.rpc.proto.MovingJob;
@@ -53,7 +54,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     private long bytes;
     private long room;
     private String refused;
-    private volatile Supervisor.Restored restored;
+    private volatile Moves.Restored restored;
     private volatile boolean done;
     /** It runs here: post-copy, its images stay until its memory arrived. */
     private volatile boolean committed;
@@ -160,13 +161,13 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
             long t0 = System.nanoTime();
             try {
                 LaunchSpec spec = specOf(job);
-                Supervisor.PageSource pages = null;
+                Moves.PageSource pages = null;
                 if (job.hasLazy() && job.getLazy().getPort() > 0) {
                     var l = job.getLazy();
-                    pages = new Supervisor.PageSource(l.getAddress(), l.getPort(),
+                    pages = new Moves.PageSource(l.getAddress(), l.getPort(),
                         MoveKeys.write(images, l.getCaPem(), l.getCertPem(), l.getKeyPem()));
                 }
-                restored = supervisor.restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images,
+                restored = supervisor.moves().restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images,
                     job.getStatusPipe(), job.getStdinId().isEmpty() ? List.of() : List.of(job.getStdinId()),
                     job.getStdoutIdsList(), job.getStderrIdsList(), pages, MigrateService.RESTORE_SECONDS);
                 r.setOk(true).setRestoreMillis(MigrateService.millis(t0, System.nanoTime()));

@@ -8,6 +8,7 @@ import dev.gestalt.cluster.Migration;
 import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchException;
 import dev.gestalt.process.supervisor.LogStream;
+import dev.gestalt.process.supervisor.Moves;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.rpc.proto.CheckpointMeta;
 import dev.gestalt.rpc.proto.CheckpointsGrpc;
@@ -144,7 +145,7 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             return TakeReply.newBuilder().setError(gpid + " is attached to its client (gestalt run): only a detached"
                 + " process (run -d) can be checkpointed for now").build();
         }
-        String why = supervisor.cannotMove(j);
+        String why = supervisor.moves().cannotMove(j);
         Migration m = self.get();
         if (why == null && !m.available()) {
             why = nodeName + " cannot checkpoint processes: " + m.detail();
@@ -160,7 +161,7 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             images = folders.create("ckpt-" + gpid);
             String name = store.nextName(gpid);
             long t0 = System.nanoTime();
-            Supervisor.Checkpoint c = supervisor.checkpoint(gpid, images, null);
+            Moves.Checkpoint c = supervisor.moves().checkpoint(gpid, images, null);
             CheckpointMeta meta;
             try { // its log as it is now, frozen: the log it goes on from when restarted
                 var logs = j.logs();
@@ -173,12 +174,12 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
                     .setCreatedEpochMillis(System.currentTimeMillis()).setNode(nodeName).setStopped(!leaveRunning)
                     .setPeriodic(periodic).build();
             } catch (IOException | RuntimeException e) {
-                supervisor.resume(c);
+                supervisor.moves().resume(c);
                 throw e;
             }
             long frozen = 0;
             if (leaveRunning) { // it runs on while its checkpoint is sealed into the file space
-                supervisor.resume(c);
+                supervisor.moves().resume(c);
                 frozen = MigrateService.millis(t0, System.nanoTime());
             }
             long bytes;
@@ -186,12 +187,12 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
                 bytes = store.write(meta, images);
             } catch (IOException | RuntimeException e) {
                 if (!leaveRunning) {
-                    supervisor.resume(c); // not saved: it must not be stopped
+                    supervisor.moves().resume(c); // not saved: it must not be stopped
                 }
                 throw e;
             }
             if (!leaveRunning) {
-                supervisor.stop(c);
+                supervisor.moves().stop(c);
                 frozen = MigrateService.millis(t0, System.nanoTime());
             }
             events.record("checkpoint", gpid, "checkpoint " + name + " of " + gpid + " on " + nodeName + " ("
@@ -237,7 +238,7 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             images = folders.create("restart-" + job.getGpid());
             store.unpack(req.getName(), images);
             long t0 = System.nanoTime();
-            Supervisor.Restored r = supervisor.restore(CheckpointReceiver.specOf(job), job.getStartEpochMillis(), job.getMoves(),
+            Moves.Restored r = supervisor.moves().restore(CheckpointReceiver.specOf(job), job.getStartEpochMillis(), job.getMoves(),
                 images, job.getStatusPipe(), job.getStdinId().isEmpty() ? List.of() : List.of(job.getStdinId()),
                 job.getStdoutIdsList(), job.getStderrIdsList(), null, MigrateService.RESTORE_SECONDS);
             Job restored = r.commit();

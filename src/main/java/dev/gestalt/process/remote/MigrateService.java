@@ -10,6 +10,7 @@ import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchSpec;
 import dev.gestalt.process.supervisor.LogStream;
 import dev.gestalt.process.supervisor.SignalForward;
+import dev.gestalt.process.supervisor.Moves;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.security.MoveKeys;
 import dev.gestalt.rpc.FlowSender;
@@ -43,7 +44,7 @@ import java.util.logging.Logger;
 
 /**
  * A running process moves to another node (stop-and-copy with CRIU): the node it runs on freezes
- * and dumps it ({@link Supervisor#checkpoint}), streams the checkpoint and the output of before
+ * and dumps it ({@link Moves#checkpoint}), streams the checkpoint and the output of before
  * the move to the target over the node channel (mutual TLS: authenticated and encrypted with the
  * cluster's credentials), the target's keeper restores it under the same GPID, and only then is
  * the frozen copy killed here and the home node told where the process is. Any failure before
@@ -117,12 +118,12 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         String method;
         try {
             target = target(req, blockers);
-            method = method(req, here, target, blockers, supervisor.anonymousMemory(j));
+            method = method(req, here, target, blockers, supervisor.moves().anonymousMemory(j));
         } catch (GestaltException e) {
             fail(out, e.getMessage()); // no node to move to: nothing moved
             return;
         }
-        blockers.addAll(supervisor.moveBlockers(j));
+        blockers.addAll(supervisor.moves().moveBlockers(j));
         if (blockers.isEmpty() && !j.spec().detached() && exec.session(j.gpid()).isEmpty()) {
             blockers.add(j.gpid() + " has no stream to its client on " + nodeName + " (its client is going or gone)");
         }
@@ -188,19 +189,19 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         long t0 = System.nanoTime();
         Path images = null;
         Path keys = null;
-        Supervisor.Checkpoint c = null;
+        Moves.Checkpoint c = null;
         try {
             images = folders.create("out-" + req.getGpid());
             MoveKeys moveKeys = null;
-            Supervisor.PageServer pages = null;
+            Moves.PageServer pages = null;
             if (method.equals(POST_COPY)) {
                 moveKeys = MoveKeys.create(req.getGpid());
                 keys = folders.create("keys-" + req.getGpid());
-                pages = new Supervisor.PageServer(address, MoveKeys.write(keys, moveKeys.caPem(), moveKeys.sourceCertPem(),
+                pages = new Moves.PageServer(address, MoveKeys.write(keys, moveKeys.caPem(), moveKeys.sourceCertPem(),
                     moveKeys.sourceKeyPem()));
             }
             try {
-                c = supervisor.checkpoint(req.getGpid(), images, pages);
+                c = supervisor.moves().checkpoint(req.getGpid(), images, pages);
             } catch (IOException e) {
                 t.cancel("not moving");
                 folders.keepLog(images, "dump.log");
@@ -220,26 +221,26 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 r = t.next(target, RESTORE_SECONDS + 60);
             } catch (IOException | GestaltException | RuntimeException e) {
                 t.cancel("transfer failed");
-                supervisor.resume(c);
+                supervisor.moves().resume(c);
                 failMove(req, out, "the transfer to " + target + " failed: " + e.getMessage() + "; " + req.getGpid()
                     + " goes on running on " + nodeName);
                 return false;
             }
             if (!r.getOk()) {
                 t.cancel("restore failed");
-                supervisor.resume(c);
+                supervisor.moves().resume(c);
                 failMove(req, out, "the restore on " + target + " failed: " + r.getError() + "; " + req.getGpid()
                     + " goes on running on " + nodeName);
                 return false;
             }
             if (j.end().isDone()) { // killed while frozen: it ended here, and must not live on there
                 t.cancel("the process ended");
-                supervisor.resume(c);
+                supervisor.moves().resume(c);
                 failMove(req, out, req.getGpid() + " ended during its move (killed); it was not moved");
                 return false;
             }
             if (!commit(target, t, req.getGpid())) {
-                supervisor.resume(c);
+                supervisor.moves().resume(c);
                 failMove(req, out, target + " did not confirm that " + req.getGpid() + " runs there; " + req.getGpid()
                     + " goes on running on " + nodeName); // each failure ends alike: scripts look for it
                 return false;
@@ -249,7 +250,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 handOver(attached, c, target);
             }
             String gpid = req.getGpid();
-            supervisor.moved(c, target, forwarder(gpid, j.spec().uid(), target));
+            supervisor.moves().moved(c, target, forwarder(gpid, j.spec().uid(), target));
             relocate(gpid, target);
             long transferMillis = Math.max(0, millis(dumped, restored) - r.getRestoreMillis());
             out.onNext(progress("transfer", mb(sent[0]) + " in " + transferMillis + " ms"
@@ -285,7 +286,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         } catch (IOException | java.security.GeneralSecurityException e) {
             t.cancel("failed");
             if (c != null) {
-                supervisor.resume(c);
+                supervisor.moves().resume(c);
             }
             failMove(req, out, e.getMessage());
             return false;
@@ -300,7 +301,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
      * arrived (its lazy-pages daemon ended), then for CRIU's page server here to end. Returns
      * null when all arrived, else why not.
      */
-    private String pagesPulled(Transfer t, Supervisor.Checkpoint c, String target, String gpid) {
+    private String pagesPulled(Transfer t, Moves.Checkpoint c, String target, String gpid) {
         String why;
         try {
             Restored r = t.next(target, PAGES_SECONDS);
@@ -308,7 +309,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         } catch (IOException | GestaltException | RuntimeException e) {
             why = "its memory could not all be pulled from " + nodeName + " (" + e.getMessage() + ")";
         }
-        int code = supervisor.pagesServed(c, java.time.Duration.ofSeconds(why == null ? 30 : 5));
+        int code = supervisor.moves().pagesServed(c, java.time.Duration.ofSeconds(why == null ? 30 : 5));
         if (why == null && code != 0) {
             LOG.warning("CRIU's page server for " + gpid + " exited " + code + " (the target has all its memory)");
         }
@@ -320,9 +321,9 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
      * home node with the end of this stream, to be sent on to the target. Past the commit nothing
      * can be undone: a failure here costs that input, said in the log.
      */
-    private void handOver(ExecService.Session attached, Supervisor.Checkpoint c, String target) {
+    private void handOver(ExecService.Session attached, Moves.Checkpoint c, String target) {
         try {
-            attached.handOver(target, () -> supervisor.takeUnreadInput(c));
+            attached.handOver(target, () -> supervisor.moves().takeUnreadInput(c));
         } catch (IOException | RuntimeException e) {
             LOG.warning("the unread input of " + c.job().gpid() + " stays behind on " + nodeName + ": " + e.getMessage());
         } catch (InterruptedException e) {
@@ -475,14 +476,14 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     }
 
     /** The names CRIU knows the descriptors of a checkpointed process by, to inherit new ones at its restore. */
-    static MovingJob.Builder descriptors(Supervisor.Checkpoint c) {
+    static MovingJob.Builder descriptors(Moves.Checkpoint c) {
         return MovingJob.newBuilder().setStartEpochMillis(c.startMillis()).setStatusPipe(c.statusPipe())
             .setStdinId(c.stdinIds().isEmpty() ? "" : c.stdinIds().getFirst())
             .addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds());
     }
 
     /** The checkpoint and the output of before the move, then the end (with the names CRIU knows its descriptors by). */
-    private static void send(Transfer t, Supervisor.Checkpoint c, Job j, Path images, long[] sent, LazyPages lazy)
+    private static void send(Transfer t, Moves.Checkpoint c, Job j, Path images, long[] sent, LazyPages lazy)
             throws IOException {
         FlowSender<ImageChunk> sender = t.sender;
         try (var files = Files.list(images)) {

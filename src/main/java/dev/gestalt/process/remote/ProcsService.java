@@ -158,7 +158,7 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
     @Override
     public void signal(SignalRequest req, StreamObserver<SignalReply> out) {
         if (!req.getGpid().isEmpty()) {
-            Job j = supervisor.find(req.getGpid()).or(() -> supervisor.movedAway(req.getGpid())).orElse(null);
+            Job j = supervisor.find(req.getGpid()).or(() -> supervisor.moves().movedAway(req.getGpid())).orElse(null);
             if (j == null) {
                 out.onNext(SignalReply.newBuilder().setFound(false).build());
                 out.onCompleted();
@@ -210,7 +210,7 @@ public final class ProcsService extends ProcsGrpc.ProcsImplBase {
             }
         } else {
             for (String g : req.getGpidsList()) {
-                Job j = supervisor.find(g).or(() -> supervisor.movedAway(g)).orElse(null); // it goes on from there
+                Job j = supervisor.find(g).or(() -> supervisor.moves().movedAway(g)).orElse(null); // it goes on from there
                 SignalOutcome.Kind kind;
                 if (j == null) {
                     kind = SignalOutcome.Kind.NOT_FOUND;

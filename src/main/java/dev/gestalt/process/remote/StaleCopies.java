@@ -109,7 +109,7 @@ public final class StaleCopies implements AutoCloseable {
             return;
         }
         boolean runs = procs.stream().anyMatch(p -> p.getGpid().equals(j.gpid()) && !p.getState().equals("exited"));
-        if (runs && supervisor.superseded(j.gpid(), there, migrate.forwarder(j.gpid(), j.spec().uid(), there))) {
+        if (runs && supervisor.moves().superseded(j.gpid(), there, migrate.forwarder(j.gpid(), j.spec().uid(), there))) {
             LOG.warning(j.gpid() + " runs on " + there + " (its home node says so): the stale copy here was killed");
             events.record("stale", j.gpid(), j.gpid() + " runs on " + there + ": its stale copy on " + nodeName
                 + " (back after it left the cluster) was ended");

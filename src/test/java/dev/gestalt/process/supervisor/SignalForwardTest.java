@@ -59,7 +59,7 @@ class SignalForwardTest {
         job.signal(10); // kept: the job is frozen for its move
         job.signal(12);
         var target = new SlowTarget();
-        assertTrue(supervisor.superseded(job.gpid(), "node3", target));
+        assertTrue(supervisor.moves().superseded(job.gpid(), "node3", target));
         assertEquals(List.of(10, 12), target.there, "both delivered there before the move counts as done");
         assertEquals("node3", job.movedTo().get(5, TimeUnit.SECONDS));
     }
@@ -68,11 +68,11 @@ class SignalForwardTest {
     void aSignalSentHereAfterTheMoveIsAnsweredOnceItIsThere() throws Exception {
         var job = (LocalJob) supervisor.start(Specs.builder("sleep", "60").detached().build());
         var target = new SlowTarget();
-        assertTrue(supervisor.superseded(job.gpid(), "node3", target));
+        assertTrue(supervisor.moves().superseded(job.gpid(), "node3", target));
         job.signal(10);
         assertEquals(List.of(10), target.there, "the sender was answered after it got there");
         job.signal(15);
         assertEquals(List.of(10, 15), target.there);
-        assertTrue(supervisor.movedAway(job.gpid()).isPresent(), "a sender that looked it up here still finds it");
+        assertTrue(supervisor.moves().movedAway(job.gpid()).isPresent(), "a sender that looked it up here still finds it");
     }
 }
