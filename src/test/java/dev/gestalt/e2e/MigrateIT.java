@@ -82,7 +82,9 @@ class MigrateIT {
             Map<String, Object> row = psRow(gpid);
             assertEquals(target, row.get("node"), row::toString);
             assertEquals(moves, ((Number) row.get("moves")).intValue(), row::toString);
-            assertTrue(List.of("running", "sleeping").contains(row.get("state")), row::toString);
+            // it runs (not stopped, not ended); "disk" too: in the kernel for an instant (seen once
+            // right after the move, now that the restored copy first runs at the commit)
+            assertTrue(List.of("running", "sleeping", "disk").contains(row.get("state")), row::toString);
         }
         var waited = waiting.await(Duration.ofSeconds(60));
         assertEquals(7, waited.exitCode(), "wait started before the moves gets the code: " + waited.describe());

@@ -149,9 +149,14 @@ final class Criu {
         return null;
     }
 
-    /** SIGCONT to every process of the tree of {@code root} (left stopped by a dump). */
+    /**
+     * SIGCONT to every process of the tree of {@code root} (left stopped by a dump or a restore),
+     * children before their parents: a parent that ran on first would find its child stopped (a
+     * job-control shell then takes its foreground job for stopped: "[1]+ Stopped"); once the child
+     * runs again before it looks, the stop is not reported.
+     */
     static void resume(long root) {
-        for (long pid : tree(root)) {
+        for (long pid : tree(root).reversed()) {
             Posix.kill(pid, Signals.SIGCONT);
         }
     }
