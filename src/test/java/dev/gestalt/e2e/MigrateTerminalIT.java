@@ -77,19 +77,26 @@ class MigrateTerminalIT {
         }
     }
 
-    /**
-     * A detached terminal job moves; attached again on its new node, its shell has its state.
-     * (An attach client left connected across the move does not always follow it yet: README.)
-     */
-    @Test
-    void aDetachedTerminalMovesAndIsAttachedThere() throws Exception {
+    /** An interactive bash on node2, detached with a terminal; its GPID. */
+    private static String detachedBashOnNode2() {
         var started = cluster.cli(1).run("run", "-d", "-t", "-n", "node2", "--", "bash", "--norc", "--noprofile", "-i");
         assertEquals(0, started.exitCode(), started::describe);
-        String gpid = started.out().strip();
+        return started.out().strip();
+    }
+
+    /** Through attach {@code t}: state in the shell (y=42), echoed back. */
+    private static void setY(TestTerminal t) throws Exception {
+        Thread.sleep(1500); // attach shows output from now on: there is no prompt to wait for
+        t.type("y=$((6*7)); echo one-$y\r");
+        t.await("one-42");
+    }
+
+    /** A detached terminal job moves; attached again on its new node, its shell has its state. */
+    @Test
+    void aDetachedTerminalMovesAndIsAttachedThere() throws Exception {
+        String gpid = detachedBashOnNode2();
         try (var t = new TestTerminal(cluster.cli(3), "attach", gpid)) {
-            Thread.sleep(1500); // attach shows output from now on: there is no prompt to wait for
-            t.type("y=$((6*7)); echo one-$y\r");
-            t.await("one-42");
+            setY(t);
             t.type("\u001d"); // Ctrl-]: attach leaves; the job runs on
             assertEquals(0, t.exit(), t.screen.toString());
         }
@@ -112,24 +119,24 @@ class MigrateTerminalIT {
 
     /**
      * An attach client left connected follows a detached terminal job to its new node, with keys
-     * typed all through the move: its input goes on on the new node (before, a key that met the
-     * old stream as it ended stopped the client's input for good: cc9 and cc10 saw "nothing
-     * more"). Keys typed in the instant of the move itself may be lost (README).
+     * typed all through the move: every key reaches the shell once and in order (before the move
+     * each client stops sending, as a run's home node does, and sends what it held to the new
+     * node; before that, keys typed in the instant of the move went to the copy left behind, and
+     * a key that met the old stream as it ended stopped the client's input for good: cc9, cc10).
      */
     @Test
     void aDetachedTerminalMovesUnderItsAttachClientTypingOn() throws Exception {
-        var started = cluster.cli(1).run("run", "-d", "-t", "-n", "node2", "--", "bash", "--norc", "--noprofile", "-i");
-        assertEquals(0, started.exitCode(), started::describe);
-        String gpid = started.out().strip();
+        String gpid = detachedBashOnNode2();
         try (var t = new TestTerminal(cluster.cli(3), "attach", gpid)) {
-            Thread.sleep(1500); // attach shows output from now on: there is no prompt to wait for
-            t.type("y=$((6*7)); echo one-$y\r");
-            t.await("one-42");
+            setY(t);
             var typing = new java.util.concurrent.atomic.AtomicBoolean(true);
+            int[] typed = {0};
+            t.type("echo S");
             var typer = Thread.ofVirtual().start(() -> {
                 try {
                     while (typing.get()) {
-                        t.type(" "); // spaces on the shell's line, through the whole move
+                        t.type(typed[0] + ","); // numbered, through the whole move
+                        typed[0]++;
                         Thread.sleep(5);
                     }
                 } catch (java.io.IOException | InterruptedException e) {
@@ -142,7 +149,13 @@ class MigrateTerminalIT {
             typer.join();
             assertEquals(0, moved.exitCode(), moved::describe);
             assertTrue(t.process.isAlive(), "attach stays with it: " + t.screen);
-            t.type("\u0015echo two-$y on $(tty)\r"); // Ctrl-U: the spaces go
+            t.type("E\r");
+            StringBuilder all = new StringBuilder();
+            for (int i = 0; i < typed[0]; i++) {
+                all.append(i).append(',');
+            }
+            t.await("\rS" + all + "E\r\n"); // echo's output: every number once, in order
+            t.type("echo two-$y on $(tty)\r");
             t.await("two-42 on /dev/pts/");
             t.type("\u001d"); // Ctrl-]: attach leaves; the job runs on
             assertEquals(0, t.exit(), t.screen.toString());

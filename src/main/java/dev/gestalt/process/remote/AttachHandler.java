@@ -24,23 +24,133 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * on (followed from the log, so any number of clients can attach and the log
  * stays complete), the client's input into its terminal, and a redraw of a
  * full-screen program by jiggling the window size. The process outlives the
- * attachment.
+ * attachment. Before the process moves, each client stops sending input ({@link #pauseInput}):
+ * what it types meanwhile goes to where the process runs next, or here again if it stays.
  */
 final class AttachHandler {
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(AttachHandler.class.getName());
 
     private final Supervisor supervisor;
+    /** The attachments open now, by GPID. */
+    private final java.util.Map<String, List<Attachment>> open = new java.util.concurrent.ConcurrentHashMap<>();
 
     AttachHandler(Supervisor supervisor) {
         this.supervisor = supervisor;
     }
 
+    /** One client attached to one process: its stream, and its answer to a pause. */
+    static final class Attachment {
+        private final FlowSender<ExecOut> sender;
+        private volatile java.util.concurrent.CompletableFuture<Void> paused;
+
+        Attachment(FlowSender<ExecOut> sender) {
+            this.sender = sender;
+        }
+
+        /**
+         * Asks the client to stop sending input and waits for its answer (after which every key
+         * it sent is in the terminal); false when it did not answer within {@code millis}.
+         */
+        boolean pauseInput(long millis) {
+            var ack = new java.util.concurrent.CompletableFuture<Void>();
+            paused = ack;
+            try {
+                sender.send(ExecOut.newBuilder().setPauseInput(true).build());
+                ack.get(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+                return true;
+            } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+
+        /** The process did not move: the client sends its input here again. */
+        void resumeInput() {
+            ASIDE.execute(() -> {
+                try {
+                    sender.send(ExecOut.newBuilder().setResumeInput(true).build());
+                } catch (IOException e) {
+                    // the client is gone
+                }
+            });
+        }
+
+        private void pausedNow() {
+            var ack = paused;
+            if (ack != null) {
+                ack.complete(null);
+            }
+        }
+    }
+
+    /**
+     * Before {@code gpid} freezes for a move: each client attached to it stops sending input, so
+     * that no key it types goes into the terminal of the copy that is left behind (a client that
+     * does not answer within {@code millis} is not waited for). Returns those that paused, for
+     * {@link Attachment#resumeInput} if the move fails; if it moves, each follows it there and
+     * sends its input there.
+     */
+    List<Attachment> pauseInput(String gpid, long millis) {
+        List<Attachment> all = List.copyOf(open.getOrDefault(gpid, List.of()));
+        // all at once, each on a thread of its own: a client that reads nothing (stopped with
+        // Ctrl-Z) holds up its own send, not the move
+        var answers = all.stream().map(a -> java.util.concurrent.CompletableFuture.supplyAsync(() -> a.pauseInput(millis),
+            ASIDE)).toList();
+        long until = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
+        List<Attachment> paused = new java.util.ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            boolean ok;
+            try {
+                ok = answers.get(i).get(Math.max(0, until - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                ok = false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                ok = false;
+            }
+            if (ok) {
+                paused.add(all.get(i));
+            } else {
+                LOG.warning("a client attached to " + gpid + " did not pause its input within " + millis
+                    + " ms: what it types during the move may be lost");
+            }
+        }
+        return paused;
+    }
+
+    /** Threads for what may wait on a client (see {@link #pauseInput(String, long)}). */
+    private static final java.util.concurrent.Executor ASIDE = java.util.concurrent.Executors.newThreadPerTaskExecutor(
+        Thread.ofVirtual().name("attach-pause").factory());
+
+    private void opened(String gpid, Attachment a) {
+        open.computeIfAbsent(gpid, g -> new CopyOnWriteArrayList<>()).add(a);
+    }
+
+    private void closed(String gpid, Attachment a) {
+        open.computeIfPresent(gpid, (g, l) -> {
+            l.remove(a);
+            return l.isEmpty() ? null : l;
+        });
+    }
+
     StreamObserver<ExecIn> open(ServerCallStreamObserver<ExecOut> call) {
         var sender = new FlowSender<>(call);
+        var attachment = new Attachment(sender);
         List<Thread> followers = new CopyOnWriteArrayList<>();
+        Job[] attachedTo = new Job[1];
+        Runnable gone = () -> {
+            Job j = attachedTo[0];
+            if (j != null) {
+                closed(j.gpid(), attachment);
+            }
+        };
         call.setOnReadyHandler(sender::onReady);
         call.setOnCancelHandler(() -> {
             sender.fail("detached");
             followers.forEach(Thread::interrupt);
+            gone.run();
         });
         return new StreamObserver<>() {
             private volatile Job job;
@@ -48,7 +158,12 @@ final class AttachHandler {
             @Override
             public void onNext(ExecIn in) {
                 switch (in.getKindCase()) {
-                    case ATTACH -> job = attach(in.getAttach(), sender, followers);
+                    case ATTACH -> {
+                        job = attach(in.getAttach(), sender, followers, gone);
+                        attachedTo[0] = job;
+                        opened(job.gpid(), attachment);
+                    }
+                    case INPUT_PAUSED -> attachment.pausedNow();
                     case STDIN -> {
                         Job j = job;
                         if (j != null && j.spec().tty()) {
@@ -68,6 +183,7 @@ final class AttachHandler {
             public void onError(Throwable t) {
                 sender.fail("detached");
                 followers.forEach(Thread::interrupt);
+                gone.run();
             }
 
             @Override
@@ -77,7 +193,7 @@ final class AttachHandler {
         };
     }
 
-    private Job attach(AttachSpec spec, FlowSender<ExecOut> sender, List<Thread> followers) {
+    private Job attach(AttachSpec spec, FlowSender<ExecOut> sender, List<Thread> followers, Runnable gone) {
         Job j = supervisor.find(spec.getGpid()).orElseThrow(() -> Permissions.notFound(spec.getGpid()));
         Permissions.check(spec.getCaller(), j);
         if (!j.detached()) {
@@ -108,6 +224,7 @@ final class AttachHandler {
                 try {
                     out.join();
                     err.join();
+                    gone.run(); // nothing more to pause here
                     if (j.exit().isDone()) {
                         sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(j.exit().join())).build());
                     } else if (j.movedTo().isDone()) { // its whole log went with it: the client follows it there

@@ -152,6 +152,11 @@ public final class ExecService extends ExecGrpc.ExecImplBase {
         });
     }
 
+    /** Before {@code gpid} moves: its attach clients stop sending input (see {@link AttachHandler#pauseInput}). */
+    List<AttachHandler.Attachment> pauseAttachments(String gpid, long millis) {
+        return attach.pauseInput(gpid, millis);
+    }
+
     /** The stream of the attached job {@code gpid} here, if it has one. */
     Optional<Session> session(String gpid) {
         for (Session s : sessions) {

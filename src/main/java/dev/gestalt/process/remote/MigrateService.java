@@ -57,6 +57,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     static final long RESTORE_SECONDS = 300;
     /** How long the home node of an attached process may take to stop its input before a move. */
     static final long PAUSE_SECONDS = 10;
+    /** How long the clients attached to a terminal get to stop sending input before it moves (not waited for longer). */
+    static final long ATTACH_PAUSE_SECONDS = 2;
     /** Post-copy: how long the target may take to pull the memory of a process that runs there. */
     static final long PAGES_SECONDS = 3600;
     static final String POST_COPY = "post-copy";
@@ -162,6 +164,9 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         }
         // an attached process: its home node stops sending input first, so that all it sent is here
         ExecService.Session attached = j.spec().detached() ? null : exec.session(j.gpid()).orElse(null);
+        // and each client attached to a detached terminal, so that no key goes to the copy left behind
+        List<AttachHandler.Attachment> watching = j.spec().tty() ? exec.pauseAttachments(j.gpid(),
+            TimeUnit.SECONDS.toMillis(ATTACH_PAUSE_SECONDS)) : List.of();
         boolean moved = false;
         try {
             if (attached != null) {
@@ -177,6 +182,9 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         } finally {
             if (attached != null && !moved) {
                 attached.resumeInput();
+            }
+            if (!moved) {
+                watching.forEach(AttachHandler.Attachment::resumeInput);
             }
             moving.remove(req.getGpid());
         }
