@@ -280,6 +280,24 @@ class PermissionsIT {
     }
 
     /**
+     * What a node logs (users' commands, paths, GPIDs) and its configuration are the admin's to
+     * read: `cluster up` made them 0644, readable by every user of the machine.
+     */
+    @Test
+    void aNodesLogAndConfigurationAreTheAdminsAlone() throws Exception {
+        for (int n = 1; n <= 3; n++) {
+            for (Path f : java.util.List.of(cluster.log(n), cluster.config(n))) {
+                var attrs = java.nio.file.Files.readAttributes(f, java.nio.file.attribute.PosixFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                assertEquals("root", attrs.owner().getName(), f::toString);
+                assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(attrs.permissions()), f + "'s mode");
+                var theirs = asOther("cat", f.toString());
+                assertEquals(1, theirs.exitCode(), "another user reads " + f + ": " + theirs.stdout());
+            }
+        }
+    }
+
+    /**
      * A detached job's output is its user's alone, on every node: its log folder (0700) and files
      * (0600) belong to the user; another user cannot read them by path (nor with logs), the user
      * can. The same for a job that became detached when its client went away (hung up).

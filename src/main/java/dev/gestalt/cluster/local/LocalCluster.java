@@ -135,6 +135,7 @@ public final class LocalCluster {
             hosts != null ? hosts.address(i) : "127.0.0.1", ports[0], ports[1], List.of(), dir.resolve("credentials"),
             RemoteStartPolicy.parse("all"), hosts != null ? FilesConfig.moosefs(List.of()) : FilesConfig.none(),
             NodeConfig.DEFAULT_JOB_HISTORY);
+        LocalNode.ownersOnly(layout.config(i));
         Files.writeString(layout.config(i), config.render());
         reseed();
     }
@@ -143,9 +144,10 @@ public final class LocalCluster {
      * Brings an existing node's folder up to date: new credentials when its certificate expires
      * within {@link ClusterCa#RENEW_BEFORE} (or names no id: made before ids were bound), which a
      * running node uses from its next connection on; and {@code remote_uids = all} in a config
-     * written before the key existed.
+     * written before the key existed; its config the owner's alone (made 0644 before).
      */
     private void refresh(ClusterCa ca, int i) throws Exception {
+        LocalNode.ownersOnly(layout.config(i));
         NodeConfig c = NodeConfig.load(layout.config(i));
         var creds = new NodeCredentials(c.credentials());
         boolean due = !creds.exists();

@@ -124,6 +124,7 @@ final class LocalNode {
         }
         cmd.addFirst("setsid");
         File log = layout.log(index).toFile();
+        ownersOnly(log.toPath()); // what the daemon logs (users' commands, paths) is the admin's to read
         var pb = new ProcessBuilder(cmd);
         // The JVM encodes a child's argv and environment in its locale's charset: in a C locale
         // every non-ASCII byte would become '?'. Jobs get the caller's environment, not this one.
@@ -134,6 +135,16 @@ final class LocalNode {
             .redirectErrorStream(true)
             .start();
         Files.writeString(layout.pidFile(index), Long.toString(p.pid()));
+    }
+
+    /** Creates {@code f} readable and writable by its owner alone, or makes it so. */
+    static void ownersOnly(Path f) throws IOException {
+        var mode = java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+        try {
+            Files.createFile(f, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(mode));
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            Files.setPosixFilePermissions(f, mode);
+        }
     }
 
     static List<String> daemonJvmFlags() {
