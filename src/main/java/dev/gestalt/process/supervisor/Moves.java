@@ -379,6 +379,11 @@ public final class Moves {
             this.startMillis = startMillis;
         }
 
+        /** The restored init's pid (tests). */
+        long rootPid() {
+            return job.rootPid();
+        }
+
         /** Whether its memory is still on the source, pulled as it runs here (post-copy). */
         public boolean postCopy() {
             return pages != null;
