@@ -32,8 +32,9 @@ import java.util.logging.Logger;
  * went for {@value #RESIDENCY_MILLIS} ms, and a process is moved only once it is old enough for
  * the move to pay: its expected downtime (its memory over the transfer rate) must be under a
  * tenth of its age. Never moved automatically: processes placed by name ({@code run -n}), those
- * started with {@code --no-migrate}, terminal jobs (keys typed in the instant of a move could be
- * lost: the user decides), and what cannot move anyway.
+ * started with {@code --no-migrate}, terminal jobs (what was typed ahead and not read yet is lost
+ * in a move: the user decides), and what cannot move anyway. What this node sent a node counts
+ * there until that node's reports can show it ({@link Arrivals}).
  */
 public final class Balancer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Balancer.class.getName());
@@ -47,6 +48,11 @@ public final class Balancer implements AutoCloseable {
     static final double BYTES_PER_SECOND = 150e6;
     /** A report older than this says nothing reliable about its node. */
     static final long STALE_MILLIS = 10_000;
+    /**
+     * How long after a process arrived a node's report may still not count it (sampled once a
+     * second or less often, smoothed, then gossiped): reports made before that get it added.
+     */
+    static final long SEEN_AFTER_MILLIS = 5000;
 
     private final String self;
     private final Supervisor supervisor;
@@ -57,6 +63,7 @@ public final class Balancer implements AutoCloseable {
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().daemon().name("balancer").factory());
     private final Map<String, Long> movedAt = new HashMap<>();
+    private final Arrivals arrivals = new Arrivals();
     private int sustained;
     private long quietUntil;
 
@@ -104,7 +111,10 @@ public final class Balancer implements AutoCloseable {
             if (e.getKey().equals(self) || !e.getValue().inView() || e.getValue().age().toMillis() > STALE_MILLIS) {
                 continue;
             }
-            Node n = new Node(e.getKey(), r.busy(), r.cpus());
+            // its report may not count yet what this node just sent it (under load it lags: CI
+            // saw a fourth process sent to the node that already had two, the third node one)
+            long received = now - e.getValue().age().toMillis(); // by this node's clock
+            Node n = new Node(e.getKey(), r.busy() + arrivals.notSeenYet(e.getKey(), received, now), r.cpus());
             if (n.perCpu() > me.perCpu() || (n.perCpu() == me.perCpu() && n.name().compareTo(self) < 0)) {
                 sustained = 0; // a more loaded node moves first: one mover at a time
                 return;
@@ -132,6 +142,31 @@ public final class Balancer implements AutoCloseable {
         String why = String.format(Locale.ROOT, "balance: %s had %d busy jobs on %d CPUs, %s %d on %d",
             self, me.busy(), me.cpus(), least.name(), least.busy(), least.cpus());
         move(j, least.name(), why);
+    }
+
+    /** The processes this node moved lately, by the node they went to (see {@link #SEEN_AFTER_MILLIS}). */
+    static final class Arrivals {
+        private final Map<String, java.util.List<Long>> at = new java.util.concurrent.ConcurrentHashMap<>();
+
+        /** A process this node moved runs on {@code node} since {@code when}. */
+        void arrived(String node, long when) {
+            var times = at.computeIfAbsent(node, n -> new java.util.ArrayList<>());
+            synchronized (times) {
+                times.add(when);
+            }
+        }
+
+        /** How many of them a report of {@code node} received at {@code received} may not count yet. */
+        int notSeenYet(String node, long received, long now) {
+            var times = at.get(node);
+            if (times == null) {
+                return 0;
+            }
+            synchronized (times) {
+                times.removeIf(t -> now - t > STALE_MILLIS + SEEN_AFTER_MILLIS);
+                return (int) times.stream().filter(t -> received < t + SEEN_AFTER_MILLIS).count();
+            }
+        }
     }
 
     /** Moving one job from {@code from} to {@code to} leaves {@code from} no less loaded than {@code to}. */
@@ -169,21 +204,27 @@ public final class Balancer implements AutoCloseable {
         var req = MoveRequest.newBuilder().setGpid(j.gpid()).setTarget(target).setWhy(why)
             .setCaller(Caller.newBuilder().setUid(0).setGid(0).setUser("root")).build();
         migrate.move(req, new StreamObserver<>() {
+            private boolean failed;
+
             @Override
             public void onNext(MoveProgress p) {
                 if (!p.getError().isEmpty()) {
+                    failed = true;
                     LOG.info("balance: " + j.gpid() + " not moved: " + p.getError() + " " + p.getBlockersList());
                 }
             }
 
             @Override
             public void onError(Throwable t) {
+                failed = true;
                 LOG.info("balance: " + j.gpid() + " not moved: " + t.getMessage());
             }
 
             @Override
             public void onCompleted() {
-                // the move's own event says how it went
+                if (!failed) { // the move's own event says how it went
+                    arrivals.arrived(target, System.currentTimeMillis());
+                }
             }
         });
     }

@@ -1,11 +1,33 @@
 package dev.gestalt.process.remote;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
 class BalancerTest {
+
+    /**
+     * What this node sent a node counts there until a report of that node came long enough after
+     * it to count it (CI: a report that had not seen the last arrival made the balancer send a
+     * fourth process to the node that had two, while the third had one).
+     */
+    @Test
+    void aProcessJustSentCountsWhereItWentUntilThatNodesReportsCanShowIt() {
+        var a = new Balancer.Arrivals();
+        long t = 1_000_000;
+        assertEquals(0, a.notSeenYet("node2", t, t), "nothing sent");
+        a.arrived("node2", t);
+        assertEquals(1, a.notSeenYet("node2", t - 1000, t + 1000), "a report from before the arrival");
+        assertEquals(1, a.notSeenYet("node2", t + Balancer.SEEN_AFTER_MILLIS - 1, t + 6000), "too soon after it to show it");
+        assertEquals(0, a.notSeenYet("node2", t + Balancer.SEEN_AFTER_MILLIS, t + 6000), "late enough to show it");
+        assertEquals(0, a.notSeenYet("node3", t - 1000, t + 1000), "another node");
+        a.arrived("node2", t + 2000);
+        assertEquals(2, a.notSeenYet("node2", t + 500, t + 3000));
+        assertEquals(0, a.notSeenYet("node2", t - 1000, t + Balancer.STALE_MILLIS + Balancer.SEEN_AFTER_MILLIS + 2001),
+            "forgotten once no report could be that old");
+    }
 
     @Test
     void aMoveIsWorthItOnlyWhenItEvensOutAndNeverThereAndBackAgain() {
