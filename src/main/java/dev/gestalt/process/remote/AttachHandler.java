@@ -48,31 +48,28 @@ final class AttachHandler {
         }
 
         /**
-         * Asks the client to stop sending input and waits for its answer (after which every key
-         * it sent is in the terminal); false when it did not answer within {@code millis}.
+         * Asks the client to stop sending input; its answer completes the future (every key it
+         * sent is in the terminal by then). Sent aside: a client that reads nothing (a CLI
+         * stopped with Ctrl-Z) holds up its own send, not the move.
          */
-        boolean pauseInput(long millis) {
+        java.util.concurrent.CompletableFuture<Void> pauseInput() {
             var ack = new java.util.concurrent.CompletableFuture<Void>();
             paused = ack;
-            try {
-                sender.send(ExecOut.newBuilder().setPauseInput(true).build());
-                ack.get(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
-                return true;
-            } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                return false;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
+            send(ExecOut.newBuilder().setPauseInput(true).build(), ack);
+            return ack;
         }
 
         /** The process did not move: the client sends its input here again. */
         void resumeInput() {
+            send(ExecOut.newBuilder().setResumeInput(true).build(), new java.util.concurrent.CompletableFuture<>());
+        }
+
+        private void send(ExecOut out, java.util.concurrent.CompletableFuture<Void> failed) {
             ASIDE.execute(() -> {
                 try {
-                    sender.send(ExecOut.newBuilder().setResumeInput(true).build());
+                    sender.send(out);
                 } catch (IOException e) {
-                    // the client is gone
+                    failed.completeExceptionally(e); // the client is gone
                 }
             });
         }
@@ -94,21 +91,18 @@ final class AttachHandler {
      */
     List<Attachment> pauseInput(String gpid, long millis) {
         List<Attachment> all = List.copyOf(open.getOrDefault(gpid, List.of()));
-        // all at once, each on a thread of its own: a client that reads nothing (stopped with
-        // Ctrl-Z) holds up its own send, not the move
-        var answers = all.stream().map(a -> java.util.concurrent.CompletableFuture.supplyAsync(() -> a.pauseInput(millis),
-            ASIDE)).toList();
+        var answers = all.stream().map(Attachment::pauseInput).toList(); // all at once
         long until = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
         List<Attachment> paused = new java.util.ArrayList<>();
         for (int i = 0; i < all.size(); i++) {
-            boolean ok;
+            boolean ok = false;
             try {
-                ok = answers.get(i).get(Math.max(0, until - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+                answers.get(i).get(Math.max(0, until - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+                ok = true;
             } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                ok = false;
+                // gone, or no answer in time
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                ok = false;
             }
             if (ok) {
                 paused.add(all.get(i));

@@ -313,13 +313,17 @@ final class LocalJob implements Job {
     /** Whether a reader took stdout, stderr (then it reads the pipe itself: nothing is taken from under it). */
     private final boolean[] read = new boolean[3];
 
+    /** Output pipe {@code i} opened anew through the keeper's copy (read-write: a read-only open would wait for a writer). */
+    private java.io.RandomAccessFile pipe(int i) throws IOException {
+        return new java.io.RandomAccessFile(keeper.fd(keeperFds[i]).toFile(), "rw");
+    }
+
     /** The bytes waiting in output pipe {@code i}, which nothing reads (FIONREAD: no wait). */
     private byte[] unreadOutput(int i, FileChannel c) {
         if (c == null || read[i] || keeperFds[i] < 0) {
             return new byte[0];
         }
-        // read-write: an open for reading alone would wait for a writer
-        try (var pipe = new java.io.RandomAccessFile(keeper.fd(keeperFds[i]).toFile(), "rw")) {
+        try (var pipe = pipe(i)) {
             var r = new java.io.FileInputStream(pipe.getFD());
             return r.readNBytes(r.available());
         } catch (IOException e) {
@@ -424,7 +428,7 @@ final class LocalJob implements Job {
         if (!read[i] || keeperFds[i] < 0) {
             return;
         }
-        try (var pipe = new java.io.RandomAccessFile(keeper.fd(keeperFds[i]).toFile(), "rw")) { // see unreadOutput
+        try (var pipe = pipe(i)) {
             var waiting = new java.io.FileInputStream(pipe.getFD());
             long until = System.nanoTime() + READ_OUT_MILLIS * 1_000_000;
             while (waiting.available() > 0 && System.nanoTime() < until) {
