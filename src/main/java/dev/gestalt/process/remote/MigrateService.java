@@ -15,7 +15,6 @@ import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.security.MoveKeys;
 import dev.gestalt.rpc.FlowSender;
 import dev.gestalt.rpc.GestaltException;
-import dev.gestalt.rpc.proto.Caller;
 import dev.gestalt.rpc.proto.DrainReply;
 import dev.gestalt.rpc.proto.DrainRequest;
 import dev.gestalt.rpc.proto.ImageChunk;
@@ -27,7 +26,6 @@ import dev.gestalt.rpc.proto.MoveSummary;
 import dev.gestalt.rpc.proto.MovingJob;
 import dev.gestalt.rpc.proto.ProcsGrpc;
 import dev.gestalt.rpc.proto.Restored;
-import dev.gestalt.rpc.proto.SignalRequest;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
@@ -81,10 +79,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private final EventLog events;
     /** This node's address: where its page server listens for a post-copy move. */
     private final String address;
-    /** Sends on the signals of processes that moved from here one at a time, in order; 1024 may wait. */
-    private final java.util.concurrent.ThreadPoolExecutor forwarding = new java.util.concurrent.ThreadPoolExecutor(
-        1, 1, 30, TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(1024),
-        Thread.ofVirtual().name("signal-forward").factory());
+    private final SignalForwarder forwarder;
     /** GPIDs being moved from this node now: one move at a time each. */
     private final java.util.Set<String> moving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -101,7 +96,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         this.draining = draining;
         this.exec = exec;
         this.events = events;
-        forwarding.allowCoreThreadTimeOut(true);
+        this.forwarder = new SignalForwarder(space);
     }
 
     // ---- the source: the node the process runs on ----
@@ -535,7 +530,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private boolean runsOn(String node, String gpid) {
         for (int i = 0; i < 5; i++) {
             try {
-                var procs = dev.gestalt.rpc.proto.ProcsGrpc.newBlockingStub(space.get().channel(node))
+                var procs = ProcsGrpc.newBlockingStub(space.get().channel(node))
                     .withDeadlineAfter(2, TimeUnit.SECONDS)
                     .list(dev.gestalt.rpc.proto.ListRequest.newBuilder().addGpids(gpid).setRecordsOnly(true).build());
                 return procs.getProcsList().stream().anyMatch(p -> !p.getState().equals("exited"));
@@ -598,32 +593,9 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         }
     }
 
-    /** Sends the signals of {@code gpid}, which went from here to {@code target}, on to it, in order (see {@link #forward}). */
+    /** Where the signals of {@code gpid}, which went from here to {@code target}, go on to (see {@link SignalForwarder}). */
     SignalForward forwarder(String gpid, int uid, String target) {
-        return sig -> {
-            try {
-                return forwarding.submit(() -> forward(sig, gpid, uid, target));
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                LOG.warning("signal " + sig + " to " + gpid + ", which moved from here, is lost: 1024 are waiting to be sent on");
-                return CompletableFuture.completedFuture(null);
-            }
-        };
-    }
-
-    /**
-     * A signal sent to the process here while it was frozen, or as it went, goes on to where it
-     * runs now, as its owner's (in order: {@link #forwarding} sends one at a time).
-     */
-    private void forward(int sig, String gpid, int uid, String target) {
-        try {
-            var reply = ProcsGrpc.newBlockingStub(space.get().channel(target)).withDeadlineAfter(10, TimeUnit.SECONDS)
-                .signal(SignalRequest.newBuilder().setGpid(gpid).setSignal(sig)
-                    .setCaller(Caller.newBuilder().setUid(uid)).build());
-            LOG.fine("signal " + sig + " sent during the move of " + gpid + " forwarded to " + target + ": "
-                + (reply.getFound() ? "delivered" : reply.getError()));
-        } catch (GestaltException | RuntimeException e) {
-            LOG.warning("signal " + sig + " sent to " + gpid + " during its move is lost: " + target + ": " + e.getMessage());
-        }
+        return forwarder.to(gpid, uid, target);
     }
 
     // ---- the home node ----
