@@ -20,6 +20,7 @@
  * stdout both terminals).
  *
  * Usage (by the launcher only): exec -a LAUNCHER gestalt-run run [OPTIONS] [--] CMD [ARG...]
+ * As target/gestalt-sh (a link to it), it is make's shell under `gestalt make` (make_shell).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -71,6 +72,114 @@ static void jvm_client(void) {
     execv(orig_argv[0], orig_argv);
     fprintf(stderr, "gestalt: cannot run the launcher %s: %s\n", orig_argv[0], strerror(errno));
     exit(FAILED);
+}
+
+/* ---- gestalt-sh: make's shell under `gestalt make` ----
+ *
+ * `gestalt make` runs make with SHELL=target/gestalt-sh (a link to this program): make runs each
+ * recipe line as `gestalt-sh -c LINE`, and a line goes to the cluster as `gestalt run -T --
+ * /bin/sh -c LINE` (no terminal: several run at once and share make's). A recursive make (a line
+ * with $(MAKE), or one make marks with '+') stays here with /bin/sh: it must reach make's
+ * jobserver, a pipe that does not cross nodes; placed elsewhere it would build its whole
+ * directory one recipe at a time ("jobserver unavailable: using -j1"). Make (up to 4.3, and
+ * 4.4 with --jobserver-style=pipe) leaves the jobserver's descriptors open only in the children
+ * it counts as recursive, which is the test here; with a named jobserver (4.4's default, fifo:)
+ * every child sees the same, and a line that names make (a word "make", "gmake" or the name make
+ * was started as) stays here. GESTALT_MAKE_SHELL names the shell lines run in (default /bin/sh).
+ */
+
+static const char *real_shell(void) {
+    const char *s = getenv("GESTALT_MAKE_SHELL");
+    return s && *s ? s : "/bin/sh";
+}
+
+/* Whether `word` occurs in `text` as a word of a command (not inside a longer name like cmake or make.c). */
+static int names_word(const char *text, const char *word) {
+    size_t n = strlen(word);
+    if (n == 0) {
+        return 0;
+    }
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
+        char before = p == text ? ' ' : p[-1], after = p[n];
+        if (strchr(" \t\n;&|(`'\"/", before) && (after == '\0' || strchr(" \t\n;&|)`'\"", after))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether this line is one make counts as a recursive make (see above). */
+static int recursive_make(int argc, char **argv) {
+    const char *flags = getenv("MAKEFLAGS");
+    if (!flags) {
+        return 0; /* not run by make, or a make without a jobserver: any node will do */
+    }
+    const char *auth = NULL;
+    for (const char *p = flags; (p = strstr(p, "--jobserver-")) != NULL; p++) { /* the last one counts */
+        if (strncmp(p, "--jobserver-auth=", 17) == 0) {
+            auth = p + 17;
+        } else if (strncmp(p, "--jobserver-fds=", 16) == 0) { /* make before 4.2 */
+            auth = p + 16;
+        }
+    }
+    if (!auth) {
+        return 0;
+    }
+    if (strncmp(auth, "fifo:", 5) == 0) {
+        const char *line = argc > 1 ? argv[argc - 1] : "";
+        char exe[64], path[4096];
+        snprintf(exe, sizeof exe, "/proc/%d/exe", (int) getppid());
+        ssize_t n = readlink(exe, path, sizeof path - 1);
+        const char *name = "";
+        if (n > 0) {
+            path[n] = '\0';
+            name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        }
+        return names_word(line, "make") || names_word(line, "gmake") || names_word(line, name);
+    }
+    int rfd = atoi(auth);
+    struct stat st;
+    return rfd >= 0 && fstat(rfd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+/* Runs make's line here or on the cluster; returns the argv of `gestalt run` for the latter. */
+static char **make_shell(int argc, char **argv, int *out_argc) {
+    const char *sh = real_shell();
+    if (recursive_make(argc, argv)) {
+        argv[0] = (char *) sh;
+        execv(sh, argv);
+        fprintf(stderr, "gestalt-sh: cannot run %s: %s\n", sh, strerror(errno));
+        exit(127);
+    }
+    /* the launcher, for what the JVM client does (gestalt-sh is target/gestalt-sh, beside target/gestalt-run) */
+    static char launcher[4096];
+    ssize_t n = readlink("/proc/self/exe", launcher, sizeof launcher - 16);
+    char *slash = NULL;
+    if (n > 0) {
+        launcher[n] = '\0';
+        if ((slash = strrchr(launcher, '/')) != NULL) { /* .../target/gestalt-run */
+            *slash = '\0';
+            slash = strrchr(launcher, '/'); /* .../target */
+        }
+    }
+    if (!slash) {
+        fputs("gestalt-sh: cannot find the gestalt launcher beside this program\n", stderr);
+        exit(FAILED);
+    }
+    strcpy(slash + 1, "gestalt");
+    char **run = calloc((size_t) argc + 6, sizeof *run);
+    int k = 0;
+    run[k++] = launcher;
+    run[k++] = "run";
+    run[k++] = "-T";
+    run[k++] = "--";
+    run[k++] = (char *) sh;
+    for (int i = 1; i < argc; i++) {
+        run[k++] = argv[i];
+    }
+    run[k] = NULL;
+    *out_argc = k;
+    return run;
 }
 
 /* ---- options: a strict subset of ArgParser for the spec of `run` ---- */
@@ -650,6 +759,10 @@ static int open_std_fds(void) {
 }
 
 int main(int argc, char **argv) {
+    const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    if (strcmp(self, "gestalt-sh") == 0) {
+        argv = make_shell(argc, argv, &argc);
+    }
     orig_argv = argv;
     const char *marker = getenv("GESTALT_JVM_CLIENT");
     if (marker && *marker) {

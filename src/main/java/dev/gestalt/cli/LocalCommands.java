@@ -34,6 +34,10 @@ final class LocalCommands {
                 : a.has("renew") ? ClusterInit.renew(Path.of(a.get("dir")), a.get("nodes"), out, err)
                 : ClusterInit.create(Path.of(a.get("dir")), a.get("nodes"), a.get("name", "gestalt"), a.has("remote-root"),
                     out, err);
+            case "make" -> { // the launcher runs make itself; here only when its shell was not built
+                err.println("gestalt make: make's shell (target/gestalt-sh) is missing; rebuild: mvn package");
+                yield 1;
+            }
             case "demo" -> new Demo(Paths.home(env), out, err).run(a.intValue("nodes", 3, 1, 64));
             default -> throw new IllegalStateException("not a local command: " + spec.name());
         };

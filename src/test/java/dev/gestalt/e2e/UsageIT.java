@@ -56,7 +56,7 @@ class UsageIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"run", "ps", "kill", "wait", "logs", "attach", "top", "nodes", "forall", "cluster", "init", "node", "demo", "version"})
+    @ValueSource(strings = {"run", "ps", "kill", "wait", "logs", "attach", "top", "nodes", "forall", "cluster", "init", "node", "demo", "make", "version"})
     void helpEverywhereExitsZero(String command) {
         var r = cli().run(command, "--help");
         assertEquals(0, r.exitCode(), r::describe);
