@@ -102,6 +102,24 @@ class MigrateFaultsIT {
     }
 
     /**
+     * Stop-and-copy of a process this big sends its memory, as CRIU dumps it, to CRIU's page
+     * server on the target: that server killed (as soon as it listens, before or during the
+     * dump), the move fails and the process runs on where it was, every line once.
+     */
+    @Test
+    void targetPageServerKilledDuringAStopAndCopy() {
+        String gpid = bigCounter();
+        var move = cluster.cli(2).start("migrate", "--method", "stop-and-copy", gpid, "node3");
+        // this cluster's node3, this move's folder (other test clusters may move processes meanwhile)
+        String server = "criu page-server .* -D " + cluster.dir().resolve("node3") + "/.*in-" + gpid;
+        Eventually.holds(Duration.ofSeconds(60), "node3's page server for " + gpid + " listens",
+            () -> dev.gestalt.testkit.Procs.exec(10, "pkill", "-9", "-f", server).exitCode() == 0);
+        var result = move.await(Duration.ofSeconds(120));
+        assertEquals(1, copies(), () -> "one copy runs (node1's), no other: " + copiesAndParents());
+        runsOnNode1Intact(gpid, result);
+    }
+
+    /**
      * Only the target's daemon is killed, its keeper lives on (as it does on purpose, for its jobs):
      * whatever it had restored by then must not run, before or after the daemon is back.
      */

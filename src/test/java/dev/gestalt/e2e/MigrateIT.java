@@ -358,6 +358,9 @@ class MigrateIT {
         var copy = cluster.cli(3).run("migrate", "--method", "stop-and-copy", gpid, "node3");
         assertEquals(0, copy.exitCode(), copy::describe);
         assertTrue(copy.out().contains("to node3 (stop-and-copy): downtime "), copy::describe);
+        // its 200 MiB went straight from CRIU's dump to node3's CRIU page server, not through the daemons
+        assertTrue(copy.out().contains("went to node3's page server") && copy.out().matches("(?s).*its memory, 2\\d\\d\\.\\d MB, during the freeze.*"),
+            copy::describe);
         assertTrue(cluster.cli(1).run("migrate", gpid, "node1").out().contains("(post-copy)"));
         int before = cluster.cli(1).run("logs", gpid).out().split("\n").length;
         Eventually.holds(Duration.ofSeconds(60), "it checked its memory again after the moves",

@@ -40,6 +40,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     static final long COMMIT_SECONDS = 60;
 
     private final String nodeName;
+    private final String address;
     private final Supervisor supervisor;
     private final Supplier<Migration> self;
     private final RemoteStartPolicy remoteStarts;
@@ -54,15 +55,19 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     private long bytes;
     private long room;
     private String refused;
+    /** Stop-and-copy: CRIU's page server, taking the memory straight from the source's dump. */
+    private volatile Moves.PageSink pages;
     private volatile Moves.Restored restored;
     private volatile boolean done;
     /** It runs here: post-copy, its images stay until its memory arrived. */
     private volatile boolean committed;
 
-    CheckpointReceiver(StreamObserver<Restored> out, String nodeName, Supervisor supervisor, Supplier<Migration> self,
-                       RemoteStartPolicy remoteStarts, CheckpointFolders folders, Draining draining, ExecService attached) {
+    CheckpointReceiver(StreamObserver<Restored> out, String nodeName, String address, Supervisor supervisor,
+                       Supplier<Migration> self, RemoteStartPolicy remoteStarts, CheckpointFolders folders,
+                       Draining draining, ExecService attached) {
         this.out = out;
         this.nodeName = nodeName;
+        this.address = address;
         this.supervisor = supervisor;
         this.self = self;
         this.remoteStarts = remoteStarts;
@@ -93,7 +98,12 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         try {
             if (job == null) {
                 start(c);
-                out.onNext(Restored.newBuilder().setOk(true).build()); // taken: the checkpoint may come
+                var taken = Restored.newBuilder().setOk(true); // taken: the checkpoint may come
+                var p = job.hasPageServer() ? receivePages() : null;
+                if (p != null) {
+                    taken.setPageAddress(p.address()).setPagePort(p.port());
+                }
+                out.onNext(taken.build());
                 return;
             }
             if (!c.getFile().equals(file)) {
@@ -113,6 +123,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         } catch (IOException | RuntimeException e) {
             refused = e.getMessage();
             closeCurrent();
+            stopPages();
             CheckpointFolders.delete(images);
             if (job == null || images == null) { // refused at once: say so, and end
                 done = true;
@@ -151,15 +162,60 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         room = Files.getFileStore(images).getUsableSpace() - DISK_RESERVE;
     }
 
+    /**
+     * Stop-and-copy: CRIU's page server here, for the source's dump to send the memory to, when
+     * it fits on this node's disk; null when it does not start (the memory then comes with the
+     * rest of the checkpoint).
+     */
+    private Moves.PageSink receivePages() throws IOException {
+        if (job.getMemoryBytes() > room - bytes) {
+            throw new IOException("the checkpoint does not fit on " + nodeName + "'s disk");
+        }
+        var keys = job.getPageServer();
+        try {
+            pages = supervisor.moves().receivePages(images, address,
+                MoveKeys.write(images, keys.getCaPem(), keys.getCertPem(), keys.getKeyPem()));
+            return pages;
+        } catch (IOException e) {
+            LOG.warning("no page server for " + job.getGpid() + ", its memory comes with its checkpoint: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /** What CRIU's page server wrote: the memory's pages. */
+    private static long pageBytes(Path images) throws IOException {
+        long n = 0;
+        try (var files = Files.newDirectoryStream(images, "pages-*.img")) {
+            for (Path f : files) {
+                n += Files.size(f);
+            }
+        }
+        return n;
+    }
+
+    private void stopPages() {
+        var p = pages;
+        if (p != null) {
+            p.kill();
+        }
+    }
+
     /** All of it is in: restored, stopped; the answer; a commit must follow within a minute. */
     private void restore() {
         closeCurrent();
         Restored.Builder r = Restored.newBuilder();
-        if (refused != null || job == null) {
-            r.setError(refused != null ? refused : "an empty checkpoint");
+        String lost = refused == null && pages != null ? pages.await(java.time.Duration.ofSeconds(30)) : null;
+        if (lost != null) {
+            folders.keepLog(images, "page-server.log");
+        }
+        if (refused != null || job == null || lost != null) {
+            r.setError(refused != null ? refused : lost != null ? lost : "an empty checkpoint");
         } else {
             long t0 = System.nanoTime();
             try {
+                if (pages != null) {
+                    r.setPageBytes(pageBytes(images));
+                }
                 LaunchSpec spec = specOf(job);
                 Moves.PageSource pages = null;
                 if (job.hasLazy() && job.getLazy().getPort() > 0) {
@@ -256,6 +312,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     @Override
     public void onError(Throwable t) {
         closeCurrent();
+        stopPages();
         if (!committed) {
             CheckpointFolders.delete(images);
         }
@@ -265,6 +322,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     @Override
     public void onCompleted() {
         closeCurrent();
+        stopPages();
         if (!committed) {
             CheckpointFolders.delete(images);
         }

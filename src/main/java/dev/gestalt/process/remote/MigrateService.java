@@ -67,6 +67,11 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
      */
     static final long POST_COPY_FROM = 16L << 20;
     static final String STOP_AND_COPY = "stop-and-copy";
+    /**
+     * Stop-and-copy of this much memory or more goes through the target's CRIU page server
+     * (Moves#receivePages); below it, starting one costs more than carrying the pages here.
+     */
+    static final long PAGE_SERVER_FROM = 16L << 20;
 
     private final String nodeName;
     private final Supervisor supervisor;
@@ -127,12 +132,21 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         Transfer t = null;
         if (blockers.isEmpty()) {
             try {
-                t = open(target, j); // the target says whether it takes it, before anything is frozen
+                // stop-and-copy of more than a little memory: the target runs CRIU's page server, and the
+                // dump sends it the memory as it writes it (a third of the time of carrying it here first)
+                long memory = supervisor.moves().anonymousMemory(j);
+                MoveKeys pageKeys = method.equals(STOP_AND_COPY) && memory >= PAGE_SERVER_FROM && !req.getCheckOnly()
+                    ? MoveKeys.create(j.gpid()) : null;
+                t = open(target, j, pageKeys, memory); // the target says whether it takes it, before the freeze
                 Restored accepted = t.next(target, 30);
                 if (!accepted.getOk()) {
                     blockers.add(accepted.getError());
+                } else if (pageKeys != null && accepted.getPagePort() > 0) {
+                    t.pageKeys = pageKeys;
+                    t.pageAddress = accepted.getPageAddress();
+                    t.pagePort = accepted.getPagePort();
                 }
-            } catch (IOException | GestaltException | RuntimeException e) {
+            } catch (IOException | GestaltException | RuntimeException | java.security.GeneralSecurityException e) {
                 blockers.add(target + " does not answer: " + e.getMessage());
             }
             if (t != null && (!blockers.isEmpty() || req.getCheckOnly())) {
@@ -197,14 +211,19 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             images = folders.create("out-" + req.getGpid());
             MoveKeys moveKeys = null;
             Moves.PageServer pages = null;
+            Moves.PageSource pagesTo = null;
             if (method.equals(POST_COPY)) {
                 moveKeys = MoveKeys.create(req.getGpid());
                 keys = folders.create("keys-" + req.getGpid());
                 pages = new Moves.PageServer(address, MoveKeys.write(keys, moveKeys.caPem(), moveKeys.sourceCertPem(),
                     moveKeys.sourceKeyPem()));
+            } else if (t.pageKeys != null) {
+                keys = folders.create("keys-" + req.getGpid());
+                pagesTo = new Moves.PageSource(t.pageAddress, t.pagePort, MoveKeys.write(keys, t.pageKeys.caPem(),
+                    t.pageKeys.sourceCertPem(), t.pageKeys.sourceKeyPem()));
             }
             try {
-                c = supervisor.moves().checkpoint(req.getGpid(), images, pages);
+                c = supervisor.moves().checkpoint(req.getGpid(), images, pages, pagesTo);
             } catch (IOException e) {
                 t.cancel("not moving");
                 folders.keepLog(images, "dump.log");
@@ -214,7 +233,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             long dumped = System.nanoTime();
             long imageBytes = CheckpointFolders.size(images);
             out.onNext(progress("freeze", "frozen; checkpoint of " + mb(imageBytes) + " in " + millis(t0, dumped) + " ms"
-                + (c.postCopy() ? " (" + mb(c.lazyBytes()) + " of memory stays here until the target pulls it)" : "")));
+                + (c.postCopy() ? " (" + mb(c.lazyBytes()) + " of memory stays here until the target pulls it)"
+                : pagesTo != null ? " (its memory went to " + target + "'s page server as it was written)" : "")));
             long[] sent = new long[1];
             Restored r;
             try {
@@ -256,14 +276,16 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             supervisor.moves().moved(c, target, forwarder(gpid, j.spec().uid(), target));
             relocate(gpid, target);
             long transferMillis = Math.max(0, millis(dumped, restored) - r.getRestoreMillis());
+            long paged = r.getPageBytes(); // stop-and-copy: sent by the dump, to the target's page server
             out.onNext(progress("transfer", mb(sent[0]) + " in " + transferMillis + " ms"
-                + (transferMillis > 0 ? " (" + String.format("%.0f", sent[0] / 1e6 / (transferMillis / 1e3)) + " MB/s)" : "")));
+                + (transferMillis > 0 ? " (" + String.format("%.0f", sent[0] / 1e6 / (transferMillis / 1e3)) + " MB/s)" : "")
+                + (paged > 0 ? "; its memory, " + mb(paged) + ", during the freeze" : "")));
             out.onNext(progress("restore", "running on " + target + " after " + r.getRestoreMillis() + " ms"
                 + (c.postCopy() ? "; pulling its memory from " + nodeName : "")));
             long downtime = millis(t0, restored);
             String pulled = c.postCopy() ? pagesPulled(t, c, target, req.getGpid()) : null;
             long end = System.nanoTime();
-            LOG.info("moved " + req.getGpid() + " to " + target + " (" + method + ", " + sent[0] + " bytes, downtime "
+            LOG.info("moved " + req.getGpid() + " to " + target + " (" + method + ", " + (sent[0] + paged) + " bytes, downtime "
                 + downtime + " ms)");
             if (pulled != null) {
                 events.record("move failed", req.getGpid(), nodeName + " -> " + target + ": " + pulled + why(req));
@@ -278,9 +300,9 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                     + (fill > 0 ? " (" + String.format("%.0f", c.lazyBytes() / 1e6 / (fill / 1e3)) + " MB/s)" : "")));
             }
             events.record("moved", req.getGpid(), nodeName + " -> " + target + ": downtime " + downtime + " ms, "
-                + mb(sent[0] + c.lazyBytes()) + ", " + method + why(req));
+                + mb(sent[0] + paged + c.lazyBytes()) + ", " + method + why(req));
             out.onNext(MoveProgress.newBuilder().setPhase("done").setDone(MoveSummary.newBuilder()
-                .setFrom(nodeName).setTo(target).setMethod(method).setBytes(sent[0] + c.lazyBytes())
+                .setFrom(nodeName).setTo(target).setMethod(method).setBytes(sent[0] + paged + c.lazyBytes())
                 .setDowntimeMillis(downtime).setTotalMillis(millis(t0, end))
                 .setDumpMillis(millis(t0, dumped)).setTransferMillis(transferMillis)
                 .setRestoreMillis(r.getRestoreMillis()).setMemoryBytes(c.lazyBytes()).setFillMillis(fill)).build());
@@ -397,6 +419,10 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         final java.util.concurrent.LinkedBlockingQueue<Object> answers = new java.util.concurrent.LinkedBlockingQueue<>();
         volatile FlowSender<ImageChunk> sender;
         volatile ClientCallStreamObserver<ImageChunk> call;
+        /** Stop-and-copy: the target's page server, and the keys of the move for it (null: none). */
+        MoveKeys pageKeys;
+        String pageAddress;
+        int pagePort;
 
         /** The next answer, or an exception for a stream that failed or ended. */
         Restored next(String target, long seconds) throws IOException, GestaltException {
@@ -433,7 +459,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
      * Opens the transfer to {@code target} with the process's identity: the target's first
      * answer says whether it takes it (before anything is frozen).
      */
-    private Transfer open(String target, Job j) throws GestaltException, IOException {
+    private Transfer open(String target, Job j, MoveKeys pageKeys, long memory) throws GestaltException, IOException {
         var t = new Transfer();
         var ready = new CompletableFuture<Void>();
         ClientResponseObserver<ImageChunk, Restored> observer = new ClientResponseObserver<>() {
@@ -464,8 +490,12 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         MigrateGrpc.newStub(space.get().channel(target)).withDeadlineAfter(RESTORE_SECONDS + PAGES_SECONDS, TimeUnit.SECONDS)
             .receive(observer);
         ready.join();
-        t.sender.sendFirst(ImageChunk.newBuilder().setJob(describe(j).toBuilder()
-            .setCheckpointEverySeconds(exec.checkpoints.seconds(j.gpid()))).build());
+        var job = describe(j).toBuilder().setCheckpointEverySeconds(exec.checkpoints.seconds(j.gpid()));
+        if (pageKeys != null) {
+            job.setPageServer(LazyPages.newBuilder().setCaPem(pageKeys.caPem()).setCertPem(pageKeys.targetCertPem())
+                .setKeyPem(pageKeys.targetKeyPem())).setMemoryBytes(memory);
+        }
+        t.sender.sendFirst(ImageChunk.newBuilder().setJob(job).build());
         return t;
     }
 
@@ -615,7 +645,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
 
     @Override
     public StreamObserver<ImageChunk> receive(StreamObserver<Restored> out) {
-        return new CheckpointReceiver(out, nodeName, supervisor, self, remoteStarts, folders, draining, exec);
+        return new CheckpointReceiver(out, nodeName, address, supervisor, self, remoteStarts, folders, draining, exec);
     }
 
     // ---- the node being drained ----

@@ -37,7 +37,8 @@ final class Criu {
      *
      * @throws IOException with CRIU's reason when the dump failed (the tree is resumed then)
      */
-    static void dump(long root, Path images, java.util.Collection<String> externalFiles) throws IOException {
+    static void dump(long root, Path images, java.util.Collection<String> externalFiles, List<String> options)
+            throws IOException {
         List<String> cmd = new ArrayList<>(List.of(binary().toString(), "dump", "-t", Long.toString(root), "-D",
             images.toString(), "-o", "dump.log", "--leave-stopped", "--ext-mount-map", "auto", "--enable-external-sharing",
             "--enable-external-masters"));
@@ -45,6 +46,7 @@ final class Criu {
             cmd.add("--external");
             cmd.add(f);
         }
+        cmd.addAll(options);
         ShortCommand.Result r = ShortCommand.run(DUMP_TIMEOUT, cmd);
         if (r.code() != 0) {
             resume(root);

@@ -11,9 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * CRIU's post-copy (lazy pages), as a node runs it for a move: the source's dump that leaves the
- * memory behind and serves it from its page server, the target's lazy-pages daemon that pulls it
- * as the restored process touches it, and what the images say of that memory. The rest of a dump
+ * CRIU's page servers, as a node runs them for a move. Post-copy (lazy pages): the source's dump
+ * that leaves the memory behind and serves it from its page server, the target's lazy-pages daemon
+ * that pulls it as the restored process touches it, and what the images say of that memory.
+ * Stop-and-copy: the target's page server, which the source's dump sends the memory to. The rest of a dump
  * and a restore is {@link Criu}'s.
  */
 final class CriuLazy {
@@ -92,6 +93,58 @@ final class CriuLazy {
             throw new IOException("criu lazy-pages failed: " + error(images.resolve("lazy-pages.log"), p));
         }
         return p;
+    }
+
+    /**
+     * Stop-and-copy on the target: CRIU's page server on {@code address} (a free port), writing
+     * into {@code images} the memory a source's dump sends it over TLS with {@code tls}; it ends
+     * when that dump ends. Returns once it listens.
+     */
+    static Moves.PageSink pageServer(Path images, String address, List<String> tls) throws IOException {
+        int port = freePort(address);
+        List<String> cmd = new ArrayList<>(List.of(Criu.binary().toString(), "page-server", "--address", address,
+            "--port", Integer.toString(port), "-D", images.toString(), "-o", "page-server.log", "--status-fd", "1"));
+        cmd.addAll(tls);
+        Process p = started(cmd, images.resolve("page-server.out"));
+        if (!ready(p, Duration.ofSeconds(30))) {
+            throw new IOException("criu page-server failed: " + error(images.resolve("page-server.log"), p));
+        }
+        return new Moves.PageSink() {
+            @Override
+            public String address() {
+                return address;
+            }
+
+            @Override
+            public int port() {
+                return port;
+            }
+
+            @Override
+            public String await(Duration limit) {
+                try {
+                    if (!p.waitFor(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                        kill();
+                        return "CRIU's page server took no memory within " + limit.toSeconds() + " s";
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    kill();
+                    return "interrupted";
+                }
+                return p.exitValue() == 0 ? null : "CRIU's page server failed: " + error(images.resolve("page-server.log"), p);
+            }
+
+            @Override
+            public void kill() {
+                p.destroyForcibly();
+                try {
+                    p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
     }
 
     /**

@@ -130,6 +130,14 @@ public final class Moves {
      * @throws IOException with the reason when it cannot be dumped (it runs on, unharmed)
      */
     public Checkpoint checkpoint(String gpid, Path images, PageServer pageServer) throws IOException {
+        return checkpoint(gpid, images, pageServer, null);
+    }
+
+    /**
+     * {@link #checkpoint(String, Path, PageServer)}, its memory sent as it is dumped to the page
+     * server of {@code pagesTo} (stop-and-copy: the target's, see {@link #receivePages}) when not null.
+     */
+    public Checkpoint checkpoint(String gpid, Path images, PageServer pageServer, PageSource pagesTo) throws IOException {
         Job j = supervisor.jobs.get(gpid);
         String why = j == null ? "no process " + gpid + " on this node" : cannotMove(j);
         if (why != null) {
@@ -164,7 +172,13 @@ public final class Moves {
         CriuLazy.LazyDump lazy = null;
         try {
             if (pageServer == null) {
-                Criu.dump(l.rootPid(), images, external);
+                List<String> options = new ArrayList<>();
+                if (pagesTo != null) {
+                    options.addAll(List.of("--page-server", "--address", pagesTo.address(), "--port",
+                        Integer.toString(pagesTo.port())));
+                    options.addAll(pagesTo.tls());
+                }
+                Criu.dump(l.rootPid(), images, external, options);
             } else {
                 lazy = CriuLazy.dumpLazy(l.rootPid(), images, external, pageServer.address(), pageServer.tls());
             }
@@ -361,6 +375,28 @@ public final class Moves {
 
     /** Post-copy: the source's page server (its address and port) and the TLS options of the move (see MoveKeys). */
     public record PageSource(String address, int port, List<String> tls) {}
+
+    /**
+     * Stop-and-copy, on the target: CRIU's page server on {@code address}, which writes into
+     * {@code images} the memory a source's dump sends it (over TLS with {@code tls}, see
+     * MoveKeys) and ends with that dump. Returns once it listens.
+     */
+    public PageSink receivePages(Path images, String address, List<String> tls) throws IOException {
+        return CriuLazy.pageServer(images, address, tls);
+    }
+
+    /** CRIU's page server of {@link #receivePages}. */
+    public interface PageSink {
+        String address();
+
+        int port();
+
+        /** Waits for it to end (its dump ended), at most {@code limit}: null when it took all, else why not. */
+        String await(java.time.Duration limit);
+
+        /** Ends it (the move ended another way). */
+        void kill();
+    }
 
     /** A job restored and stopped (see {@link #restore}), until it runs here or goes. */
     public final class Restored {
