@@ -132,13 +132,15 @@ public final class Commands {
             false, false, false),
         new CommandSpec("checkpoint", "[--leave-running] [--json] GPID", "save a running process to restart it later",
             """
-            Freezes the detached process GPID (run -d) with CRIU and saves it as a
-            checkpoint named GPID.N, in the file space (copies on other nodes: a node's
-            death takes no checkpoint with it), encrypted and authenticated with a key the
-            cluster's nodes derive from its secret, readable by root alone (users reach
-            theirs through gestalt). Then stops the process (it ends as killed, 137), or
-            with --leave-running lets it run on. Prints the checkpoint's name. Exit 1
-            when it cannot be checkpointed (it runs on, unharmed, and the reason says why).""",
+            Freezes the process GPID with CRIU and saves it as a checkpoint named
+            GPID.N, in the file space (copies on other nodes: a node's death takes no
+            checkpoint with it), encrypted and authenticated with a key the cluster's
+            nodes derive from its secret, readable by root alone (users reach theirs
+            through gestalt). Then stops the process (it ends as killed, 137), or with
+            --leave-running lets it run on. A process attached to its client (run
+            without -d) restarts detached: its output goes to its log, its stdin reads
+            nothing. Prints the checkpoint's name. Exit 1 when it cannot be checkpointed
+            (it runs on, unharmed, and the reason says why).""",
             List.of(flag((char) 0, "leave-running", "let the process run on after the checkpoint"),
                 flag((char) 0, "json", "JSON for scripts")),
             false, false, false),

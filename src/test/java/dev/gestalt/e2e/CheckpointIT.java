@@ -264,22 +264,47 @@ class CheckpointIT {
         }
     }
 
+    /**
+     * A process attached to its client (run without -d) is checkpointed too; restarted (its client
+     * gone), it runs detached: what it writes from there goes to its log, its stdin reads nothing.
+     */
     @Test
-    void whatCannotBeCheckpointedSaysWhyAndRunsOn() {
-        var attached = cluster.cli(1).start("run", "-n", "node2", "--", "sleep", "302");
+    void anAttachedProcessIsCheckpointedAndRestartsDetached() {
+        String tag = "attached-ckpt-" + System.nanoTime();
+        var attached = cluster.cli(1).start("run", "-n", "node2", "--", "python3", "-c",
+            "import sys, time # " + tag + "\nfor i in range(100000):\n    print(i, flush=True); time.sleep(0.02)");
         String[] gpid = new String[1];
         Eventually.holds(Duration.ofSeconds(30), "it runs", () -> {
             gpid[0] = TinyJson.rows(cluster.cli(1).run("ps", "--json").out()).stream()
-                .filter(p -> "sleep 302".equals(p.get("command"))).map(p -> (String) p.get("gpid")).findFirst().orElse(null);
-            return gpid[0] != null;
+                .filter(p -> String.valueOf(p.get("command")).contains(tag)).map(p -> (String) p.get("gpid"))
+                .findFirst().orElse(null);
+            return gpid[0] != null && attached.stdoutSoFar().contains("\n20\n");
         });
-        var refused = cluster.cli(1).run("checkpoint", gpid[0]);
-        assertEquals(1, refused.exitCode(), refused::describe);
-        assertTrue(refused.stderr().contains("attached to its client"), refused::describe);
-        assertTrue(attached.isAlive(), "it runs on");
+        var c = cluster.cli(1).run("checkpoint", "--leave-running", gpid[0]);
+        assertEquals(0, c.exitCode(), c::describe);
+        String name = c.out().strip();
+        assertTrue(attached.isAlive(), "it runs on, attached, after its checkpoint");
         assertEquals(0, cluster.cli(1).run("kill", "-9", gpid[0]).exitCode());
         assertEquals(137, attached.await(Duration.ofSeconds(30)).exitCode());
+        try {
+            var r = cluster.cli(1).run("restart", "-n", "node3", name);
+            assertEquals(0, r.exitCode(), r::describe);
+            Eventually.holds(Duration.ofSeconds(30), "it writes its log on node3", () -> numbers(gpid[0]).size() >= 20);
+            List<Integer> seen = numbers(gpid[0]);
+            assertTrue(seen.getFirst() > 20, "it goes on from its checkpoint, not from the start: " + seen);
+            for (int i = 1; i < seen.size(); i++) {
+                assertEquals(seen.get(i - 1) + 1, seen.get(i), "one number after the other: " + seen);
+            }
+            assertEquals("node3", psRow(gpid[0]).get("node"));
+            assertEquals(0, cluster.cli(1).run("kill", gpid[0]).exitCode());
+            assertEquals(143, cluster.cli(2).run("wait", gpid[0]).exitCode(), "wait gets its end, as for any detached process");
+        } finally {
+            cluster.cli(1).run("checkpoints", "rm", name);
+        }
+    }
 
+    @Test
+    void whatCannotBeCheckpointedSaysWhyAndRunsOn() {
         var pinned = cluster.cli(1).run("run", "-d", "--no-migrate", "--", "sleep", "303");
         var no = cluster.cli(1).run("checkpoint", pinned.out().strip());
         assertEquals(1, no.exitCode(), no::describe);

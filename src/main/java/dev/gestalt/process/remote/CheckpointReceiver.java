@@ -55,6 +55,8 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     private long bytes;
     private long room;
     private String refused;
+    /** The first answer went: the process is taken, the checkpoint may come. */
+    private boolean taken;
     /** Stop-and-copy: CRIU's page server, taking the memory straight from the source's dump. */
     private volatile Moves.PageSink pages;
     private volatile Moves.Restored restored;
@@ -98,12 +100,13 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         try {
             if (job == null) {
                 start(c);
-                var taken = Restored.newBuilder().setOk(true); // taken: the checkpoint may come
+                var answer = Restored.newBuilder().setOk(true); // taken: the checkpoint may come
                 var p = job.hasPageServer() ? receivePages() : null;
                 if (p != null) {
-                    taken.setPageAddress(p.address()).setPagePort(p.port());
+                    answer.setPageAddress(p.address()).setPagePort(p.port());
                 }
-                out.onNext(taken.build());
+                out.onNext(answer.build());
+                taken = true;
                 return;
             }
             if (!c.getFile().equals(file)) {
@@ -125,7 +128,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
             closeCurrent();
             stopPages();
             CheckpointFolders.delete(images);
-            if (job == null || images == null) { // refused at once: say so, and end
+            if (!taken) { // refused at once: say so, and end
                 done = true;
                 out.onNext(Restored.newBuilder().setError(refused).build());
                 out.onCompleted();

@@ -141,10 +141,6 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
 
     private TakeReply take(Job j, boolean leaveRunning, boolean periodic) {
         String gpid = j.gpid();
-        if (!j.spec().detached()) {
-            return TakeReply.newBuilder().setError(gpid + " is attached to its client (gestalt run): only a detached"
-                + " process (run -d) can be checkpointed for now").build();
-        }
         String why = supervisor.moves().cannotMove(j);
         Migration m = self.get();
         if (why == null && !m.available()) {
@@ -164,10 +160,15 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             Moves.Checkpoint c = supervisor.moves().checkpoint(gpid, images, null);
             CheckpointMeta meta;
             try { // its log as it is now, frozen: the log it goes on from when restarted
-                var logs = j.logs();
-                // as they are: a link there is copied as a link, which the sealing leaves out
-                java.nio.file.Files.copy(logs.path(LogStream.STDOUT), images.resolve("stdout"), java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                java.nio.file.Files.copy(logs.path(LogStream.STDERR), images.resolve("stderr"), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                if (j.spec().detached()) {
+                    var logs = j.logs();
+                    // as they are: a link there is copied as a link, which the sealing leaves out
+                    java.nio.file.Files.copy(logs.path(LogStream.STDOUT), images.resolve("stdout"), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    java.nio.file.Files.copy(logs.path(LogStream.STDERR), images.resolve("stderr"), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                } else { // an attached one's output went to its client: restarted, it writes a log from there
+                    java.nio.file.Files.createFile(images.resolve("stdout"));
+                    java.nio.file.Files.createFile(images.resolve("stderr"));
+                }
                 meta = CheckpointMeta.newBuilder().setName(name)
                     .setJob(MigrateService.describe(j).toBuilder().mergeFrom(MigrateService.descriptors(c).build())
                         .setCheckpointEverySeconds(timer.seconds(gpid)))
@@ -238,13 +239,13 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             images = folders.create("restart-" + job.getGpid());
             store.unpack(req.getName(), images);
             long t0 = System.nanoTime();
-            Moves.Restored r = supervisor.moves().restore(CheckpointReceiver.specOf(job), job.getStartEpochMillis(), job.getMoves(),
+            // a process that was attached to its client runs detached from its restart (the client is gone)
+            Moves.Restored r = supervisor.moves().restore(CheckpointReceiver.specOf(job.toBuilder().setDetached(true).build()),
+                job.getStartEpochMillis(), job.getMoves(),
                 images, job.getStatusPipe(), job.getStdinId().isEmpty() ? List.of() : List.of(job.getStdinId()),
                 job.getStdoutIdsList(), job.getStderrIdsList(), null, MigrateService.RESTORE_SECONDS);
             Job restored = r.commit();
-            if (job.getDetached()) {
-                timer.every(restored, job.getCheckpointEverySeconds()); // its period goes on here
-            }
+            timer.every(restored, job.getCheckpointEverySeconds()); // its period goes on here (none: 0)
             long millis = MigrateService.millis(t0, System.nanoTime());
             ProcessSpace s = space.get();
             MigrateService.relocate(s, job.getGpid(), nodeName);

@@ -60,8 +60,12 @@ final class Criu {
      *
      * @param ids for the status pipe, stdin, stdout and stderr, the names CRIU knows them by in
      *            the images (none: nothing to inherit, such as /dev/null, reopened by path)
+     * @param stdinFromNull stdin's ids get the restorer's own stdin (/dev/null, keeper-restore.c):
+     *            a process checkpointed while attached to its client (stdin a pipe from it)
+     *            restarts detached, reading nothing
      */
-    static List<String> restoreCommand(Path images, List<List<String>> ids, boolean lazy) throws IOException {
+    static List<String> restoreCommand(Path images, List<List<String>> ids, boolean lazy, boolean stdinFromNull)
+            throws IOException {
         List<String> cmd = new ArrayList<>(List.of(unshare(), "--mount", "--propagation", "slave", "--",
             binary().toString(), "restore", "-D", images.toString(), "-o", "restore.log", "-d", "-S",
             "--pidfile", images.resolve("restored.pid").toString(), "--root", "/", "--ext-mount-map", "auto",
@@ -72,7 +76,7 @@ final class Criu {
         for (int i = 0; i < ids.size(); i++) {
             for (String id : ids.get(i)) {
                 cmd.add("--inherit-fd");
-                cmd.add("fd[" + (3 + i) + "]:" + id);
+                cmd.add("fd[" + (i == 1 && stdinFromNull ? 0 : 3 + i) + "]:" + id);
             }
         }
         return cmd;

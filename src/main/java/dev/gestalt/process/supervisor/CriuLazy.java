@@ -125,7 +125,7 @@ final class CriuLazy {
                 try {
                     if (!p.waitFor(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
                         kill();
-                        return "CRIU's page server took no memory within " + limit.toSeconds() + " s";
+                        return "CRIU's page server had not ended " + limit.toSeconds() + " s after the dump";
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();

@@ -324,7 +324,10 @@ public final class Moves {
             Keeper k = supervisor.keeper();
             List<String> restorer;
             try {
-                restorer = Criu.restoreCommand(images, List.of(List.of(statusPipe), stdinIds, stdoutIds, stderrIds), pages != null);
+                // checkpointed while attached, restarted detached (its output to a log): its stdin reads nothing
+                boolean stdinFromNull = spec.detached() && !spec.tty() && !stdinIds.isEmpty();
+                restorer = Criu.restoreCommand(images, List.of(List.of(statusPipe), stdinIds, stdoutIds, stderrIds),
+                    pages != null, stdinFromNull);
                 lazyPages = pages == null ? null : CriuLazy.lazyPages(images, pages.address(), pages.port(), pages.tls());
             } catch (IOException e) {
                 throw new LaunchException(255, e.getMessage(), e);
@@ -373,7 +376,11 @@ public final class Moves {
         }
     }
 
-    /** Post-copy: the source's page server (its address and port) and the TLS options of the move (see MoveKeys). */
+    /**
+     * A page server to connect to (its address and port) and the TLS options of the move (see
+     * MoveKeys): post-copy, the source's, for the target's lazy-pages daemon; stop-and-copy, the
+     * target's ({@link #receivePages}), for the source's dump.
+     */
     public record PageSource(String address, int port, List<String> tls) {}
 
     /**
