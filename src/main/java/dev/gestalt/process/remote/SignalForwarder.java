@@ -48,8 +48,12 @@ final class SignalForwarder {
             var reply = ProcsGrpc.newBlockingStub(space.get().channel(target)).withDeadlineAfter(10, TimeUnit.SECONDS)
                 .signal(SignalRequest.newBuilder().setGpid(gpid).setSignal(sig)
                     .setCaller(Caller.newBuilder().setUid(uid)).build());
-            LOG.fine("signal " + sig + " sent during the move of " + gpid + " forwarded to " + target + ": "
-                + (reply.getFound() ? "delivered" : reply.getError()));
+            if (reply.getFound()) {
+                LOG.fine("signal " + sig + " sent during the move of " + gpid + " forwarded to " + target);
+            } else {
+                LOG.warning("signal " + sig + " sent to " + gpid + " during its move is lost: " + target + " does not have it"
+                    + (reply.getError().isEmpty() ? "" : " (" + reply.getError() + ")"));
+            }
         } catch (GestaltException | RuntimeException e) {
             LOG.warning("signal " + sig + " sent to " + gpid + " during its move is lost: " + target + ": " + e.getMessage());
         }
