@@ -154,6 +154,42 @@ class MigrateFaultsIT {
     }
 
     /**
+     * Post-copy: the target's daemon killed after the process runs there, while its memory is
+     * still being pulled. The source cannot know what became of it and says so, and where to
+     * look; at most one copy runs (node1's was killed at the commit), and once node3's daemon is
+     * back, `ps` and the processes agree: it runs there, or it ran and ended.
+     */
+    @Test
+    void targetDaemonKilledWhilePostCopyPullsTheMemory() throws InterruptedException {
+        String gpid = bigCounter();
+        var move = cluster.cli(2).start("migrate", "--method", "post-copy", gpid, "node3");
+        Eventually.holds(Duration.ofSeconds(60), "it runs on node3, its memory still coming",
+            () -> move.stdoutSoFar().contains(": restore: running on node3"));
+        cluster.kill9(3);
+        var result = move.await(Duration.ofSeconds(120));
+        if (result.exitCode() == 0) { // all its memory had come before the kill
+            System.err.println("targetDaemonKilledWhilePostCopyPullsTheMemory: the memory had all come first");
+        } else {
+            assertEquals(1, result.exitCode(), result::describe);
+            assertTrue(result.stderr().contains("ran on node3, which went away before saying that all its memory had come"
+                + " from node1") && result.stderr().contains("gestalt ps shows it"), result::describe);
+        }
+        assertTrue(copies() <= 1, this::copiesAndParents);
+        var up = cluster.restart();
+        assertEquals(0, up.exitCode(), up::describe);
+        long running = copies();
+        var ps = cluster.cli(1).run("ps", "--json");
+        List<Map<String, Object>> listed = TinyJson.rows(ps.out()).stream().filter(p -> gpid.equals(p.get("gpid"))).toList();
+        assertEquals(running, listed.size(), () -> "ps lists it exactly when it runs: " + ps.out() + "\n" + copiesAndParents());
+        System.err.println("targetDaemonKilledWhilePostCopyPullsTheMemory: " + (running == 1
+            ? "it runs on on node3 under its keeper" : "it ended (its memory could not come)"));
+        if (running == 1) {
+            assertEquals("node3", listed.getFirst().get("node"), listed::toString);
+            assertEquals(0, cluster.cli(1).run("kill", "-9", gpid).exitCode());
+        }
+    }
+
+    /**
      * Only the target's daemon is killed, its keeper lives on (as it does on purpose, for its jobs):
      * whatever it had restored by then must not run, before or after the daemon is back.
      */

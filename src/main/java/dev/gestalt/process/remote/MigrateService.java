@@ -289,8 +289,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                 + downtime + " ms)");
             if (pulled != null) {
                 events.record("move failed", req.getGpid(), nodeName + " -> " + target + ": " + pulled + why(req));
-                out.onNext(MoveProgress.newBuilder().setPhase("failed").setError(req.getGpid() + " ran on " + target
-                    + " but " + pulled + ": it was killed there").build());
+                out.onNext(MoveProgress.newBuilder().setPhase("failed").setError(pulled).build());
                 out.onCompleted();
                 return true; // it left this node all the same
             }
@@ -324,15 +323,17 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     /**
      * Post-copy, once it runs on the target: waits for the target to say that all its memory
      * arrived (its lazy-pages daemon ended), then for CRIU's page server here to end. Returns
-     * null when all arrived, else why not.
+     * null when all arrived, else what happened, as the move's error: the target killed it (it
+     * said why), or the target went before saying (it may run on there under its keeper).
      */
     private String pagesPulled(Transfer t, Moves.Checkpoint c, String target, String gpid) {
         String why;
         try {
             Restored r = t.next(target, PAGES_SECONDS);
-            why = r.getOk() ? null : r.getError();
+            why = r.getOk() ? null : gpid + " ran on " + target + " but " + r.getError() + ": it was killed there";
         } catch (IOException | GestaltException | RuntimeException e) {
-            why = "its memory could not all be pulled from " + nodeName + " (" + e.getMessage() + ")";
+            why = gpid + " ran on " + target + ", which went away before saying that all its memory had come from "
+                + nodeName + " (" + e.getMessage() + "); if it runs there still, gestalt ps shows it";
         }
         int code = supervisor.moves().pagesServed(c, java.time.Duration.ofSeconds(why == null ? 30 : 5));
         if (why == null && code != 0) {
