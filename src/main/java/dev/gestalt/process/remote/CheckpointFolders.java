@@ -52,9 +52,14 @@ final class CheckpointFolders {
     }
 
     static long size(Path dir) throws IOException {
+        return size(dir, "*");
+    }
+
+    /** The bytes of the files in {@code dir} whose names match {@code glob}. */
+    static long size(Path dir, String glob) throws IOException {
         long n = 0;
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) {
+        try (var files = Files.newDirectoryStream(dir, glob)) {
+            for (Path f : files) {
                 n += Files.size(f);
             }
         }

@@ -185,17 +185,6 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         }
     }
 
-    /** What CRIU's page server wrote: the memory's pages. */
-    private static long pageBytes(Path images) throws IOException {
-        long n = 0;
-        try (var files = Files.newDirectoryStream(images, "pages-*.img")) {
-            for (Path f : files) {
-                n += Files.size(f);
-            }
-        }
-        return n;
-    }
-
     private void stopPages() {
         var p = pages;
         if (p != null) {
@@ -217,7 +206,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
             long t0 = System.nanoTime();
             try {
                 if (pages != null) {
-                    r.setPageBytes(pageBytes(images));
+                    r.setPageBytes(CheckpointFolders.size(images, "pages-*.img")); // what CRIU's page server wrote
                 }
                 LaunchSpec spec = specOf(job);
                 Moves.PageSource pages = null;

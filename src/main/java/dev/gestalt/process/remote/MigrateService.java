@@ -118,9 +118,10 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         }
         String target;
         String method;
+        long memory = supervisor.moves().anonymousMemory(j); // read once: it picks the method and the page server
         try {
             target = target(req, blockers);
-            method = method(req, here, target, blockers, supervisor.moves().anonymousMemory(j));
+            method = method(req, here, target, blockers, memory);
         } catch (GestaltException e) {
             fail(out, e.getMessage()); // no node to move to: nothing moved
             return;
@@ -134,7 +135,6 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             try {
                 // stop-and-copy of more than a little memory: the target runs CRIU's page server, and the
                 // dump sends it the memory as it writes it (a third of the time of carrying it here first)
-                long memory = supervisor.moves().anonymousMemory(j);
                 MoveKeys pageKeys = method.equals(STOP_AND_COPY) && memory >= PAGE_SERVER_FROM && !req.getCheckOnly()
                     ? MoveKeys.create(j.gpid()) : null;
                 t = open(target, j, pageKeys, memory); // the target says whether it takes it, before the freeze
