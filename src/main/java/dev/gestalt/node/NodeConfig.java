@@ -29,6 +29,7 @@ import java.util.Properties;
  * remote_uids = nonroot               # uids other nodes may start processes as here (nonroot, all, none, 1000-60000,...)
  * job_history = 24h                   # how long ended jobs stay on record (ps --all): s, m, h or d
  * balance     = on                    # move processes to less loaded nodes by itself (on, off)
+ * incoming_moves = 4                  # moves into this node at once; one more is refused (1-256)
  * files.*     = ...                   # the file space: see {@link FilesConfig}
  * </pre>
  *
@@ -38,14 +39,19 @@ import java.util.Properties;
  */
 public record NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
                          int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials,
-                         RemoteStartPolicy remoteUids, FilesConfig files, Duration jobHistory, boolean balance) {
+                         RemoteStartPolicy remoteUids, FilesConfig files, Duration jobHistory, boolean balance,
+                         int incomingMoves) {
 
-    /** A node that balances its load (the default). */
+    /** Moves a node takes at once unless its config says otherwise. */
+    public static final int DEFAULT_INCOMING_MOVES = 4;
+    private static final int MAX_INCOMING_MOVES = 256;
+
+    /** A node that balances its load and takes {@value #DEFAULT_INCOMING_MOVES} moves at once (the defaults). */
     public NodeConfig(String cluster, String name, int id, Path stateDir, Path socket, String bind,
                       int gossipPort, int rpcPort, List<InetSocketAddress> seeds, Path credentials,
                       RemoteStartPolicy remoteUids, FilesConfig files, Duration jobHistory) {
         this(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials, remoteUids, files,
-            jobHistory, true);
+            jobHistory, true, DEFAULT_INCOMING_MOVES);
     }
 
     /** How long a node keeps the record of an ended job, unless its config says otherwise. */
@@ -63,19 +69,19 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
 
     public NodeConfig withFiles(FilesConfig f) {
         return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials, remoteUids, f,
-            jobHistory);
+            jobHistory, balance, incomingMoves);
     }
 
     /** This configuration with another remote start policy. */
     public NodeConfig withRemoteUids(RemoteStartPolicy policy) {
         return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, seeds, credentials, policy, files,
-            jobHistory);
+            jobHistory, balance, incomingMoves);
     }
 
     /** This configuration with other seeds. */
     public NodeConfig withSeeds(List<InetSocketAddress> newSeeds) {
         return new NodeConfig(cluster, name, id, stateDir, socket, bind, gossipPort, rpcPort, newSeeds, credentials, remoteUids,
-            files, jobHistory);
+            files, jobHistory, balance, incomingMoves);
     }
 
     public static NodeConfig load(Path file) throws IOException {
@@ -105,7 +111,8 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             remoteUids(p.getProperty("remote_uids", RemoteStartPolicy.NONROOT.toString()), file),
             files,
             duration(p, "job_history", DEFAULT_JOB_HISTORY, file),
-            onOff(p, "balance", true, file));
+            onOff(p, "balance", true, file),
+            count(p, "incoming_moves", DEFAULT_INCOMING_MOVES, MAX_INCOMING_MOVES, file));
     }
 
     private static boolean onOff(Properties p, String key, boolean fallback, Path file) throws IOException {
@@ -118,6 +125,22 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             case "off", "false", "no" -> false;
             default -> throw new IOException(file + ": '" + key + "' must be on or off, not '" + v.trim() + "'");
         };
+    }
+
+    private static int count(Properties p, String key, int fallback, int max, Path file) throws IOException {
+        String v = p.getProperty(key);
+        if (v == null || v.isBlank()) {
+            return fallback;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 1 && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IOException(file + ": '" + key + "' must be a number from 1 to " + max + ", not '" + v.trim() + "'");
     }
 
     private static RemoteStartPolicy remoteUids(String v, Path file) throws IOException {
@@ -181,6 +204,9 @@ public record NodeConfig(String cluster, String name, int id, Path stateDir, Pat
             + "job_history = " + render(jobHistory) + "\n"
             + "# Move processes from this node to a less loaded one by itself (MOSIX's load balancing): on, off\n"
             + "balance = " + (balance ? "on" : "off") + "\n"
+            + "# Moves into this node at once (each holds the process's memory on this disk until restored);\n"
+            + "# one more is refused, and the process runs on where it was: 1 to " + MAX_INCOMING_MOVES + "\n"
+            + "incoming_moves = " + incomingMoves + "\n"
             + files.render();
     }
 

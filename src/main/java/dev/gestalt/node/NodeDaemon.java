@@ -139,7 +139,7 @@ public final class NodeDaemon implements AutoCloseable {
         var procs = new ProcsService(config.name(), config.id(), supervisor, placements, events);
         var spaceHolder = new ProcessSpace[1];
         var migrate = new MigrateService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
-            config.remoteUids(), config.stateDir(), draining, exec, events, config.bind());
+            config.remoteUids(), config.stateDir(), draining, exec, events, config.bind(), config.incomingMoves());
         var checkpoints = new CheckpointService(config.name(), supervisor, () -> spaceHolder[0], () -> migration,
             config.remoteUids(), config.stateDir(), draining, events, checkpointStore(), checkpointTimer);
         staleCopies = new StaleCopies(config.name(), supervisor, () -> spaceHolder[0], migrate, events);

@@ -213,4 +213,53 @@ class MigrateFaultsIT {
         List<Map<String, Object>> there = TinyJson.rows(ps.out()).stream().filter(p -> gpid.equals(p.get("gpid"))).toList();
         assertEquals(List.of(), there, "node3 has no record of " + gpid + ": no copy of it ran there");
     }
+    /**
+     * A node takes at most incoming_moves (node.conf) moves at once: here 1. While one move's
+     * memory flows to node3 (its page server held stopped), a second move there is refused at
+     * once, saying why, and its process runs on, on node1; once the first has ended, node3 takes
+     * the second. The first move, held meanwhile, completes.
+     */
+    @Test
+    void aNodeTakesNoMoreMovesAtOnceThanItsLimit() throws Exception {
+        Path conf = cluster.config(3);
+        String before = java.nio.file.Files.readString(conf);
+        java.nio.file.Files.writeString(conf, before + "incoming_moves = 1\n");
+        try {
+            cluster.stop(3);
+            var up = cluster.restart();
+            assertEquals(0, up.exitCode(), up::describe);
+            String big = bigCounter();
+            var small = cluster.cli(1).run("run", "-d", "-n", "node1", "--", "sleep", "391");
+            assertEquals(0, small.exitCode(), small::describe);
+            String other = small.out().strip();
+            var first = cluster.cli(2).start("migrate", "--method", "stop-and-copy", big, "node3");
+            long pageServer = pagesUnderWay(big);
+            dev.gestalt.testkit.Procs.signal(pageServer, "STOP"); // node3 holds this move's place
+            Cli.Result refused;
+            try {
+                refused = cluster.cli(2).run("migrate", other, "node3");
+            } finally {
+                dev.gestalt.testkit.Procs.signal(pageServer, "CONT");
+            }
+            assertEquals(1, refused.exitCode(), refused::describe);
+            assertTrue(refused.stderr().contains("node3 is taking 1 move from other nodes already, its limit (incoming_moves in its"
+                + " node.conf)") && refused.stderr().contains(other + " cannot move"), refused::describe);
+            assertEquals(0, first.await(Duration.ofSeconds(120)).exitCode(), "the move that held the place completes");
+            assertEquals("node3", nodeOf(big));
+            assertEquals("node1", nodeOf(other));
+            var again = cluster.cli(2).run("migrate", other, "node3");
+            assertEquals(0, again.exitCode(), () -> "its place given back, node3 takes the next move: " + again.describe());
+            assertEquals("node3", nodeOf(other));
+            assertEquals(0, cluster.cli(1).run("kill", "-9", big, other).exitCode());
+        } finally {
+            java.nio.file.Files.writeString(conf, before);
+            cluster.stop(3); // back with its own config (everyNodeUp)
+        }
+    }
+
+    private static String nodeOf(String gpid) {
+        var ps = cluster.cli(1).run("ps", "--json");
+        return TinyJson.rows(ps.out()).stream().filter(p -> gpid.equals(p.get("gpid"))).map(p -> String.valueOf(p.get("node")))
+            .findFirst().orElse("(not listed: " + ps.out() + ")");
+    }
 }

@@ -47,6 +47,9 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     private final Draining draining;
     private final ExecService attached;
     private final CheckpointFolders folders;
+    private final IncomingMoves incoming;
+    /** This move's place among the node's incoming moves, from its start until its images are gone. */
+    private IncomingMoves.Slot slot;
     private final StreamObserver<Restored> out;
     private MovingJob job;
     private Path images;
@@ -66,8 +69,9 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
 
     CheckpointReceiver(StreamObserver<Restored> out, String nodeName, String address, Supervisor supervisor,
                        Supplier<Migration> self, RemoteStartPolicy remoteStarts, CheckpointFolders folders,
-                       Draining draining, ExecService attached) {
+                       Draining draining, ExecService attached, IncomingMoves incoming) {
         this.out = out;
+        this.incoming = incoming;
         this.nodeName = nodeName;
         this.address = address;
         this.supervisor = supervisor;
@@ -127,7 +131,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
             refused = e.getMessage();
             closeCurrent();
             stopPages();
-            CheckpointFolders.delete(images);
+            dropImages();
             if (!taken) { // refused at once: say so, and end
                 done = true;
                 out.onNext(Restored.newBuilder().setError(refused).build());
@@ -161,6 +165,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         if (!m.available()) {
             throw new IOException(nodeName + " cannot take processes: " + m.detail());
         }
+        slot = incoming.take(nodeName);
         images = folders.create("in-" + job.getGpid());
         room = Files.getFileStore(images).getUsableSpace() - DISK_RESERVE;
     }
@@ -227,7 +232,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
             }
         }
         if (restored == null || !restored.postCopy()) {
-            CheckpointFolders.delete(images); // post-copy: its lazy-pages daemon works there until all arrived
+            dropImages(); // post-copy: its lazy-pages daemon works there until all arrived
         }
         out.onNext(r.build());
         if (!r.getOk()) {
@@ -264,7 +269,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
                     if (why != null) {
                         folders.keepLog(images, "lazy-pages.log");
                     }
-                    CheckpointFolders.delete(images);
+                    dropImages();
                     try {
                         out.onNext(why == null ? Restored.newBuilder().setOk(true).build() : Restored.newBuilder().setError(why).build());
                         out.onCompleted();
@@ -292,7 +297,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         if (rs != null) {
             rs.abort(); // nothing once committed
             if (rs.postCopy() && !committed) {
-                CheckpointFolders.delete(images);
+                dropImages();
             }
             if (!done) {
                 LOG.warning("dropped the restored copy of " + job.getGpid() + ": " + why);
@@ -306,7 +311,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         closeCurrent();
         stopPages();
         if (!committed) {
-            CheckpointFolders.delete(images);
+            dropImages();
         }
         abort("the source went away (" + t.getMessage() + ")");
     }
@@ -316,11 +321,20 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         closeCurrent();
         stopPages();
         if (!committed) {
-            CheckpointFolders.delete(images);
+            dropImages();
         }
         if (!done) {
             abort("the source ended the transfer before the commit");
             out.onCompleted();
+        }
+    }
+
+    /** Deletes this move's images (the process's memory) and gives its place back. */
+    private void dropImages() {
+        CheckpointFolders.delete(images);
+        var s = slot;
+        if (s != null) {
+            s.release();
         }
     }
 

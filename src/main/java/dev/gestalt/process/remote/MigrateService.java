@@ -85,13 +85,16 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     /** This node's address: where its page server listens for a post-copy move. */
     private final String address;
     private final SignalForwarder forwarder;
+    /** The moves into this node now: at most incoming_moves (node.conf) at once. */
+    private final IncomingMoves incoming;
     /** GPIDs being moved from this node now: one move at a time each. */
     private final java.util.Set<String> moving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public MigrateService(String nodeName, Supervisor supervisor, Supplier<ProcessSpace> space, Supplier<Migration> self,
                           RemoteStartPolicy remoteStarts, Path stateDir, Draining draining, ExecService exec,
-                          EventLog events, String address) {
+                          EventLog events, String address, int incomingMoves) {
         this.address = address;
+        this.incoming = new IncomingMoves(incomingMoves);
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.space = space;
@@ -646,7 +649,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
 
     @Override
     public StreamObserver<ImageChunk> receive(StreamObserver<Restored> out) {
-        return new CheckpointReceiver(out, nodeName, address, supervisor, self, remoteStarts, folders, draining, exec);
+        return new CheckpointReceiver(out, nodeName, address, supervisor, self, remoteStarts, folders, draining, exec, incoming);
     }
 
     // ---- the node being drained ----
