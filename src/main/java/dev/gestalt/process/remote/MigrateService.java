@@ -8,12 +8,10 @@ import dev.gestalt.process.ProcessSpace;
 import dev.gestalt.process.placement.PlacementRequest;
 import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchSpec;
-import dev.gestalt.process.supervisor.LogStream;
 import dev.gestalt.process.supervisor.SignalForward;
 import dev.gestalt.process.supervisor.Moves;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.security.MoveKeys;
-import dev.gestalt.rpc.FlowSender;
 import dev.gestalt.rpc.GestaltException;
 import dev.gestalt.rpc.proto.DrainReply;
 import dev.gestalt.rpc.proto.DrainRequest;
@@ -26,31 +24,26 @@ import dev.gestalt.rpc.proto.MoveSummary;
 import dev.gestalt.rpc.proto.MovingJob;
 import dev.gestalt.rpc.proto.ProcsGrpc;
 import dev.gestalt.rpc.proto.Restored;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 /**
- * A running process moves to another node (stop-and-copy with CRIU): the node it runs on freezes
+ * A running process moves to another node with CRIU: the node it runs on freezes
  * and dumps it ({@link Moves#checkpoint}), streams the checkpoint and the output of before
  * the move to the target over the node channel (mutual TLS: authenticated and encrypted with the
  * cluster's credentials), the target's keeper restores it under the same GPID, and only then is
  * the frozen copy killed here and the home node told where the process is. Any failure before
- * that resumes the process here, as it was.
+ * that resumes the process here, as it was. The stream to the target: {@link MoveTransfer}; the
+ * target's side: {@link CheckpointReceiver}.
  */
 public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private static final Logger LOG = Logger.getLogger(MigrateService.class.getName());
-    private static final int CHUNK = 2 << 20;
     /** How long a restore may take on the target. */
     static final long RESTORE_SECONDS = 300;
     /** How long the home node of an attached process may take to stop its input before a move. */
@@ -133,7 +126,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         if (blockers.isEmpty() && !j.spec().detached() && exec.session(j.gpid()).isEmpty()) {
             blockers.add(j.gpid() + " has no stream to its client on " + nodeName + " (its client is going or gone)");
         }
-        Transfer t = null;
+        MoveTransfer t = null;
         if (blockers.isEmpty()) {
             try {
                 // stop-and-copy of more than a little memory: the target runs CRIU's page server, and the
@@ -203,7 +196,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     }
 
     /** Returns whether it moved (and runs on {@code target} now). */
-    private boolean move(MoveRequest req, Job j, String target, String method, Transfer t, ExecService.Session attached,
+    private boolean move(MoveRequest req, Job j, String target, String method, MoveTransfer t, ExecService.Session attached,
                          StreamObserver<MoveProgress> out) {
         out.onNext(progress("check", nodeName + " -> " + target + ", " + method));
         long t0 = System.nanoTime();
@@ -241,7 +234,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             long[] sent = new long[1];
             Restored r;
             try {
-                send(t, c, j, images, sent, moveKeys == null ? null : LazyPages.newBuilder().setAddress(address)
+                t.send(c, j, images, sent, moveKeys == null ? null : LazyPages.newBuilder().setAddress(address)
                     .setPort(c.pagePort()).setCaPem(moveKeys.caPem()).setCertPem(moveKeys.targetCertPem())
                     .setKeyPem(moveKeys.targetKeyPem()).build());
                 r = t.next(target, RESTORE_SECONDS + 60);
@@ -329,7 +322,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
      * null when all arrived, else what happened, as the move's error: the target killed it (it
      * said why), or the target went before saying (it may run on there under its keeper).
      */
-    private String pagesPulled(Transfer t, Moves.Checkpoint c, String target, String gpid) {
+    private String pagesPulled(MoveTransfer t, Moves.Checkpoint c, String target, String gpid) {
         String why;
         try {
             Restored r = t.next(target, PAGES_SECONDS);
@@ -416,91 +409,16 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     }
 
     /**
-     * One checkpoint on its way to a target: the stream, and the target's answers (the restore,
-     * then the commit).
+     * Opens the transfer of {@code j} to {@code target}: the target's first answer says whether it
+     * takes it (before anything is frozen).
      */
-    private static final class Transfer {
-        final java.util.concurrent.LinkedBlockingQueue<Object> answers = new java.util.concurrent.LinkedBlockingQueue<>();
-        volatile FlowSender<ImageChunk> sender;
-        volatile ClientCallStreamObserver<ImageChunk> call;
-        /** Stop-and-copy: the target's page server, and the keys of the move for it (null: none). */
-        MoveKeys pageKeys;
-        String pageAddress;
-        int pagePort;
-
-        /** The next answer, or an exception for a stream that failed or ended. */
-        Restored next(String target, long seconds) throws IOException, GestaltException {
-            Object o;
-            try {
-                o = answers.poll(seconds, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted");
-            }
-            if (o == null) {
-                throw new IOException(target + " did not answer within " + seconds + " s");
-            }
-            if (o instanceof Throwable t) {
-                throw GestaltException.fromStatus(t, target);
-            }
-            if (o == END) {
-                throw new IOException(target + " ended the transfer without an answer");
-            }
-            return (Restored) o;
-        }
-
-        void cancel(String why) {
-            var c = call;
-            if (c != null) {
-                c.cancel(why, null);
-            }
-        }
-    }
-
-    private static final Object END = new Object();
-
-    /**
-     * Opens the transfer to {@code target} with the process's identity: the target's first
-     * answer says whether it takes it (before anything is frozen).
-     */
-    private Transfer open(String target, Job j, MoveKeys pageKeys, long memory) throws GestaltException, IOException {
-        var t = new Transfer();
-        var ready = new CompletableFuture<Void>();
-        ClientResponseObserver<ImageChunk, Restored> observer = new ClientResponseObserver<>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<ImageChunk> call) {
-                t.call = call;
-                t.sender = new FlowSender<>(call);
-                call.setOnReadyHandler(t.sender::onReady);
-                ready.complete(null);
-            }
-
-            @Override
-            public void onNext(Restored r) {
-                t.answers.add(r);
-            }
-
-            @Override
-            public void onError(Throwable e) {
-                t.sender.fail(String.valueOf(e.getMessage()));
-                t.answers.add(e);
-            }
-
-            @Override
-            public void onCompleted() {
-                t.answers.add(END);
-            }
-        };
-        MigrateGrpc.newStub(space.get().channel(target)).withDeadlineAfter(RESTORE_SECONDS + PAGES_SECONDS, TimeUnit.SECONDS)
-            .receive(observer);
-        ready.join();
+    private MoveTransfer open(String target, Job j, MoveKeys pageKeys, long memory) throws GestaltException, IOException {
         var job = describe(j).toBuilder().setCheckpointEverySeconds(exec.checkpoints.seconds(j.gpid()));
         if (pageKeys != null) {
             job.setPageServer(LazyPages.newBuilder().setCaPem(pageKeys.caPem()).setCertPem(pageKeys.targetCertPem())
                 .setKeyPem(pageKeys.targetKeyPem())).setMemoryBytes(memory);
         }
-        t.sender.sendFirst(ImageChunk.newBuilder().setJob(job).build());
-        return t;
+        return MoveTransfer.open(space.get().channel(target), RESTORE_SECONDS + PAGES_SECONDS, job.build());
     }
 
     /** What a process is, for the node that restores it (the names of its descriptors come with its checkpoint). */
@@ -519,39 +437,15 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             .addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds());
     }
 
-    /** The checkpoint and the output of before the move, then the end (with the names CRIU knows its descriptors by). */
-    private static void send(Transfer t, Moves.Checkpoint c, Job j, Path images, long[] sent, LazyPages lazy)
-            throws IOException {
-        FlowSender<ImageChunk> sender = t.sender;
-        try (var files = Files.list(images)) {
-            for (Path f : files.sorted().toList()) {
-                String name = f.getFileName().toString();
-                if (Files.isRegularFile(f) && !name.endsWith(".log") && !name.endsWith(".out")) {
-                    sent[0] += sendFile(sender, f.getFileName().toString(), f);
-                }
-            }
-        }
-        if (j.spec().detached()) { // its log goes with it (an attached one's output went to its client)
-            var logs = j.logs();
-            sent[0] += sendFile(sender, "stdout", logs.path(LogStream.STDOUT));
-            sent[0] += sendFile(sender, "stderr", logs.path(LogStream.STDERR));
-        }
-        sender.send(ImageChunk.newBuilder().setEnd(true).setJob(descriptors(c)
-            .setLazy(lazy == null ? LazyPages.getDefaultInstance() : lazy)).build());
-    }
-
     /**
      * The restore succeeded: the target may let the process run once this copy is sure to stay
      * frozen. Returns whether it runs there now; false when the target said no or went away
      * before saying yes and does not list it (this copy then resumes). Never both: the frozen copy
      * here is killed only once the target confirmed, or lists the process as its own.
      */
-    private boolean commit(String target, Transfer t, String gpid) {
+    private boolean commit(String target, MoveTransfer t, String gpid) {
         try {
-            t.sender.send(ImageChunk.newBuilder().setCommit(true).build());
-            Restored r = t.next(target, 60);
-            t.sender.complete();
-            return r.getCommitted();
+            return t.commit(target);
         } catch (IOException | GestaltException | RuntimeException e) {
             t.cancel("commit failed");
             LOG.warning("no confirmation of " + gpid + "'s commit from " + target + " (" + e.getMessage()
@@ -578,28 +472,6 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             }
         }
         return false;
-    }
-
-    private static long sendFile(FlowSender<ImageChunk> sender, String name, Path file) throws IOException {
-        long n = 0;
-        try (InputStream in = Files.newInputStream(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) { // a log its user replaced by a link: refused
-            boolean first = true;
-            while (true) {
-                byte[] buf = new byte[CHUNK]; // handed to gRPC without a copy: a new one each time
-                int r = in.readNBytes(buf, 0, buf.length);
-                if (r > 0 || first) {
-                    sender.send(ImageChunk.newBuilder().setFile(name)
-                        .setData(com.google.protobuf.UnsafeByteOperations.unsafeWrap(buf, 0, r)).build());
-                }
-                n += r;
-                first = false;
-                if (r < buf.length) {
-                    return n;
-                }
-            }
-        } catch (java.nio.file.NoSuchFileException e) {
-            return n; // no output of that stream
-        }
     }
 
     /** The home node of a moved process learns where it runs now (MOSIX's home-node record). */
