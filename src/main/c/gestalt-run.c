@@ -85,7 +85,8 @@ static void jvm_client(void) {
  * 4.4 with --jobserver-style=pipe) leaves the jobserver's descriptors open only in the children
  * it counts as recursive, which is the test here; with a named jobserver (4.4's default, fifo:)
  * every child sees the same, and a line that names make (a word "make", "gmake" or the name make
- * was started as) stays here. GESTALT_MAKE_SHELL names the shell lines run in (default /bin/sh).
+ * was started as) stays here. GESTALT_MAKE_SHELL names the shell lines run in (default /bin/sh;
+ * the launcher sets it to the one the Makefile sets, which make's command line overrides).
  */
 
 static const char *real_shell(void) {

@@ -268,11 +268,12 @@ public final class Commands {
             """
             Runs make in this directory with your arguments (make -j N ... as usual);
             every recipe line runs on the least-loaded node, as `gestalt run -T --
-            /bin/sh -c LINE` would run it (GESTALT_MAKE_SHELL: another shell), so the
-            working directory must be one every node has: the file space. Recursive
-            makes ($(MAKE) lines, or lines marked '+') run here and share this make's
-            jobserver, so -j N holds for the whole build. The exit code is make's;
-            make's own help: make --help.""",
+            SHELL -c LINE` would run it (SHELL: the one the Makefile sets, else
+            /bin/sh; GESTALT_MAKE_SHELL chooses another), so the working directory
+            must be one every node has: the file space. Recursive makes ($(MAKE)
+            lines, or lines marked '+') run here and share this make's jobserver,
+            so -j N holds for the whole build. The exit code is make's; make's own
+            help: make --help.""",
             List.of(), true, false, true),
         new CommandSpec("demo", "[--nodes N]", "start a local cluster and show it at work",
             "Starts a local cluster, runs a forall across it, shows nodes and ps, and leaves it up.",

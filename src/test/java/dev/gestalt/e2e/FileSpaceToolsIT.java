@@ -79,6 +79,31 @@ class FileSpaceToolsIT {
         }
     }
 
+    /**
+     * `gestalt make` sets SHELL on make's command line, which wins over the Makefile's: the shell
+     * the Makefile sets (SHELL := /bin/bash) is the one its lines run in on the cluster (there,
+     * each line is the program of a job: PID 2). A value with make syntax is not evaluated: said
+     * on stderr, /bin/sh.
+     */
+    @Test
+    void gestaltMakeRunsTheLinesInTheShellTheMakefileSets() {
+        String dir = "/gestalt/shell-" + System.nanoTime();
+        String line = "\t@echo \"shell=$${BASH_VERSION:+bash} pid=$$$$\"\n";
+        try {
+            var r = on(1, "mkdir -p " + dir + "/sub && cd " + dir + " && printf 'SHELL := /bin/bash # bash syntax below\nall:\n"
+                + line + "' > Makefile && printf 'SHELL = $(BASH)\nall:\n" + line + "' > sub/Makefile && '"
+                + Cli.repoLauncher() + "' make && '" + Cli.repoLauncher() + "' make -C sub 2>&1");
+            assertEquals(0, r.exitCode(), r::describe);
+            List<String> out = r.out().lines().filter(l -> !l.startsWith("make")).toList();
+            assertEquals("shell=bash pid=2", out.get(0), "the Makefile's bash, on the cluster: " + r.out());
+            assertTrue(out.get(1).startsWith("gestalt make: ./sub/Makefile sets SHELL to '$(BASH)', which gestalt make does not"
+                + " evaluate: its lines run in /bin/sh"), r::describe);
+            assertEquals("shell= pid=2", out.get(2), "/bin/sh then: " + r.out());
+        } finally {
+            on(1, "rm -rf " + dir);
+        }
+    }
+
     @Test
     void aSqliteDatabaseWrittenOnOneNodeIsReadOnAnother() {
         String db = "/gestalt/db-" + System.nanoTime() + ".sqlite";
