@@ -1,7 +1,5 @@
 package dev.gestalt.testkit;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import com.pty4j.PtyProcess;
 import com.pty4j.PtyProcessBuilder;
 import com.pty4j.WinSize;
@@ -67,8 +65,28 @@ public final class TestTerminal implements AutoCloseable {
 
     /** Waits at most {@code bound} for the CLI to end; its exit code. */
     public int exit(Duration bound) throws InterruptedException {
-        assertTrue(process.waitFor(bound.toMillis(), TimeUnit.MILLISECONDS), "the CLI ends within " + bound + "\n" + screen);
+        if (!process.waitFor(bound.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("the CLI ends within " + bound + "\n--- screen ---\n" + screen + "\n" + stuck());
+        }
         return process.exitValue();
+    }
+
+    /** What the CLI that does not end is doing: its processes, and the threads of a JVM among them. */
+    private String stuck() {
+        StringBuilder d = new StringBuilder("--- the CLI's processes ---\n");
+        java.util.List<ProcessHandle> all = new java.util.ArrayList<>();
+        ProcessHandle.of(process.pid()).ifPresent(all::add);
+        all.addAll(ProcessHandle.of(process.pid()).map(h -> h.descendants().toList()).orElse(java.util.List.of()));
+        for (ProcessHandle h : all) {
+            String cmd = h.info().commandLine().orElse("?");
+            d.append(h.pid()).append(' ').append(cmd, 0, Math.min(cmd.length(), 200)).append('\n');
+            if (cmd.contains("java")) {
+                String threads = Procs.exec(20, java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Long.toString(h.pid()), "Thread.print").stdout();
+                d.append(threads, 0, Math.min(threads.length(), 30_000)).append('\n');
+            }
+        }
+        return d.toString();
     }
 
     public int exit() throws InterruptedException {
