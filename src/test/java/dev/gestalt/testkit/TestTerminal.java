@@ -21,12 +21,15 @@ public final class TestTerminal implements AutoCloseable {
 
     public final PtyProcess process;
     public final StringBuffer screen = new StringBuffer();
+    /** The cluster's home (GESTALT_HOME), whose node daemons {@link #stuck} describes too; null: none. */
+    private final String home;
 
     /** {@code gestalt ARGS} in a new terminal, with {@code cli}'s environment added to this process's. */
     public TestTerminal(Cli cli, String... args) throws IOException {
         Map<String, String> env = new HashMap<>(System.getenv());
         env.putAll(cli.env());
         env.put("TERM", "xterm");
+        home = cli.env().get("GESTALT_HOME");
         String[] cmd = new String[args.length + 1];
         cmd[0] = Cli.repoLauncher().toString();
         System.arraycopy(args, 0, cmd, 1, args.length);
@@ -81,12 +84,30 @@ public final class TestTerminal implements AutoCloseable {
             String cmd = h.info().commandLine().orElse("?");
             d.append(h.pid()).append(' ').append(cmd, 0, Math.min(cmd.length(), 200)).append('\n');
             if (cmd.contains("java")) {
-                String threads = Procs.exec(20, java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-                    Long.toString(h.pid()), "Thread.print").stdout();
-                d.append(threads, 0, Math.min(threads.length(), 30_000)).append('\n');
+                d.append(threads(h.pid())).append('\n');
+            }
+        }
+        if (home != null) {
+            for (long node : Procs.pgrep("dev.gestalt.cli.Main node --config " + home + "/")) {
+                String cmd = ProcessHandle.of(node).flatMap(h -> h.info().commandLine()).orElse("?");
+                d.append("--- node daemon ").append(node).append(' ').append(cmd, Math.max(0, cmd.length() - 120), cmd.length())
+                    .append(": its threads in Gestalt's code ---\n").append(threads(node)).append('\n');
             }
         }
         return d.toString();
+    }
+
+    /** The threads of JVM {@code pid} that run Gestalt's code (jcmd Thread.print), at most 30,000 characters. */
+    private static String threads(long pid) {
+        String all = Procs.exec(20, java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+            Long.toString(pid), "Thread.print").stdout();
+        StringBuilder ours = new StringBuilder();
+        for (String thread : all.split("\n\n")) {
+            if (thread.contains("dev.gestalt.") && ours.length() < 30_000) {
+                ours.append(thread, 0, Math.min(thread.length(), 30_000 - ours.length())).append("\n\n");
+            }
+        }
+        return ours.toString();
     }
 
     public int exit() throws InterruptedException {
