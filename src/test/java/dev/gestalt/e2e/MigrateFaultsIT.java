@@ -213,6 +213,7 @@ class MigrateFaultsIT {
         List<Map<String, Object>> there = TinyJson.rows(ps.out()).stream().filter(p -> gpid.equals(p.get("gpid"))).toList();
         assertEquals(List.of(), there, "node3 has no record of " + gpid + ": no copy of it ran there");
     }
+
     /**
      * A node takes at most incoming_moves (node.conf) moves at once: here 1. While one move's
      * memory flows to node3 (its page server held stopped), a second move there is refused at

@@ -49,7 +49,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     private final CheckpointFolders folders;
     private final IncomingMoves incoming;
     /** This move's place among the node's incoming moves, from its start until its images are gone. */
-    private IncomingMoves.Slot slot;
+    private volatile IncomingMoves.Slot slot;
     private final StreamObserver<Restored> out;
     private MovingJob job;
     private Path images;
