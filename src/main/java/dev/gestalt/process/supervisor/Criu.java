@@ -228,18 +228,39 @@ final class Criu {
         return last.isEmpty() ? "exit " + (r == null ? "?" : r.code()) : last;
     }
 
-    /** The message of the last "Error (file:line): ..." line of a CRIU log, or null. */
+    /**
+     * Why a dump failed when the process held a file lock (flock, fcntl) as it was frozen: CRIU
+     * does not take such a process (its --file-locks would restore the lock on the target while
+     * the frozen copy here still holds it). Locks are mostly brief (SQLite holds one per
+     * transaction): the dump is tried again (Moves).
+     */
+    static final String LOCK_HELD = "it held a file lock (flock or fcntl) as it was frozen";
+
+    /**
+     * What a CRIU log says went wrong: its last "Error (file:line): ..." line that says more than
+     * "Dumping FAILED." (CRIU's summary, which follows the cause), else that summary; null when
+     * there is none.
+     */
     static String lastError(Path log) {
         try {
             List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            String summary = null;
             for (int i = lines.size() - 1; i >= 0; i--) {
                 String l = lines.get(i);
                 int at = l.indexOf("Error (");
                 if (at >= 0) {
                     int end = l.indexOf("): ", at);
-                    return end > 0 ? l.substring(end + 3).strip() : l.substring(at).strip();
+                    String m = end > 0 ? l.substring(end + 3).strip() : l.substring(at).strip();
+                    if (m.startsWith("Some file locks are hold by dumping tasks")) {
+                        return LOCK_HELD;
+                    }
+                    if (!m.endsWith("FAILED.")) {
+                        return m;
+                    }
+                    summary = summary == null ? m : summary;
                 }
             }
+            return summary;
         } catch (NoSuchFileException e) {
             // CRIU did not get as far as its log
         } catch (IOException e) {
