@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.logging.Logger;
 
 /**
  * CRIU as a node runs it on its jobs, with the options verified in docs/PROC-DESIGN.md §5.4: the
@@ -22,6 +23,7 @@ import java.util.List;
  * in the node's namespaces, which are the daemon's.
  */
 final class Criu {
+    private static final Logger LOG = Logger.getLogger(Criu.class.getName());
     static final Duration DUMP_TIMEOUT = Duration.ofMinutes(5);
 
     private Criu() {}
@@ -235,6 +237,50 @@ final class Criu {
      * transaction): the dump is tried again (Moves).
      */
     static final String LOCK_HELD = "it held a file lock (flock or fcntl) as it was frozen";
+
+    /** How often a dump is tried when the process held a file lock each time (see {@link #LOCK_HELD}), 0.1 s, 0.2 s, ... apart. */
+    static final int LOCK_TRIES = 5;
+
+    /** A dump (CRIU's, into {@code images}), which may be tried again. */
+    @FunctionalInterface
+    interface Dump<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * {@code dump}, tried again (at most {@link #LOCK_TRIES} times, when {@code again}: nothing of
+     * it left this node) while it fails because the process held a file lock as it was frozen:
+     * CRIU let it run on, and most locks are brief.
+     */
+    static <T> T betweenLocks(Path images, boolean again, Dump<T> dump) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return dump.run();
+            } catch (IOException e) {
+                boolean locked = String.valueOf(e.getMessage()).endsWith(LOCK_HELD);
+                if (!locked) {
+                    throw e;
+                }
+                if (!again || attempt >= LOCK_TRIES) {
+                    throw new IOException(LOCK_HELD + (again ? ", " + attempt + " times in a row" : "")
+                        + ": a process moves between its locks, not while it holds one");
+                }
+                LOG.info("the dump of " + images.getFileName() + " found a file lock held (try " + attempt + " of " + LOCK_TRIES
+                    + "): again in " + 100 * attempt + " ms");
+                try (var files = Files.list(images)) {
+                    for (Path f : files.toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                }
+                try {
+                    Thread.sleep(100L * attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
 
     /**
      * What a CRIU log says went wrong: its last "Error (file:line): ..." line that says more than

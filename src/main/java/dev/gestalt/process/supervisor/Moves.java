@@ -3,7 +3,6 @@ package dev.gestalt.process.supervisor;
 import dev.gestalt.os.Signals;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -180,12 +179,12 @@ public final class Moves {
                     options.addAll(pagesTo.tls());
                 }
                 // through the target's page server, the memory went there already: no second try
-                betweenLocks(images, pagesTo == null, () -> {
+                Criu.betweenLocks(images, pagesTo == null, () -> {
                     Criu.dump(l.rootPid(), images, external, options);
                     return null;
                 });
             } else {
-                lazy = betweenLocks(images, true,
+                lazy = Criu.betweenLocks(images, true,
                     () -> CriuLazy.dumpLazy(l.rootPid(), images, external, pageServer.address(), pageServer.tls()));
             }
         } catch (IOException | RuntimeException ex) {
@@ -206,47 +205,6 @@ public final class Moves {
         }
         return new Checkpoint(j, status, in, out, err, e != null ? e.startMillis() : System.currentTimeMillis(), lazy,
             lazy == null ? 0 : CriuLazy.lazyBytes(images));
-    }
-
-    /** How often a dump is tried when the process held a file lock each time (see {@link Criu#LOCK_HELD}), 0.1 s, 0.2 s, ... apart. */
-    static final int LOCK_TRIES = 5;
-
-    /** A dump (CRIU's, into {@code images}), which may be tried again. */
-    @FunctionalInterface
-    private interface Dump<T> {
-        T run() throws IOException;
-    }
-
-    /**
-     * {@code dump}, tried again (at most {@link #LOCK_TRIES} times, when {@code again}: nothing of
-     * it left this node) while it fails because the process held a file lock as it was frozen:
-     * CRIU let it run on, and most locks are brief.
-     */
-    private static <T> T betweenLocks(Path images, boolean again, Dump<T> dump) throws IOException {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return dump.run();
-            } catch (IOException e) {
-                if (!again || attempt >= LOCK_TRIES || !String.valueOf(e.getMessage()).endsWith(Criu.LOCK_HELD)) {
-                    throw e.getMessage() != null && e.getMessage().endsWith(Criu.LOCK_HELD)
-                        ? new IOException(Criu.LOCK_HELD + (again ? ", " + attempt + " times in a row" : "")
-                            + ": a process moves between its locks, not while it holds one") : e;
-                }
-                LOG.info("the dump of " + images.getFileName() + " found a file lock held (try " + attempt + " of " + LOCK_TRIES
-                    + "): again in " + 100 * attempt + " ms");
-                try (var files = Files.list(images)) {
-                    for (Path f : files.toList()) {
-                        Files.deleteIfExists(f);
-                    }
-                }
-                try {
-                    Thread.sleep(100L * attempt);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
-            }
-        }
     }
 
     /**
