@@ -119,6 +119,10 @@ class FileSpaceToolsIT {
     @Test
     void aFlockHeldOnOneNodeExcludesAnother() {
         String lock = "/gestalt/lock-" + System.nanoTime();
+        // the lock file exists before either node opens it: two nodes creating one new name at the same
+        // instant can meet MooseFS's EEXIST (README, the file space's limits), which is not what this tests
+        var made = on(1, "touch " + lock);
+        assertEquals(0, made.exitCode(), made::describe);
         // attached, not detached: an ended detached process stays in the shared cluster's ps for an hour
         // sleeps far longer than the test waits: the holder must never end by itself (a slow run on node2
         // once outlived a 60 s sleep on a loaded CI machine and the TERM below found no process)
