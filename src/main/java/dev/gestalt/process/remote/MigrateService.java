@@ -168,7 +168,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             return;
         }
         // an attached process: its home node stops sending input first, so that all it sent is here
-        ExecService.Session attached = j.spec().detached() ? null : exec.session(j.gpid()).orElse(null);
+        ExecSession attached = j.spec().detached() ? null : exec.session(j.gpid()).orElse(null);
         // and each client attached to a detached terminal, so that no key goes to the copy left behind
         List<AttachHandler.Attachment> watching = j.spec().tty() ? exec.pauseAttachments(j.gpid(),
             TimeUnit.SECONDS.toMillis(ATTACH_PAUSE_SECONDS)) : List.of();
@@ -196,7 +196,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     }
 
     /** Returns whether it moved (and runs on {@code target} now). */
-    private boolean move(MoveRequest req, Job j, String target, String method, MoveTransfer t, ExecService.Session attached,
+    private boolean move(MoveRequest req, Job j, String target, String method, MoveTransfer t, ExecSession attached,
                          StreamObserver<MoveProgress> out) {
         out.onNext(progress("check", nodeName + " -> " + target + ", " + method));
         long t0 = System.nanoTime();
@@ -343,7 +343,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
      * home node with the end of this stream, to be sent on to the target. Past the commit nothing
      * can be undone: a failure here costs that input, said in the log.
      */
-    private void handOver(ExecService.Session attached, Moves.Checkpoint c, String target) {
+    private void handOver(ExecSession attached, Moves.Checkpoint c, String target) {
         try {
             attached.handOver(target, () -> supervisor.moves().takeUnreadInput(c));
         } catch (IOException | RuntimeException e) {
