@@ -213,6 +213,14 @@ static void give_up_terminal(struct job *j) {
     if ((j->flags & F_TTY) && !(j->flags & F_DETACHED)) {
         j->flags |= F_CLOSING;
         pump_stop(&j->pumps[1]); /* no more input for it */
+        if (j->pumps[0].from < 0) {
+            /* its output ended (EIO) in an earlier round than the status came (seen under load):
+               all of it is copied already, so the terminal goes now, or the daemon's reader
+               would wait for an end of its output until the job's last process ended */
+            log_line("job %s: its terminal's output ended before its program's status came", j->name);
+            close_fd(&j->master);
+            close_fd(&j->out_relay[1]);
+        }
     }
 }
 
