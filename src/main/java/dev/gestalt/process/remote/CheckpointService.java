@@ -170,7 +170,7 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
                     java.nio.file.Files.createFile(images.resolve("stderr"));
                 }
                 meta = CheckpointMeta.newBuilder().setName(name)
-                    .setJob(MigrateService.describe(j).toBuilder().mergeFrom(MigrateService.descriptors(c).build())
+                    .setJob(MovingJobs.describe(j).toBuilder().mergeFrom(MovingJobs.descriptors(c).build())
                         .setCheckpointEverySeconds(timer.seconds(gpid)))
                     .setCreatedEpochMillis(System.currentTimeMillis()).setNode(nodeName).setStopped(!leaveRunning)
                     .setPeriodic(periodic).build();
@@ -248,7 +248,7 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             timer.every(restored, job.getCheckpointEverySeconds()); // its period goes on here (none: 0)
             long millis = MigrateService.millis(t0, System.nanoTime());
             ProcessSpace s = space.get();
-            MigrateService.relocate(s, job.getGpid(), nodeName);
+            MovingJobs.relocate(s, job.getGpid(), nodeName);
             for (String other : s.members()) { // wherever it ran last (and ended) says so no more
                 if (!other.equals(nodeName)) {
                     Thread.ofVirtual().start(() -> forget(s, other, job.getGpid())); // a node that does not answer delays nothing

@@ -1,13 +1,10 @@
 package dev.gestalt.process.remote;
 
-import dev.gestalt.cluster.LoadEntry;
 import dev.gestalt.cluster.Migration;
 import dev.gestalt.process.EventLog;
 import dev.gestalt.process.Gpid;
 import dev.gestalt.process.ProcessSpace;
-import dev.gestalt.process.placement.PlacementRequest;
 import dev.gestalt.process.supervisor.Job;
-import dev.gestalt.process.supervisor.LaunchSpec;
 import dev.gestalt.process.supervisor.SignalForward;
 import dev.gestalt.process.supervisor.Moves;
 import dev.gestalt.process.supervisor.Supervisor;
@@ -21,8 +18,6 @@ import dev.gestalt.rpc.proto.MigrateGrpc;
 import dev.gestalt.rpc.proto.MoveProgress;
 import dev.gestalt.rpc.proto.MoveRequest;
 import dev.gestalt.rpc.proto.MoveSummary;
-import dev.gestalt.rpc.proto.MovingJob;
-import dev.gestalt.rpc.proto.ProcsGrpc;
 import dev.gestalt.rpc.proto.Restored;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
@@ -52,19 +47,6 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     static final long ATTACH_PAUSE_SECONDS = 2;
     /** Post-copy: how long the target may take to pull the memory of a process that runs there. */
     static final long PAGES_SECONDS = 3600;
-    static final String POST_COPY = "post-copy";
-    /**
-     * Below this much memory, stop-and-copy by default: carrying it whole costs no more downtime
-     * than post-copy's own start (measured: ~0.2 s either way for a small process), and the
-     * process does not need its old node once it runs on the new one.
-     */
-    static final long POST_COPY_FROM = 16L << 20;
-    static final String STOP_AND_COPY = "stop-and-copy";
-    /**
-     * Stop-and-copy of this much memory or more goes through the target's CRIU page server
-     * (Moves#receivePages); below it, starting one costs more than carrying the pages here.
-     */
-    static final long PAGE_SERVER_FROM = 16L << 20;
 
     private final String nodeName;
     private final Supervisor supervisor;
@@ -80,6 +62,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
     private final SignalForwarder forwarder;
     /** The moves into this node now: at most incoming_moves (node.conf) at once. */
     private final IncomingMoves incoming;
+    private final MoveChoice choice;
     /** GPIDs being moved from this node now: one move at a time each. */
     private final java.util.Set<String> moving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -88,6 +71,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
                           EventLog events, String address, int incomingMoves) {
         this.address = address;
         this.incoming = new IncomingMoves(incomingMoves);
+        this.choice = new MoveChoice(nodeName, space);
         this.nodeName = nodeName;
         this.supervisor = supervisor;
         this.space = space;
@@ -116,8 +100,8 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         String method;
         long memory = supervisor.moves().anonymousMemory(j); // read once: it picks the method and the page server
         try {
-            target = target(req, blockers);
-            method = method(req, here, target, blockers, memory);
+            target = choice.target(req, blockers);
+            method = choice.method(req, here, target, blockers, memory);
         } catch (GestaltException e) {
             fail(out, e.getMessage()); // no node to move to: nothing moved
             return;
@@ -131,7 +115,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             try {
                 // stop-and-copy of more than a little memory: the target runs CRIU's page server, and the
                 // dump sends it the memory as it writes it (a third of the time of carrying it here first)
-                MoveKeys pageKeys = method.equals(STOP_AND_COPY) && memory >= PAGE_SERVER_FROM && !req.getCheckOnly()
+                MoveKeys pageKeys = MoveChoice.throughPageServer(method, memory) && !req.getCheckOnly()
                     ? MoveKeys.create(j.gpid()) : null;
                 t = open(target, j, pageKeys, memory); // the target says whether it takes it, before the freeze
                 Restored accepted = t.next(target, 30);
@@ -208,7 +192,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             MoveKeys moveKeys = null;
             Moves.PageServer pages = null;
             Moves.PageSource pagesTo = null;
-            if (method.equals(POST_COPY)) {
+            if (method.equals(MoveChoice.POST_COPY)) {
                 moveKeys = MoveKeys.create(req.getGpid());
                 keys = folders.create("keys-" + req.getGpid());
                 pages = new Moves.PageServer(address, MoveKeys.write(keys, moveKeys.caPem(), moveKeys.sourceCertPem(),
@@ -270,7 +254,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             }
             String gpid = req.getGpid();
             supervisor.moves().moved(c, target, forwarder(gpid, j.spec().uid(), target));
-            relocate(gpid, target);
+            MovingJobs.relocate(space.get(), gpid, target);
             long transferMillis = Math.max(0, millis(dumped, restored) - r.getRestoreMillis());
             long paged = r.getPageBytes(); // stop-and-copy: sent by the dump, to the target's page server
             out.onNext(progress("transfer", mb(sent[0]) + " in " + transferMillis + " ms"
@@ -353,88 +337,17 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
         }
     }
 
-    /** The node to move to: the one asked for, else the placement policy's pick among the others. */
-    private String target(MoveRequest req, List<String> blockers) throws GestaltException {
-        String asked = req.getTarget();
-        ProcessSpace s = space.get();
-        String target;
-        if (!asked.isEmpty()) {
-            target = s.member(asked);
-            if (target == null) {
-                throw new GestaltException.NotFound("no node " + asked + " in the cluster");
-            }
-            if (target.equals(nodeName)) {
-                throw new GestaltException.BadRequest(req.getGpid() + " runs on " + nodeName + " already");
-            }
-        } else {
-            target = s.place(PlacementRequest.ANY.avoiding(java.util.Set.of(nodeName))).node();
-            if (target.equals(nodeName)) {
-                throw new GestaltException.NoEligibleNode("no other node to move to");
-            }
-        }
-        Migration m = migrationOf(target);
-        if (!m.available()) {
-            blockers.add(target + " cannot take processes: " + m.detail());
-        }
-        return target;
-    }
-
-    private Migration migrationOf(String node) {
-        LoadEntry e = space.get().membership().loadTable().get(node);
-        return e == null ? Migration.UNKNOWN : e.report().migration();
-    }
-
-    /**
-     * How it moves: post-copy where both nodes can (the process runs on the target at once, and
-     * pulls its memory from here as it touches it) and it has {@link #POST_COPY_FROM} of memory
-     * or more, else stop-and-copy; or the method asked for.
-     */
-    private String method(MoveRequest req, Migration here, String target, List<String> blockers, long memory)
-            throws GestaltException {
-        Migration there = migrationOf(target);
-        boolean postCopy = here.postCopy() && there.postCopy();
-        return switch (req.getMethod()) {
-            case "" -> postCopy && memory >= POST_COPY_FROM ? POST_COPY : STOP_AND_COPY;
-            case STOP_AND_COPY -> STOP_AND_COPY;
-            case POST_COPY -> {
-                if (!postCopy) {
-                    Migration without = here.postCopy() ? there : here;
-                    blockers.add("post-copy is not available on " + (here.postCopy() ? target : nodeName) + " ("
-                        + without.detail() + ")");
-                }
-                yield POST_COPY;
-            }
-            default -> throw new GestaltException.BadRequest("no method '" + req.getMethod() + "' (post-copy or stop-and-copy)");
-        };
-    }
-
     /**
      * Opens the transfer of {@code j} to {@code target}: the target's first answer says whether it
      * takes it (before anything is frozen).
      */
     private MoveTransfer open(String target, Job j, MoveKeys pageKeys, long memory) throws GestaltException, IOException {
-        var job = describe(j).toBuilder().setCheckpointEverySeconds(exec.checkpoints.seconds(j.gpid()));
+        var job = MovingJobs.describe(j).toBuilder().setCheckpointEverySeconds(exec.checkpoints.seconds(j.gpid()));
         if (pageKeys != null) {
             job.setPageServer(LazyPages.newBuilder().setCaPem(pageKeys.caPem()).setCertPem(pageKeys.targetCertPem())
                 .setKeyPem(pageKeys.targetKeyPem())).setMemoryBytes(memory);
         }
         return MoveTransfer.open(space.get().channel(target), RESTORE_SECONDS + PAGES_SECONDS, job.build());
-    }
-
-    /** What a process is, for the node that restores it (the names of its descriptors come with its checkpoint). */
-    static MovingJob describe(Job j) {
-        LaunchSpec spec = j.spec();
-        return MovingJob.newBuilder().setGpid(spec.gpid())
-            .addAllArgv(spec.argv()).setUid(spec.uid()).setGid(spec.gid()).setUser(spec.user())
-            .setDetached(spec.detached()).setTty(spec.tty()).setPinned(spec.pinned()).setCwd(spec.cwd().toString()).setMoves(j.moves())
-            .setHomeNode(ProcsService.homeOf(spec.gpid())).build();
-    }
-
-    /** The names CRIU knows the descriptors of a checkpointed process by, to inherit new ones at its restore. */
-    static MovingJob.Builder descriptors(Moves.Checkpoint c) {
-        return MovingJob.newBuilder().setStartEpochMillis(c.startMillis()).setStatusPipe(c.statusPipe())
-            .setStdinId(c.stdinIds().isEmpty() ? "" : c.stdinIds().getFirst())
-            .addAllStdoutIds(c.stdoutIds()).addAllStderrIds(c.stderrIds());
     }
 
     /**
@@ -450,52 +363,7 @@ public final class MigrateService extends MigrateGrpc.MigrateImplBase {
             t.cancel("commit failed");
             LOG.warning("no confirmation of " + gpid + "'s commit from " + target + " (" + e.getMessage()
                 + "): asking it whether the process runs there");
-            return runsOn(target, gpid);
-        }
-    }
-
-    /** Whether {@code node} lists {@code gpid} as running (asked a few times over ~10 s); false if it cannot say. */
-    private boolean runsOn(String node, String gpid) {
-        for (int i = 0; i < 5; i++) {
-            try {
-                var procs = ProcsGrpc.newBlockingStub(space.get().channel(node))
-                    .withDeadlineAfter(2, TimeUnit.SECONDS)
-                    .list(dev.gestalt.rpc.proto.ListRequest.newBuilder().addGpids(gpid).setRecordsOnly(true).build());
-                return procs.getProcsList().stream().anyMatch(p -> !p.getState().equals("exited"));
-            } catch (GestaltException | RuntimeException e) {
-                try {
-                    Thread.sleep(2000);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
-            }
-        }
-        return false;
-    }
-
-    /** The home node of a moved process learns where it runs now (MOSIX's home-node record). */
-    private void relocate(String gpid, String target) {
-        relocate(space.get(), gpid, target);
-    }
-
-    /** Tells the home node of {@code gpid} that it runs on {@code target} now (moved, or restarted there). */
-    static void relocate(ProcessSpace s, String gpid, String target) {
-        Gpid id = Gpid.parse(gpid);
-        if (id.home() == s.selfId()) {
-            s.placed(gpid, target);
-            return;
-        }
-        String home = s.nodeName(id.home());
-        if (home == null) {
-            return; // its home node is down: a look-up lists the cluster, which finds it on the target
-        }
-        try {
-            MigrateGrpc.newBlockingStub(s.channel(home)).withDeadlineAfter(10, TimeUnit.SECONDS)
-                .relocated(MoveRequest.newBuilder().setGpid(gpid).setTarget(target).build());
-        } catch (GestaltException | RuntimeException e) {
-            LOG.warning("cannot tell " + home + " that " + gpid + " moved to " + target + ": " + e.getMessage()
-                + " (a look-up will list the cluster)");
+            return MovingJobs.runsOn(space.get(), target, gpid);
         }
     }
 

@@ -122,7 +122,7 @@ final class MoveTransfer {
             sent[0] += sendFile("stdout", logs.path(LogStream.STDOUT));
             sent[0] += sendFile("stderr", logs.path(LogStream.STDERR));
         }
-        sender.send(ImageChunk.newBuilder().setEnd(true).setJob(MigrateService.descriptors(c)
+        sender.send(ImageChunk.newBuilder().setEnd(true).setJob(MovingJobs.descriptors(c)
             .setLazy(lazy == null ? LazyPages.getDefaultInstance() : lazy)).build());
     }
 
