@@ -98,6 +98,8 @@ static time_t linger_until, quit_deadline;
 static time_t first_connection_by; /* the daemon that started the keeper connects by then */
 static int connected_once;
 static int quitting, quit_killed;
+/* --late-status (tests only): an attached terminal's status is read only once its output ended */
+static int late_status;
 
 void log_line(const char *fmt, ...) {
     char line[1024];
@@ -509,7 +511,8 @@ static void serve(void) {
                 owner[n] = NULL, owner_job[n] = j;
                 p[n++] = (struct pollfd) {j->report, POLLIN, 0};
             }
-            if (j->state == RUNNING && j->status >= 0) {
+            int status_waits = late_status && (j->flags & F_TTY) && j->pumps[0].from >= 0;
+            if (j->state == RUNNING && j->status >= 0 && !status_waits) {
                 owner[n] = NULL, owner_job[n] = j;
                 p[n++] = (struct pollfd) {j->status, POLLIN, 0};
             }
@@ -648,7 +651,8 @@ static int setup(const char *state, char *why, size_t whylen) {
     return 0;
 }
 
-int keeper_main(const char *state) {
+int keeper_main(const char *state, int late) {
+    late_status = late;
     if (*state != '/') {
         printf("--keeper takes the state folder's absolute path\n");
         return FAILED;

@@ -10,6 +10,6 @@
 #define MAX_NAME 128
 
 /* Starts the keeper of this state folder in the background; returns once it listens (0) or not. */
-int keeper_main(const char *state);
+int keeper_main(const char *state, int late_status);
 
 #endif

@@ -148,6 +148,24 @@ class LifetimeIT {
         Procs.pgrep("^sleep 373$").forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy));
     }
 
+    /**
+     * The order of a terminal's end the keeper met now and then under load, made certain (its
+     * {@code --late-status} fault): the output ends (EIO) before the program's status is read.
+     * The client returns with the program all the same; it hung until the job's last process
+     * ended (seen once in CI, and 3 times in ~490 tries of the test above by hand, under load).
+     */
+    @Test
+    void withATerminalTheClientReturnsWhenTheOutputEndsBeforeTheProgramsStatusIsRead() throws Exception {
+        try (var late = LocalClusterFixture.startOnLoopbackWith(1, "-Dgestalt.keeper.lateStatus=true");
+             var terminal = new TestTerminal(late.cli(1), "run", "-t", "--", "sh", "-c",
+                 "nohup sleep 377 >/dev/null 2>&1 & sleep 1; echo main-done; exit 3")) {
+            terminal.await("main-done");
+            assertEquals(3, terminal.exit(Duration.ofSeconds(30)), terminal.screen.toString());
+        } finally {
+            Procs.pgrep("^sleep 377$").forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy));
+        }
+    }
+
     @Test
     void waitReturnsWithTheProgramAndLogsKeepWhatTheBackgroundWrote() {
         var start = cluster.cli(1).run("run", "-d", "-n", "node2", "--", "sh", "-c",

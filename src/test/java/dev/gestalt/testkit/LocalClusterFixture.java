@@ -58,6 +58,9 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     private boolean owner;
     private boolean loopback;
 
+    /** {@code -Dgestalt.*} properties for the daemons (JAVA_TOOL_OPTIONS of {@code cluster up}), or null. */
+    private String daemonProperties;
+
     private LocalClusterFixture(int nodes, boolean shared, String prefix) {
         this(nodes, shared, prefix, null);
     }
@@ -106,6 +109,19 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     /** One cluster of this size shared by every class that registers it; stopped at the end of the run. */
     public static LocalClusterFixture shared(int nodes) {
         return new LocalClusterFixture(nodes, true, "shared");
+    }
+
+    /**
+     * Starts a cluster on loopback (see {@link #perClassOnLoopback}) whose daemons run with these
+     * {@code -Dgestalt.*} properties (faults the tests inject, as {@code gestalt.keeper.lateStatus});
+     * close it when done.
+     */
+    public static LocalClusterFixture startOnLoopbackWith(int nodes, String... daemonProperties) {
+        LocalClusterFixture f = new LocalClusterFixture(nodes, false, "e2e");
+        f.loopback = true;
+        f.daemonProperties = String.join(" ", daemonProperties);
+        f.up();
+        return f;
     }
 
     /** Starts a cluster now; close it when done. */
@@ -192,7 +208,9 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     private Cli.Result clusterCommand(String verb, String... more) {
         String[] args = Stream.concat(Stream.of("cluster", verb, "--name", name), Stream.of(more)).toArray(String[]::new);
         // in the C locale, as under systemd: the daemons must still pass non-ASCII argv byte-exact
-        return cli().withEnv("LC_ALL", "C").withEnv("GESTALT_LOCAL_HOSTS", loopback ? "0" : null).call(args)
+        // the daemons inherit the CLI's environment: JAVA_TOOL_OPTIONS gives them the properties
+        return cli().withEnv("LC_ALL", "C").withEnv("GESTALT_LOCAL_HOSTS", loopback ? "0" : null)
+            .withEnv("JAVA_TOOL_OPTIONS", daemonProperties).call(args)
             .timeout(UP_TIMEOUT).run();
     }
 

@@ -128,7 +128,11 @@ final class Keeper implements AutoCloseable {
 
     /** Runs {@code gestalt-exec --keeper}: it returns once the keeper listens, or says why not on stdout. */
     private static void startKeeper(Path helper, Path stateDir) throws IOException {
-        var pb = new ProcessBuilder(helper.toString(), "--keeper", stateDir.toString())
+        var cmd = new ArrayList<>(List.of(helper.toString(), "--keeper", stateDir.toString()));
+        if (Boolean.getBoolean("gestalt.keeper.lateStatus")) {
+            cmd.add("--late-status"); // a fault for the tests (see keeper.c)
+        }
+        var pb = new ProcessBuilder(cmd)
             .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
             .redirectError(ProcessBuilder.Redirect.INHERIT); // the keeper's own diagnostics: the daemon's log
         pb.environment().clear(); // the keeper reads no environment, and gives none to its jobs
