@@ -108,7 +108,6 @@ public final class Supervisor implements AutoCloseable {
         return out;
     }
 
-    /** The keeper, connected (and started, and its jobs adopted) when there is none. */
     /** The moves of this node's jobs: checkpoints, restores, and what follows a job that went. */
     public Moves moves() {
         return moves;
@@ -126,6 +125,7 @@ public final class Supervisor implements AutoCloseable {
         return keeper;
     }
 
+    /** The keeper, connected (and started, and its jobs adopted) when there is none. */
     synchronized Keeper keeper() throws LaunchException {
         Keeper k = keeper;
         if (k != null && k.isOpen()) {
