@@ -124,12 +124,17 @@ final class ExecSession implements StreamObserver<ExecIn> {
             }
             sender.sendLast(ExecOut.newBuilder().setExit(Exit.newBuilder().setCode(e.exitCode())).build());
         } catch (Exception e) {
-            if (!sender.failed()) {
-                LOG.warning("run " + spec.getGpid() + " failed: " + e);
-                sendExit(Exit.newBuilder().setCode(255).setReason("cannot start on " + node.name() + ": " + e.getMessage()));
-            }
+            failed("run " + spec.getGpid(), e, "cannot start on ");
         } finally {
             node.sessions().remove(this);
+        }
+    }
+
+    /** A start or a take-up failed: 255 and why, to the home node, unless the stream itself is what failed. */
+    private void failed(String what, Exception e, String reasonPrefix) {
+        if (!sender.failed()) {
+            LOG.warning(what + " failed: " + e);
+            sendExit(Exit.newBuilder().setCode(255).setReason(reasonPrefix + node.name() + ": " + e.getMessage()));
         }
     }
 
@@ -193,10 +198,7 @@ final class ExecSession implements StreamObserver<ExecIn> {
             call.request(2);
             serve(j);
         } catch (Exception e) {
-            if (!sender.failed()) {
-                LOG.warning("resume " + r.getGpid() + " failed: " + e);
-                sendExit(Exit.newBuilder().setCode(255).setReason("lost on " + node.name() + ": " + e.getMessage()));
-            }
+            failed("resume " + r.getGpid(), e, "lost on ");
         } finally {
             node.sessions().remove(this);
         }
