@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,7 +16,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
 
 /**
  * A local Gestalt cluster of N real node daemons, started through the real
@@ -37,9 +38,11 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *
  * <p>Faults: {@link #kill9} (a crashed daemon), {@link #freeze} and {@link #thaw} (SIGSTOP, SIGCONT), {@link #stop} (a clean stop),
  * {@link #restart} ({@code cluster up} again: restarts the nodes that are down).
- * Node logs are copied to {@code target/e2e-logs/gst-NAME-.../} when the cluster stops.
+ * Node logs are copied to {@code target/e2e-logs/gst-NAME-.../} when the cluster stops; a test
+ * that fails as an extension's test carries what the nodes logged during it (see {@link NodeLogs}).
  */
-public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
+public final class LocalClusterFixture
+        implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, TestExecutionExceptionHandler, AutoCloseable {
 
     /** How long {@code cluster up} may take on a slow machine (it waits up to 120 s for the daemons, then 60 s for the view). */
     public static final Duration UP_TIMEOUT = Duration.ofSeconds(200);
@@ -58,6 +61,8 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     private boolean owner;
     private boolean loopback;
 
+    private final NodeLogs logs;
+
     /** {@code -Dgestalt.*} properties for the daemons (JAVA_TOOL_OPTIONS of {@code cluster up}), or null. */
     private String daemonProperties;
 
@@ -75,6 +80,7 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         this.prefix = prefix;
         this.fixedName = fixedName;
         this.runAs = runAs;
+        this.logs = new NodeLogs(nodes, this::log);
     }
 
     /**
@@ -164,6 +170,21 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
         }, LocalClusterFixture.class);
         this.home = real.home;
         this.name = real.name;
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        logs.mark();
+    }
+
+    /** A failing test's error carries what the nodes logged during it. */
+    @Override
+    public void handleTestExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        Throwable during = logs.sinceMark();
+        if (during != null) {
+            failure.addSuppressed(during);
+        }
+        throw failure;
     }
 
     @Override
@@ -408,40 +429,13 @@ public final class LocalClusterFixture implements BeforeAllCallback, AfterAllCal
     }
 
     private void keepLogs() {
-        Path target = Path.of(System.getProperty("gestalt.root", System.getProperty("user.dir")), "target", "e2e-logs", home.getFileName().toString());
-        try {
-            Files.createDirectories(target);
-            for (int i = 1; i <= nodes; i++) {
-                if (Files.exists(log(i))) {
-                    Files.copy(log(i), target.resolve(nodeName(i) + ".log"), StandardCopyOption.REPLACE_EXISTING);
-                }
-                Path engines = dir().resolve(nodeName(i)).resolve("state").resolve("files").resolve("run");
-                if (Files.isDirectory(engines)) {
-                    try (var logs = Files.list(engines)) {
-                        for (Path l : logs.filter(f -> f.toString().endsWith(".log")).toList()) {
-                            Files.copy(l, target.resolve(nodeName(i) + "-" + l.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-                        }
-                    }
-                }
-            }
-        } catch (IOException e) {
-            System.err.println("cannot keep the logs of " + name + ": " + e);
-        }
+        logs.keep(Path.of(System.getProperty("gestalt.root", System.getProperty("user.dir")), "target", "e2e-logs",
+            home.getFileName().toString()));
     }
 
     /** The last lines of every node's log, for failure messages. */
     public String logTails() {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 1; i <= nodes; i++) {
-            sb.append("--- ").append(log(i)).append(" ---\n");
-            try {
-                var lines = Files.readAllLines(log(i));
-                lines.subList(Math.max(0, lines.size() - 15), lines.size()).forEach(l -> sb.append(l).append('\n'));
-            } catch (IOException e) {
-                sb.append("(").append(e).append(")\n");
-            }
-        }
-        return sb.toString();
+        return logs.tails();
     }
 
     static void deleteTree(Path root) {

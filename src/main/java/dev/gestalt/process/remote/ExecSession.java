@@ -185,6 +185,8 @@ final class ExecSession implements StreamObserver<ExecIn> {
             return;
         }
         home = sameNode ? node.name() : peer.nodeName();
+        LOG.info(r.getGpid() + " moved here: " + home + " takes up its stream"
+            + (j.exit().isDone() ? " (its program ended already, code " + j.exit().join() + ")" : ""));
         node.sessions().add(this);
         try {
             job = j;

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Logger;
 
 /**
  * A job the node's keeper holds, as the daemon sees it: the keeper's descriptors for its stdio
@@ -28,6 +29,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * daemon re-adopts after a restart is detached: its client went with the old daemon.
  */
 final class LocalJob implements Job {
+    private static final Logger LOG = Logger.getLogger(LocalJob.class.getName());
+
     /** Pipe buffer for a job's stdout and stderr (the kernel's default is 64 KiB). */
     static final int PIPE_SIZE = 1 << 20;
     /**
@@ -403,11 +406,16 @@ final class LocalJob implements Job {
             return;
         }
         Thread.ofVirtual().name("let-go-" + gpid()).start(() -> { // it may wait for a reader: not on the keeper's thread
+            boolean[] readers;
             synchronized (this) { // a reader that comes later gets what waits in the pipes first
                 unread[1] = unreadOutput(1, out);
                 unread[2] = unreadOutput(2, err);
                 detached = true;
+                readers = read.clone();
             }
+            LOG.info(gpid() + ": its program ended after an interrupt; what it started, if anything, goes on detached ("
+                + (readers[1] ? "stdout read" : unread[1].length + " bytes of stdout kept for its reader") + ", "
+                + (readers[2] ? "stderr read" : unread[2].length + " bytes of stderr kept") + ")");
             readOut(1);
             readOut(2);
             closeStreams(false);
