@@ -1,15 +1,10 @@
 package dev.gestalt.process.supervisor;
 
-import dev.gestalt.os.Pipes;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -56,17 +51,11 @@ final class LocalJob implements Job {
     private SignalForward forward;
     private final AtomicBoolean bulk = new AtomicBoolean();
     private final AtomicBoolean hungUp = new AtomicBoolean();
-    /** The daemon's ends of the job's stdio; null when it has none (closed, or detached). */
-    private volatile FileChannel in;
-    private volatile FileChannel out;
-    private volatile FileChannel err;
+    /** The daemon's ends of the job's stdio. */
+    private final JobStdio stdio;
     private volatile boolean detached;
     private volatile long endMillis;
     private final LogReader logs;
-    /** The keeper's descriptors for stdin, stdout, stderr (-1: none). */
-    private final int[] keeperFds;
-    /** The pipes of stdin, stdout, stderr as CRIU names them (pipe:[INODE]); null: none. */
-    private final String[] pipes = new String[3];
 
     /**
      * @param stdin  the keeper's descriptor for the job's input (-1: none), and likewise
@@ -82,51 +71,17 @@ final class LocalJob implements Job {
         this.logDir = logDir;
         this.detached = detached;
         this.logs = new LogReader(logDir, () -> end.isDone() || movedTo.isDone());
-        this.keeperFds = new int[] {stdin, stdout, stderr};
-        for (int i = 0; i < 3; i++) {
-            pipes[i] = keeperFds[i] < 0 ? null : pipeName(keeper.fd(keeperFds[i]));
-        }
-        try {
-            in = stdin < 0 ? null : FileChannel.open(keeper.fd(stdin), StandardOpenOption.WRITE);
-            out = stdout < 0 ? null : FileChannel.open(keeper.fd(stdout), StandardOpenOption.READ);
-            err = stderr < 0 ? null : FileChannel.open(keeper.fd(stderr), StandardOpenOption.READ);
-        } catch (IOException e) {
-            closeStreams(false);
-            throw e;
-        }
-    }
-
-    private static String pipeName(Path fd) {
-        try {
-            String t = Files.readSymbolicLink(fd).toString();
-            return t.startsWith("pipe:") ? t : null;
-        } catch (IOException e) {
-            return null;
-        }
+        this.stdio = new JobStdio(spec.gpid(), keeper, root, spec.tty(), detached, stdin, stdout, stderr);
     }
 
     /** The pipes of its stdin, stdout and stderr as CRIU names them (pipe:[INODE]), null where none. */
     List<String> pipeNames() {
-        return java.util.Arrays.asList(pipes.clone());
+        return stdio.pipeNames();
     }
 
-    /**
-     * Takes what is in the job's stdin pipe and was not read yet (the job is frozen: nothing else
-     * reads it), for wherever it runs next. Empty when it has no input pipe or nothing waits in it.
-     */
+    /** What waits unread in its stdin pipe (it is frozen), for where it runs next (see {@link JobStdio#takeUnreadInput}). */
     byte[] takeUnreadInput() throws IOException {
-        if (pipes[0] == null) {
-            return new byte[0];
-        }
-        Path end = in != null ? keeper.fd(keeperFds[0]) : Criu.holder(root, pipes[0]);
-        if (end == null) {
-            return new byte[0]; // nothing of the job holds it any more
-        }
-        // read-write: an open for reading alone would wait for a writer, and its input may be closed
-        try (var pipe = new java.io.RandomAccessFile(end.toFile(), "rw")) {
-            var r = new java.io.FileInputStream(pipe.getFD());
-            return r.readNBytes(r.available()); // FIONREAD: what is there, and no more (no wait)
-        }
+        return stdio.takeUnreadInput();
     }
 
     /** The keeper says the program ended; the job goes on while any other process of it lives. */
@@ -224,114 +179,27 @@ final class LocalJob implements Job {
         if (spec.tty() || detached || !bulk.compareAndSet(false, true)) {
             return;
         }
-        // through the keeper's own copies: the init holds none of the job's stdio any more, and a
-        // user's process is never what the daemon opens
-        Pipes.resize(keeper.pid(), keeperFds[1], PIPE_SIZE);
-        Pipes.resize(keeper.pid(), keeperFds[2], PIPE_SIZE);
-        Pipes.resize(keeper.pid(), keeperFds[0], STDIN_PIPE_SIZE);
+        stdio.enlarge(PIPE_SIZE, STDIN_PIPE_SIZE); // the init holds none of the job's stdio any more
     }
 
     @Override
     public OutputStream stdin() {
-        FileChannel c = in;
-        if (c == null) {
-            return new OutputStream() {
-                @Override
-                public void write(int b) throws IOException {
-                    throw new IOException("job " + gpid() + " has no input: "
-                        + (detached ? "it is detached" : "its input was closed"));
-                }
-            };
-        }
-        return new java.io.FilterOutputStream(Channels.newOutputStream(c)) {
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                out.write(b, off, len); // as it is: no byte at a time
-            }
-
-            @Override
-            public void close() {
-                closeStdin(); // the keeper's copy of the pipe closes too: the job reads EOF
-            }
-        };
+        return stdio.stdin("job " + gpid() + " has no input: " + (detached ? "it is detached" : "its input was closed"));
     }
 
     @Override
     public void closeStdin() {
-        FileChannel c = in;
-        if (c == null) {
-            return;
-        }
-        try {
-            if (spec.tty()) {
-                // VEOF at the start of a line ends the input of a cooked terminal
-                c.write(java.nio.ByteBuffer.wrap(new byte[] {4}));
-                return;
-            }
-            in = null;
-            c.close();
-        } catch (IOException e) {
-            // the program is gone or stopped reading: its input is closed already
-        }
-        keeper.endInput(gpid());
+        stdio.closeStdin();
     }
 
     @Override
     public InputStream stdout() {
-        return output(1, LogStream.STDOUT);
+        return stdio.output(1, logs, LogStream.STDOUT);
     }
 
     @Override
     public InputStream stderr() {
-        return output(2, LogStream.STDERR);
-    }
-
-    /**
-     * Output {@code i} (1, 2): its pipe; once the job went on detached (or, for stdout, when it has
-     * no pipe), what letGo kept of the pipe, then its log.
-     */
-    private InputStream output(int i, LogStream stream) {
-        FileChannel c;
-        boolean letGone;
-        synchronized (this) { // see letGo
-            read[i] = true;
-            c = i == 1 ? out : err;
-            letGone = detached;
-        }
-        if (letGone || (c == null && i == 1)) {
-            return afterLetGo(unread[i], logs.follow(stream, 0));
-        }
-        return c == null ? InputStream.nullInputStream() : Channels.newInputStream(c);
-    }
-
-    private static InputStream afterLetGo(byte[] unread, InputStream log) {
-        return unread.length == 0 ? log : new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(unread), log);
-    }
-
-    /**
-     * What {@link #letGo} found in an output pipe nobody had started to read yet (a stream taken up
-     * again after a move), for the reader that comes: closing the pipe would lose it.
-     */
-    private final byte[][] unread = {new byte[0], new byte[0], new byte[0]};
-    /** Whether a reader took stdout, stderr (then it reads the pipe itself: nothing is taken from under it). */
-    private final boolean[] read = new boolean[3];
-
-    /** Output pipe {@code i} opened anew through the keeper's copy (read-write: a read-only open would wait for a writer). */
-    private java.io.RandomAccessFile pipe(int i) throws IOException {
-        return new java.io.RandomAccessFile(keeper.fd(keeperFds[i]).toFile(), "rw");
-    }
-
-    /** The bytes waiting in output pipe {@code i}, which nothing reads (FIONREAD: no wait). */
-    private byte[] unreadOutput(int i, FileChannel c) {
-        if (c == null || read[i] || keeperFds[i] < 0) {
-            return new byte[0];
-        }
-        try (var pipe = pipe(i)) {
-            var r = new java.io.FileInputStream(pipe.getFD());
-            return r.readNBytes(r.available());
-        } catch (IOException e) {
-            return new byte[0];
-        }
+        return stdio.output(2, logs, LogStream.STDERR);
     }
 
     @Override
@@ -391,8 +259,9 @@ final class LocalJob implements Job {
         if (detached || end.isDone() || !hungUp.compareAndSet(false, true)) {
             return;
         }
+        stdio.toLogs(); // a reader that comes from now on reads the logs
         detached = true;
-        closeStreams(spec.tty()); // a terminal's input stays: attach types into it
+        stdio.close(spec.tty()); // a terminal's input stays: attach types into it
         keeper.hangUp(gpid());
     }
 
@@ -402,79 +271,30 @@ final class LocalJob implements Job {
      * daemon's readers see the end of the output, so that `run` returns with the program's code.
      */
     private void letGo() {
-        if (detached || end.isDone() || spec.tty() || out == null || !hungUp.compareAndSet(false, true)) {
+        if (detached || end.isDone() || spec.tty() || !stdio.readsOutput() || !hungUp.compareAndSet(false, true)) {
             return;
         }
         Thread.ofVirtual().name("let-go-" + gpid()).start(() -> { // it may wait for a reader: not on the keeper's thread
-            boolean[] readers;
-            synchronized (this) { // a reader that comes later gets what waits in the pipes first
-                unread[1] = unreadOutput(1, out);
-                unread[2] = unreadOutput(2, err);
-                detached = true;
-                readers = read.clone();
-            }
+            long[] said = stdio.letGo();
+            detached = true;
+            stdio.closeAfterReaders();
             LOG.info(gpid() + ": its program ended after an interrupt; what it started, if anything, goes on detached ("
-                + (readers[1] ? "stdout read" : unread[1].length + " bytes of stdout kept for its reader") + ", "
-                + (readers[2] ? "stderr read" : unread[2].length + " bytes of stderr kept") + ")");
-            readOut(1);
-            readOut(2);
-            closeStreams(false);
+                + (said[1] == 1 ? "stdout read" : said[3] + " bytes of stdout kept for its reader") + ", "
+                + (said[2] == 1 ? "stderr read" : said[4] + " bytes of stderr kept") + ")");
             keeper.detach(gpid());
         });
-    }
-
-    /** How long {@link #readOut} waits for a reader to take what its pipe holds (then it is closed anyway). */
-    private static final long READ_OUT_MILLIS = 2000;
-
-    /**
-     * Waits until the reader that took output pipe {@code i} has read what the program left in it
-     * (FIONREAD 0), at most {@link #READ_OUT_MILLIS}: closing the pipe under a reader that was
-     * about to read it (a stream just taken up again after a move, a busy machine) would lose the
-     * program's last words.
-     */
-    private void readOut(int i) {
-        if (!read[i] || keeperFds[i] < 0) {
-            return;
-        }
-        try (var pipe = pipe(i)) {
-            var waiting = new java.io.FileInputStream(pipe.getFD());
-            long until = System.nanoTime() + READ_OUT_MILLIS * 1_000_000;
-            while (waiting.available() > 0 && System.nanoTime() < until) {
-                Thread.sleep(2);
-            }
-        } catch (IOException e) {
-            // the pipe is gone: nothing waits in it
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     @Override
     public void clientDone() {
         if (!detached) {
-            closeStreams(false);
+            stdio.close(false);
         }
-    }
-
-    private void closeStreams(boolean keepInput) {
-        for (FileChannel c : keepInput ? new FileChannel[] {out, err} : new FileChannel[] {in, out, err}) {
-            if (c != null) {
-                try {
-                    c.close(); // wakes a thread blocked reading it (AsynchronousCloseException)
-                } catch (IOException e) {
-                    // closing anyway
-                }
-            }
-        }
-        if (!keepInput) {
-            in = null;
-        }
-        out = err = null;
     }
 
     /** The daemon lets go of the job (it stops, or lost the keeper): its descriptors close. */
     void release() {
-        closeStreams(false);
+        stdio.close(false);
     }
 
     @Override
