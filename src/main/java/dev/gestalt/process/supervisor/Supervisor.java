@@ -1,7 +1,6 @@
 package dev.gestalt.process.supervisor;
 
 import dev.gestalt.os.Posix;
-import dev.gestalt.os.Signals;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -9,11 +8,9 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.time.Duration;
 import java.util.logging.Logger;
@@ -47,15 +44,10 @@ public final class Supervisor implements AutoCloseable {
     final JobRecords records;
     final Map<String, Job> jobs = new ConcurrentHashMap<>();
     private final Moves moves = new Moves(this);
-    private final Set<String> starting = new HashSet<>();
-    /** Ends the keeper reported before the job's start returned (a job that ends at once). */
-    private final Map<String, Integer> earlyEnds = new HashMap<>();
-    /** Like earlyEnds, for the ends of programs (P) whose jobs are not in the table yet. */
-    private final Map<String, Integer> earlyProgramEnds = new HashMap<>();
-    private boolean adopting;
+    private final EarlyEnds early = new EarlyEnds(jobs);
     private final LoadSampler sampler;
-    private volatile Keeper keeper;
-    private volatile boolean closed;
+    volatile Keeper keeper;
+    volatile boolean closed;
 
     /**
      * @param stateDir the node's state folder: the keeper's socket ({@code keeper/}), the logs of
@@ -98,7 +90,7 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
-    private List<LocalJob> running() {
+    List<LocalJob> running() {
         List<LocalJob> out = new ArrayList<>();
         for (Job j : jobs.values()) {
             if (j instanceof LocalJob l) {
@@ -115,9 +107,7 @@ public final class Supervisor implements AutoCloseable {
 
     /** Claims {@code gpid} for a start or a restore ({@link #doneStarting} ends it); false when it is in use here. */
     boolean claim(String gpid) {
-        synchronized (earlyEnds) {
-            return !jobs.containsKey(gpid) && starting.add(gpid);
-        }
+        return early.claim(gpid);
     }
 
     /** The keeper connected now, or null. */
@@ -154,11 +144,11 @@ public final class Supervisor implements AutoCloseable {
 
                 @Override
                 public void lost() {
-                    Thread.ofVirtual().start(Supervisor.this::keeperLost);
+                    Thread.ofVirtual().start(() -> Adoption.keeperLost(Supervisor.this));
                 }
             });
             self[0] = k;
-            adopt(k);
+            Adoption.adopt(this, k, early);
             keeper = k;
             return k;
         } catch (IOException e) {
@@ -166,127 +156,21 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
-    /**
-     * Takes over the jobs a keeper holds: those still running are re-adopted (detached: their
-     * clients went with the daemon before), those that ended meanwhile are recorded. A job on
-     * record as running that the keeper does not hold died with a keeper that was killed.
-     */
-    private void adopt(Keeper k) throws IOException {
-        synchronized (earlyEnds) {
-            adopting = true; // ends reported meanwhile wait until the jobs are in the table
-        }
-        Set<String> held = new HashSet<>();
-        int[] running = new int[1];
-        try {
-            running[0] = adopt(k, held);
-        } finally {
-            Map<String, Integer> ends;
-            Map<String, Integer> programEnds;
-            synchronized (earlyEnds) {
-                adopting = false;
-                ends = new HashMap<>(earlyEnds);
-                earlyEnds.clear();
-                programEnds = new HashMap<>(earlyProgramEnds);
-                earlyProgramEnds.clear();
-            }
-            programEnds.forEach(this::onProgramEnd);
-            ends.forEach((gpid, code) -> onEnd(gpid, code, k));
-        }
-        if (!held.isEmpty()) {
-            LOG.info("re-adopted " + running[0] + " running jobs from the keeper (pid " + k.pid() + "); "
-                + (held.size() - running[0]) + " ended meanwhile");
-        }
-    }
-
-    private int adopt(Keeper k, Set<String> held) throws IOException {
-        int running = 0;
-        for (Keeper.Held h : k.list()) {
-            held.add(h.gpid());
-            JobJournal.Entry e = records.get(h.gpid());
-            if (e == null) {
-                LOG.warning("the keeper holds " + h.gpid() + ", which has no record: adopted as uid " + h.uid());
-            }
-            LaunchSpec spec = e != null ? EndedJob.specOf(e)
-                : new LaunchSpec(h.gpid(), List.of("?"), Map.of(), Path.of("/"), h.uid(), h.gid(), new int[0],
-                    Integer.toString(h.uid()), 022, List.of(), h.tty(), 0, 0, true);
-            if (!h.running()) {
-                onEnd(h.gpid(), h.code(), k);
-                continue;
-            }
-            running++;
-            records.hungUp(h.gpid());
-            LocalJob adopted = new LocalJob(spec, k, h.root(), h.program(), true, logDir(h.gpid()), h.stdin(), -1, -1);
-            if (h.programCode() >= 0) {
-                adopted.programEnded(h.programCode());
-            }
-            if (jobs.put(h.gpid(), adopted) instanceof LocalJob before) {
-                // whoever waits on the object from before the loss
-                adopted.exit().thenAccept(before::programEnded);
-                adopted.end().thenAccept(c -> before.ended(c, System.currentTimeMillis()));
-            }
-        }
-        for (JobJournal.Entry e : records.entries()) {
-            if (!e.ended() && !held.contains(e.gpid())) {
-                LOG.warning("job " + e.gpid() + " ended with the node's keeper (killed): recorded as killed");
-                onEnd(e.gpid(), ExitStatus.killedBy(Signals.SIGKILL), null); // their parent-death signal
-            }
-        }
-        return running;
-    }
-
-    /** The connection to the keeper ended: re-adopt if it still runs; else its jobs died with it. */
-    private void keeperLost() {
-        if (closed) {
-            return;
-        }
-        synchronized (this) {
-            Keeper lost = keeper;
-            keeper = null;
-            boolean alive = lost != null && ProcTable.stat(lost.pid()).map(s -> s.state() != 'Z' && s.state() != 'X').orElse(false);
-            for (LocalJob j : running()) {
-                j.release();
-                if (!alive && j.isAlive()) {
-                    onEnd(j.gpid(), ExitStatus.killedBy(Signals.SIGKILL), null); // their parent-death signal
-                }
-            }
-            if (alive) {
-                LOG.warning("lost the connection to the node's keeper (pid " + lost.pid() + "): connecting again");
-                try {
-                    keeper();
-                } catch (LaunchException e) {
-                    LOG.warning("cannot connect to the node's keeper again: " + e.getMessage());
-                }
-            } else {
-                LOG.warning("the node's keeper died: its jobs died with it; the next start starts a new keeper");
-            }
-        }
-    }
-
     /** A job's program ended: its waiters (run, wait) told; the job is held while its other processes live. */
-    private void onProgramEnd(String gpid, int code) {
-        Job j;
-        synchronized (earlyEnds) {
-            j = jobs.get(gpid);
-            if (adopting || (j == null && starting.contains(gpid))) {
-                earlyProgramEnds.put(gpid, code);
-                return;
-            }
-        }
-        if (j instanceof LocalJob l) {
+    void onProgramEnd(String gpid, int code) {
+        EarlyEnds.Reported r = early.programEnded(gpid, code);
+        if (!r.kept() && r.job() instanceof LocalJob l) {
             l.programEnded(code);
         }
     }
 
     /** A job ended: recorded, its waiters told, and the keeper ({@code from}, null: gone) may forget it. */
-    private void onEnd(String gpid, int code, Keeper from) {
-        Job j;
-        synchronized (earlyEnds) {
-            j = jobs.get(gpid);
-            if (adopting || (j == null && starting.contains(gpid))) {
-                earlyEnds.put(gpid, code);
-                return;
-            }
+    void onEnd(String gpid, int code, Keeper from) {
+        EarlyEnds.Reported r = early.ended(gpid, code);
+        if (r.kept()) {
+            return;
         }
+        Job j = r.job();
         long now = records.ended(gpid, code);
         if (j instanceof LocalJob l) {
             l.ended(code, now);
@@ -363,29 +247,13 @@ public final class Supervisor implements AutoCloseable {
 
     /** A job just started (or restored) into the table, and what the keeper said of it meanwhile. */
     LocalJob register(LocalJob job, Keeper k) {
-        String gpid = job.gpid();
-        Integer early;
-        Integer earlyProgram;
-        synchronized (earlyEnds) {
-            jobs.put(gpid, job);
-            early = earlyEnds.remove(gpid);
-            earlyProgram = earlyProgramEnds.remove(gpid);
-        }
-        if (earlyProgram != null) {
-            job.programEnded(earlyProgram);
-        }
-        if (early != null) {
-            onEnd(gpid, early, k);
-        }
+        early.register(job, LocalJob::programEnded, (j, code) -> onEnd(j.gpid(), code, k));
         return job;
     }
 
+    /** The start or restore of {@code gpid} is over (see {@link #claim}). */
     void doneStarting(String gpid) {
-        synchronized (earlyEnds) {
-            starting.remove(gpid);
-            earlyEnds.remove(gpid);
-            earlyProgramEnds.remove(gpid);
-        }
+        early.doneStarting(gpid);
     }
 
     Path logDir(String gpid) {
