@@ -6,6 +6,7 @@ import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchException;
 import dev.gestalt.process.supervisor.LaunchSpec;
 import dev.gestalt.process.supervisor.Moves;
+import dev.gestalt.process.supervisor.Restores;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.rpc.proto.ImageChunk;
 import dev.gestalt.rpc.proto.MovingJob;
@@ -62,7 +63,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
     private boolean taken;
     /** Stop-and-copy: CRIU's page server, taking the memory straight from the source's dump. */
     private volatile Moves.PageSink pages;
-    private volatile Moves.Restored restored;
+    private volatile Restores.Restored restored;
     private volatile boolean done;
     /** It runs here: post-copy, its images stay until its memory arrived. */
     private volatile boolean committed;
@@ -181,7 +182,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
         }
         var keys = job.getPageServer();
         try {
-            pages = supervisor.moves().receivePages(images, address,
+            pages = supervisor.restores().receivePages(images, address,
                 MoveKeys.write(images, keys.getCaPem(), keys.getCertPem(), keys.getKeyPem()));
             return pages;
         } catch (IOException e) {
@@ -220,7 +221,7 @@ final class CheckpointReceiver implements StreamObserver<ImageChunk> {
                     pages = new Moves.PageSource(l.getAddress(), l.getPort(),
                         MoveKeys.write(images, l.getCaPem(), l.getCertPem(), l.getKeyPem()));
                 }
-                restored = supervisor.moves().restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images,
+                restored = supervisor.restores().restore(spec, job.getStartEpochMillis(), job.getMoves() + 1, images,
                     job.getStatusPipe(), job.getStdinId().isEmpty() ? List.of() : List.of(job.getStdinId()),
                     job.getStdoutIdsList(), job.getStderrIdsList(), pages, MigrateService.RESTORE_SECONDS);
                 r.setOk(true).setRestoreMillis(MigrateService.millis(t0, System.nanoTime()));

@@ -9,6 +9,7 @@ import dev.gestalt.process.supervisor.Job;
 import dev.gestalt.process.supervisor.LaunchException;
 import dev.gestalt.process.supervisor.LogStream;
 import dev.gestalt.process.supervisor.Moves;
+import dev.gestalt.process.supervisor.Restores;
 import dev.gestalt.process.supervisor.Supervisor;
 import dev.gestalt.rpc.proto.CheckpointMeta;
 import dev.gestalt.rpc.proto.CheckpointsGrpc;
@@ -240,7 +241,7 @@ public final class CheckpointService extends CheckpointsGrpc.CheckpointsImplBase
             store.unpack(req.getName(), images);
             long t0 = System.nanoTime();
             // a process that was attached to its client runs detached from its restart (the client is gone)
-            Moves.Restored r = supervisor.moves().restore(CheckpointReceiver.specOf(job.toBuilder().setDetached(true).build()),
+            Restores.Restored r = supervisor.restores().restore(CheckpointReceiver.specOf(job.toBuilder().setDetached(true).build()),
                 job.getStartEpochMillis(), job.getMoves(),
                 images, job.getStatusPipe(), job.getStdinId().isEmpty() ? List.of() : List.of(job.getStdinId()),
                 job.getStdoutIdsList(), job.getStderrIdsList(), null, MigrateService.RESTORE_SECONDS);

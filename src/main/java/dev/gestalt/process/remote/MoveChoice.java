@@ -26,7 +26,7 @@ final class MoveChoice {
     static final long POST_COPY_FROM = 16L << 20;
     /**
      * Stop-and-copy of this much memory or more goes through the target's CRIU page server
-     * (Moves#receivePages); below it, starting one costs more than carrying the pages here.
+     * (Restores#receivePages); below it, starting one costs more than carrying the pages here.
      */
     static final long PAGE_SERVER_FROM = 16L << 20;
 

@@ -44,6 +44,7 @@ public final class Supervisor implements AutoCloseable {
     final JobRecords records;
     final Map<String, Job> jobs = new ConcurrentHashMap<>();
     private final Moves moves = new Moves(this);
+    private final Restores restores = new Restores(this);
     private final EarlyEnds early = new EarlyEnds(jobs);
     private final LoadSampler sampler;
     volatile Keeper keeper;
@@ -103,6 +104,11 @@ public final class Supervisor implements AutoCloseable {
     /** The moves of this node's jobs: checkpoints, restores, and what follows a job that went. */
     public Moves moves() {
         return moves;
+    }
+
+    /** The moves that come here: restores, and the page servers of stop-and-copy. */
+    public Restores restores() {
+        return restores;
     }
 
     /** Claims {@code gpid} for a start or a restore ({@link #doneStarting} ends it); false when it is in use here. */

@@ -15,7 +15,7 @@
  * {@link dev.gestalt.process.supervisor.Job} is what the rest of the code sees of a job;
  * {@link dev.gestalt.process.supervisor.JobJournal} keeps the record that lets a restarted daemon
  * re-adopt its jobs; {@link dev.gestalt.process.supervisor.Moves} freezes a job for a move or a
- * checkpoint (CRIU, {@link dev.gestalt.process.supervisor.Criu}) and restores one that came
- * from another node.
+ * checkpoint (CRIU, {@link dev.gestalt.process.supervisor.Criu}), and
+ * {@link dev.gestalt.process.supervisor.Restores} restores one that came from another node.
  */
 package dev.gestalt.process.supervisor;

@@ -41,7 +41,7 @@ class MovesTest {
             assertEquals(137, job.exit().get(30, TimeUnit.SECONDS));
             job.end().get(30, TimeUnit.SECONDS);
             s.forgetEnded(spec.gpid());
-            Moves.Restored r = s.moves().restore(spec, System.currentTimeMillis(), 1, images, c.statusPipe(),
+            Restores.Restored r = s.restores().restore(spec, System.currentTimeMillis(), 1, images, c.statusPipe(),
                 c.stdinIds(), c.stdoutIds(), c.stderrIds(), null, 60);
             long before = beats(beats);
             Thread.sleep(1000);
