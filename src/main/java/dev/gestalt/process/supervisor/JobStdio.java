@@ -187,22 +187,20 @@ final class JobStdio {
     }
 
     /**
-     * Its output goes to its logs from now on: what waits in a pipe nobody reads yet is kept for
-     * the reader that comes (then {@link #closeAfterReaders}). Says whether stdout and stderr had
-     * readers ([1], [2]) and how many bytes were kept of each ([3], [4]), for the log.
+     * What {@link #letGo} found, for the log: whether stdout and stderr had readers, and how many
+     * bytes it kept of each for the reader that comes.
      */
-    long[] letGo() {
-        long[] said = new long[5];
-        synchronized (this) { // a reader that comes later gets what waits in the pipes first
-            unread[1] = unreadOutput(1, out);
-            unread[2] = unreadOutput(2, err);
-            toLogs = true;
-            said[1] = read[1] ? 1 : 0;
-            said[2] = read[2] ? 1 : 0;
-            said[3] = unread[1].length;
-            said[4] = unread[2].length;
-        }
-        return said;
+    record LetGo(boolean stdoutRead, boolean stderrRead, int stdoutKept, int stderrKept) {}
+
+    /**
+     * Its output goes to its logs from now on: what waits in a pipe nobody reads yet is kept for
+     * the reader that comes (then {@link #closeAfterReaders}).
+     */
+    synchronized LetGo letGo() { // a reader that comes later gets what waits in the pipes first
+        unread[1] = unreadOutput(1, out);
+        unread[2] = unreadOutput(2, err);
+        toLogs = true;
+        return new LetGo(read[1], read[2], unread[1].length, unread[2].length);
     }
 
     /** After {@link #letGo}: a reader that has its pipe gets the time to read what waits there ({@link #readOut}), then the pipes close. */

@@ -275,12 +275,12 @@ final class LocalJob implements Job {
             return;
         }
         Thread.ofVirtual().name("let-go-" + gpid()).start(() -> { // it may wait for a reader: not on the keeper's thread
-            long[] said = stdio.letGo();
+            JobStdio.LetGo said = stdio.letGo();
             detached = true;
             stdio.closeAfterReaders();
             LOG.info(gpid() + ": its program ended after an interrupt; what it started, if anything, goes on detached ("
-                + (said[1] == 1 ? "stdout read" : said[3] + " bytes of stdout kept for its reader") + ", "
-                + (said[2] == 1 ? "stderr read" : said[4] + " bytes of stderr kept") + ")");
+                + (said.stdoutRead() ? "stdout read" : said.stdoutKept() + " bytes of stdout kept for its reader") + ", "
+                + (said.stderrRead() ? "stderr read" : said.stderrKept() + " bytes of stderr kept") + ")");
             keeper.detach(gpid());
         });
     }
