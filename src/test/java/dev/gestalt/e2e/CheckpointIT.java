@@ -7,6 +7,7 @@ import dev.gestalt.testkit.Eventually;
 import dev.gestalt.testkit.LocalClusterFixture;
 import dev.gestalt.testkit.Procs;
 import dev.gestalt.testkit.TinyJson;
+import dev.gestalt.testkit.ViewLog;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -227,7 +228,10 @@ class CheckpointIT {
 
     /**
      * A process with periodic checkpoints whose node dies (its whole host) is restarted by its
-     * home node from its last checkpoint on a live node, with its GPID and its log up to then.
+     * home node from its last checkpoint on a live node, with its GPID and its log up to then. A
+     * second one's checkpoint is unreadable when the node dies (the test overwrote it, keeping the
+     * original aside): the home node says so in its log and reads it again until it can (the test
+     * puts it back), then restarts that one too.
      */
     @Test
     void aNodesDeathRestartsItsPeriodicallyCheckpointedProcessElsewhere() {
@@ -239,8 +243,20 @@ class CheckpointIT {
             "import sys, time\ni = 0\nwhile i < 800:\n    print(i, flush=True); i += 1; time.sleep(0.05)\nsys.exit(7)");
         assertEquals(0, r.exitCode(), r::describe);
         String gpid = r.out().strip();
-        Eventually.holds(Duration.ofSeconds(40), "checkpointed once", () -> TinyJson.rows(
-            cluster.cli(1).run("checkpoints", "--json").out()).stream().anyMatch(m -> gpid.equals(m.get("gpid"))));
+        var r2 = cluster.cli(1).run("run", "-d", "-n", "node" + dies, "--checkpoint-every", "10s", "--", "sleep", "600");
+        assertEquals(0, r2.exitCode(), r2::describe);
+        String late = r2.out().strip();
+        String[] lateName = new String[1];
+        Eventually.holds(Duration.ofSeconds(40), "both checkpointed once", () -> {
+            var rows = TinyJson.rows(cluster.cli(1).run("checkpoints", "--json").out());
+            lateName[0] = rows.stream().filter(m -> late.equals(m.get("gpid"))).map(m -> (String) m.get("name")).findFirst().orElse(null);
+            return lateName[0] != null && rows.stream().anyMatch(m -> gpid.equals(m.get("gpid")));
+        });
+        String store = "/gestalt/.gestalt/checkpoints/";
+        var hide = cluster.cli(1).run("run", "-n", "node1", "--", "sh", "-c", "mv " + store + lateName[0] + ".ckpt "
+            + store + "../kept-aside && printf broken > " + store + lateName[0] + ".ckpt");
+        assertEquals(0, hide.exitCode(), hide::describe);
+        long mark = ViewLog.mark(cluster.log(1));
         cluster.killHost(dies);
         try {
             Eventually.holds(Duration.ofSeconds(90), "restarted on a live node by its home node", () -> {
@@ -250,6 +266,16 @@ class CheckpointIT {
             });
             int restartedAt = numbers(gpid).size();
             Eventually.holds(Duration.ofSeconds(30), "it counts on", () -> numbers(gpid).size() > restartedAt + 10);
+            Eventually.holds(Duration.ofSeconds(60), "node1 says it cannot read " + lateName[0] + " now", () ->
+                ViewLog.text(cluster.log(1), mark).contains("checkpoints that cannot be read now, tried again for 60 s: " + lateName[0]));
+            var back = cluster.cli(1).run("run", "-n", "node1", "--", "mv", store + "../kept-aside", store + lateName[0] + ".ckpt");
+            assertEquals(0, back.exitCode(), back::describe);
+            Eventually.holds(Duration.ofSeconds(60), "the one whose checkpoint was unreadable is restarted once it is back", () -> {
+                var row = TinyJson.rows(cluster.cli(1).run("ps", "--json").out()).stream()
+                    .filter(m -> late.equals(m.get("gpid"))).findFirst().orElse(null);
+                return row != null && !("node" + dies).equals(row.get("node")) && !String.valueOf(row.get("state")).startsWith("exit");
+            });
+            assertEquals(0, cluster.cli(1).run("kill", late).exitCode());
             assertTrue(cluster.cli(1).run("events", "--json").out().contains(gpid + " restarted on"), "said in events");
             var waited = cluster.cli(1).withTimeout(Duration.ofSeconds(90)).run("wait", gpid);
             assertEquals(7, waited.exitCode(), "it finishes where it was restarted, with its code: " + waited.describe());

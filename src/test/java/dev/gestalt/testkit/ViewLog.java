@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
 /**
  * The views a node installed, read from its log ({@code ... NodeDaemon: view [a, b] joined [b] left [c]}).
  * Every view change is logged with the daemon's own timestamp, so a test learns exactly when a node
- * dropped or took in a member, and whether it ever did so during a period, without polling the CLI.
+ * dropped or took in a member, and whether it ever did so during a period, without polling the CLI;
+ * and whatever else a node logged since a {@link #mark} ({@link #text}).
  */
 public final class ViewLog {
 
@@ -41,20 +42,23 @@ public final class ViewLog {
     /** The views logged from byte {@code from} on. */
     public static List<View> since(Path log, long from) {
         List<View> out = new ArrayList<>();
+        for (String line : text(log, from).split("\n")) {
+            Matcher m = LINE.matcher(line);
+            if (m.matches()) {
+                out.add(new View(Instant.parse(m.group(1)), names(m.group(2)), names(m.group(3)), names(m.group(4))));
+            }
+        }
+        return out;
+    }
+
+    /** What the log holds from byte {@code from} (a {@link #mark}) on, every line. */
+    public static String text(Path log, long from) {
         try {
             byte[] all = Files.readAllBytes(log);
-            String text = new String(all, (int) Math.min(from, all.length), (int) Math.max(0, all.length - from),
-                StandardCharsets.UTF_8);
-            for (String line : text.split("\n")) {
-                Matcher m = LINE.matcher(line);
-                if (m.matches()) {
-                    out.add(new View(Instant.parse(m.group(1)), names(m.group(2)), names(m.group(3)), names(m.group(4))));
-                }
-            }
+            return new String(all, (int) Math.min(from, all.length), (int) Math.max(0, all.length - from), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return out;
     }
 
     /** The members of the last view logged from {@code from} on, or empty if none was. */

@@ -157,8 +157,12 @@ public final class CheckpointStore {
     /** The description of {@code name}, or why it cannot be read. */
     public CheckpointMeta meta(String name) throws IOException {
         Path f = file(name);
-        try (var in = new Sealed.Reader(new BufferedInputStream(Files.newInputStream(f, LinkOption.NOFOLLOW_LINKS)), key())) {
+        // the file is a resource of its own: a reader that fails on its header closes nothing
+        try (var raw = Files.newInputStream(f, LinkOption.NOFOLLOW_LINKS);
+             var in = new Sealed.Reader(new BufferedInputStream(raw), key())) {
             return CheckpointMeta.parseFrom(in.first());
+        } catch (java.io.EOFException e) {
+            throw new IOException("the checkpoint is cut short", e); // shorter than its own header
         }
     }
 
@@ -166,7 +170,8 @@ public final class CheckpointStore {
     public CheckpointMeta unpack(String name, Path into) throws IOException {
         Path f = file(name);
         roomFor(into, Files.size(f), "this node's state folder"); // about its size unpacked
-        try (var sealed = new Sealed.Reader(new BufferedInputStream(Files.newInputStream(f, LinkOption.NOFOLLOW_LINKS)), key());
+        try (var raw = Files.newInputStream(f, LinkOption.NOFOLLOW_LINKS);
+             var sealed = new Sealed.Reader(new BufferedInputStream(raw), key());
              var in = new DataInputStream(sealed)) {
             CheckpointMeta meta = CheckpointMeta.parseFrom(sealed.first());
             long total = 0;
@@ -194,6 +199,8 @@ public final class CheckpointStore {
                 throw new IOException("checkpoint " + name + " is damaged");
             }
             return meta;
+        } catch (java.io.EOFException e) {
+            throw new IOException("checkpoint " + name + " is cut short", e);
         }
     }
 

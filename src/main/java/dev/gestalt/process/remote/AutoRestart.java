@@ -26,11 +26,18 @@ import java.util.logging.Logger;
  * last checkpoint on a live node, with its GPID. Only a home node that sees more than half of
  * the most nodes it ever saw together acts (a node cut off alone restarts nothing); processes
  * whose home node died with them, and processes with only checkpoints taken by hand, are not
- * restarted (`gestalt restart` is there for them).
+ * restarted (`gestalt restart` is there for them). A checkpoint that cannot be read at that moment
+ * (the file space may still be turning away from the dead node's copies) is read again each round
+ * for {@link #RETRY_MILLIS}, and the log says so.
  */
 public final class AutoRestart implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(AutoRestart.class.getName());
     static final long ROUND_MILLIS = 2000;
+    /**
+     * How long the checkpoints of a node that left are read again while some cannot be read (the
+     * file space may still be turning away from the dead node's copies).
+     */
+    static final long RETRY_MILLIS = 60_000;
 
     private final String nodeName;
     private final Supplier<ProcessSpace> space;
@@ -38,6 +45,18 @@ public final class AutoRestart implements AutoCloseable {
     private final EventLog events;
     private Set<String> last = Set.of();
     private int peak;
+    /** Nodes that left, whose processes' checkpoints are read again while some cannot be read. */
+    private final Map<String, Departure> departed = new HashMap<>();
+
+    /**
+     * A node that left: until when its checkpoints are read again, the processes restarted
+     * already (a later round leaves them alone), and whether the log said why it tries again.
+     */
+    private static final class Departure {
+        final long until = System.currentTimeMillis() + RETRY_MILLIS;
+        final Set<String> restarted = new HashSet<>();
+        boolean said;
+    }
     private volatile Thread loop;
 
     public AutoRestart(String nodeName, Supplier<ProcessSpace> space, CheckpointStore store, EventLog events) {
@@ -78,15 +97,45 @@ public final class AutoRestart implements AutoCloseable {
                     + " nodes (no majority): it restarts none of its processes");
                 continue;
             }
-            restartFrom(s, node);
+            departed.put(node, new Departure());
+        }
+        for (var it = departed.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            String node = e.getKey();
+            Departure d = e.getValue();
+            if (now.contains(node)) { // it came back: its processes run there (StaleCopies)
+                it.remove();
+                continue;
+            }
+            if (now.size() * 2 <= peak) {
+                continue; // no majority now: nothing restarts meanwhile
+            }
+            String unreadable = restartFrom(s, node, d.restarted);
+            if (unreadable == null) {
+                it.remove();
+            } else if (System.currentTimeMillis() > d.until) {
+                LOG.warning(node + " left; checkpoints still unreadable after " + RETRY_MILLIS / 1000
+                    + " s, their processes are not restarted (gestalt restart): " + unreadable);
+                it.remove();
+            } else if (!d.said) {
+                d.said = true;
+                LOG.warning(node + " left; checkpoints that cannot be read now, tried again for "
+                    + RETRY_MILLIS / 1000 + " s: " + unreadable);
+            }
         }
     }
 
-    /** Restarts the processes of this home node that ran on {@code dead}, each from its last periodic checkpoint. */
-    private void restartFrom(ProcessSpace s, String dead) {
+    /**
+     * Restarts the processes of this home node that ran on {@code dead}, each from its last
+     * periodic checkpoint, but those in {@code done} (which it adds to). Returns why to try again
+     * (a checkpoint that may be one of them could not be read), or null.
+     */
+    private String restartFrom(ProcessSpace s, String dead, Set<String> done) {
         Map<String, CheckpointMeta> latest = new HashMap<>();
+        List<String> unreadable = new ArrayList<>();
         try {
-            for (var e : store.list(new ArrayList<>())) {
+            List<String> damaged = new ArrayList<>();
+            for (var e : store.list(damaged)) {
                 CheckpointMeta m = e.meta();
                 String gpid = m.getJob().getGpid();
                 if (!m.getPeriodic() || !Gpid.looksLike(gpid) || Gpid.parse(gpid).home() != s.selfId()
@@ -98,12 +147,15 @@ public final class AutoRestart implements AutoCloseable {
                     latest.put(gpid, m);
                 }
             }
+            String mine = s.selfId() + "-"; // a checkpoint's name begins with its GPID
+            damaged.stream().filter(d -> d.startsWith(mine)).forEach(unreadable::add);
         } catch (java.io.IOException e) {
-            LOG.warning(dead + " left; its processes' checkpoints cannot be read: " + e.getMessage());
-            return;
+            return "the folder of checkpoints: " + e.getMessage();
         }
+        latest.keySet().removeAll(done);
         for (CheckpointMeta m : latest.values()) {
             String gpid = m.getJob().getGpid();
+            done.add(gpid);
             List<String> avoid = List.of(dead);
             try {
                 String target = s.place(PlacementRequest.ANY.avoiding(Set.copyOf(avoid))).node();
@@ -115,9 +167,12 @@ public final class AutoRestart implements AutoCloseable {
                 LOG.warning(what);
                 events.record("restart", gpid, what);
             } catch (Exception e) {
-                events.record("restart", gpid, gpid + " could not be restarted (" + dead + " left): " + e.getMessage());
+                String what = gpid + " could not be restarted (" + dead + " left): " + e.getMessage();
+                LOG.warning(what);
+                events.record("restart", gpid, what);
             }
         }
+        return unreadable.isEmpty() ? null : String.join("; ", unreadable);
     }
 
     @Override
