@@ -31,7 +31,7 @@ public final class Restores {
      * @param statusPipe and
      * @param stdinIds   and
      * @param stdoutIds  and
-     * @param stderrIds  the names CRIU knows its status pipe, stdout and stderr by (see {@link Checkpoint})
+     * @param stderrIds  the names CRIU knows its status pipe, stdout and stderr by (see {@link Moves.Checkpoint})
      * @param pages      post-copy: the source's page server its memory comes from (null: in the images)
      * @throws LaunchException 255 with the reason when the restore failed
      */
