@@ -232,7 +232,6 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
-
     /**
      * The ended job {@code gpid} runs again on another node (restarted from a checkpoint): its
      * record here goes, and its logs a minute later. Nothing for a job that runs here.
@@ -244,12 +243,10 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
-
     /** The keeper let go of a job that moved (G). */
     private void onMoved(String gpid) {
         LOG.fine(gpid + " moved: gone from this node");
     }
-
 
     /** A job just started (or restored) into the table, and what the keeper said of it meanwhile. */
     LocalJob register(LocalJob job, Keeper k) {
@@ -350,9 +347,7 @@ public final class Supervisor implements AutoCloseable {
     /** Every process of this machine, by pid, from /proc (for {@code ps -e}). */
     public List<ProcSnapshot> allOsProcesses() {
         List<ProcSnapshot> out = new ArrayList<>();
-        for (ProcTable.Stat s : ProcTable.read().all()) {
-            out.add(ProcTable.snapshot(s));
-        }
+        ProcTable.read().all().forEach(s -> out.add(ProcTable.snapshot(s)));
         out.sort(Comparator.comparingLong(ProcSnapshot::pid));
         return out;
     }
@@ -377,11 +372,7 @@ public final class Supervisor implements AutoCloseable {
         if (k != null) {
             k.stop(STOP_MILLIS);
         }
-        for (LocalJob j : running()) {
-            j.release();
-        }
-        sampler.close();
-        records.close();
+        releaseAll();
     }
 
     /**
@@ -395,9 +386,12 @@ public final class Supervisor implements AutoCloseable {
         if (k != null) {
             k.close();
         }
-        for (LocalJob j : running()) {
-            j.release();
-        }
+        releaseAll();
+    }
+
+    /** The daemon's ends of every job, its sampler and its records close (after {@link #close}, {@link #leave}). */
+    private void releaseAll() {
+        running().forEach(LocalJob::release);
         sampler.close();
         records.close();
     }
